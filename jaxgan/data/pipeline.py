@@ -1,0 +1,141 @@
+"""The grain input pipeline: shuffled, sharded, resumable batches of images.
+
+The order of examples is a pure function of (seed, position): the dataset is
+shuffled with a per-epoch seed and repeated forever (grain `MapDataset`), cut
+into per-process batches, and process p of P reads local batch g*P + p of
+global batch g. One training iteration consumes `train.d_steps` consecutive
+global batches, and the train state counts the global batches consumed
+(`data_pos`). Resuming is therefore exact: `make_iterator(..., start=data_pos)`
+yields the batches an uninterrupted run would have read from there, for any
+number of processes.
+
+Images leave the pipeline as uint8 (k, per_process_batch, H, W, C) arrays; the
+train step scales them to [-1, 1] on the device (a quarter of the bytes of
+float32 cross the host-device boundary).
+"""
+
+import dataclasses
+import io
+from typing import Any, Iterator, Sequence
+
+import grain
+import numpy as np
+from PIL import Image
+
+from jaxgan.data import sources
+
+
+@dataclasses.dataclass(frozen=True)
+class Preprocess:
+  """Decodes and brings one image to (size, size, channels) uint8.
+
+  mode: 'pad' (centre-pad with zeros, e.g. 28 -> 32), 'resize' (bilinear with
+  antialias), 'center_crop_resize' (crop the central square, or `crop_size`
+  when > 0, then resize; the DCGAN CelebA protocol), or 'none' (sizes must
+  match).
+  """
+  size: int
+  channels: int
+  mode: str = "none"
+  crop_size: int = 0
+  name: str = ""
+
+  def __call__(self, example: dict[str, Any]) -> np.ndarray:
+    image = example["image"]
+    if isinstance(image, (str, bytes)):
+      image = _decode(image)
+    image = np.asarray(image)
+    if image.ndim == 2:
+      image = image[..., None]
+    if image.shape[-1] != self.channels:
+      if self.channels == 3 and image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+      elif self.channels == 1 and image.shape[-1] in (3, 4):
+        image = np.asarray(Image.fromarray(image[..., :3]).convert("L"))[..., None]
+      elif self.channels == 3 and image.shape[-1] == 4:
+        image = image[..., :3]
+      else:
+        raise sources.DataError(
+            f"{self.name}: image has {image.shape[-1]} channels; "
+            f"data.channels={self.channels}")
+    h, w = image.shape[:2]
+    if self.mode == "pad":
+      if h > self.size or w > self.size:
+        raise sources.DataError(
+            f"{self.name}: data.preprocess='pad' cannot pad a {h}x{w} image to "
+            f"data.image_size={self.size}; use 'resize'")
+      top, left = (self.size - h) // 2, (self.size - w) // 2
+      image = np.pad(image, ((top, self.size - h - top),
+                             (left, self.size - w - left), (0, 0)))
+    elif self.mode in ("resize", "center_crop_resize"):
+      if self.mode == "center_crop_resize":
+        c = self.crop_size or min(h, w)
+        top, left = (h - c) // 2, (w - c) // 2
+        image = image[top:top + c, left:left + c]
+      if image.shape[:2] != (self.size, self.size):
+        pil = Image.fromarray(image[..., 0] if self.channels == 1 else image)
+        pil = pil.resize((self.size, self.size), Image.BILINEAR,
+                         reducing_gap=None)
+        image = np.asarray(pil).reshape(self.size, self.size, self.channels)
+    elif self.mode != "none":
+      raise sources.DataError(f"data.preprocess={self.mode!r} is unknown; use one of "
+                       "'pad', 'resize', 'center_crop_resize', 'none'")
+    if image.shape != (self.size, self.size, self.channels):
+      raise sources.DataError(
+          f"{self.name}: image of shape {image.shape} does not match "
+          f"data.image_size={self.size}, data.channels={self.channels}; set "
+          "data.preprocess to 'pad', 'resize' or 'center_crop_resize'")
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _decode(path_or_bytes: str | bytes) -> np.ndarray:
+  try:
+    if isinstance(path_or_bytes, bytes):
+      pil = Image.open(io.BytesIO(path_or_bytes))
+    else:
+      pil = Image.open(path_or_bytes)
+    pil.load()
+  except Exception as e:  # PIL raises many types for bad files.
+    raise sources.DataError(f"cannot read image {path_or_bytes!r}: {e}; remove "
+                            "or replace the file") from None
+  if pil.mode not in ("L", "RGB"):
+    pil = pil.convert("RGB")
+  return np.asarray(pil)
+
+
+def preprocess_for(data_config) -> Preprocess:
+  return Preprocess(size=data_config.image_size, channels=data_config.channels,
+                    mode=data_config.preprocess,
+                    crop_size=data_config.get("crop_size", 0),
+                    name=data_config.source)
+
+
+def make_dataset(source: Sequence, data_config, *, seed: int,
+                 per_process_batch: int, process_index: int,
+                 process_count: int) -> grain.MapDataset:
+  """Infinite MapDataset; element g is this process's part of global batch g."""
+  if len(source) < per_process_batch * process_count:
+    raise sources.DataError(
+        f"data.source={data_config.source!r} has {len(source)} examples, fewer "
+        f"than one global batch of {per_process_batch * process_count}; use a "
+        "smaller train.batch_size or more data")
+  ds = grain.MapDataset.source(source).shuffle(seed=seed % 2**32).repeat()
+  ds = ds.map(preprocess_for(data_config))
+  ds = ds.batch(per_process_batch, drop_remainder=True)
+  return ds[process_index::process_count]
+
+
+def make_iterator(ds: grain.MapDataset, *, start: int,
+                  steps_per_iteration: int, num_threads: int = 2,
+                  prefetch: int = 4) -> Iterator[np.ndarray]:
+  """Yields (k, per_process_batch, H, W, C) uint8 from global batch `start`."""
+  options = grain.ReadOptions(num_threads=num_threads,
+                              prefetch_buffer_size=prefetch)
+  it_ds = ds[start:].to_iter_dataset(options)
+  return iter(it_ds.batch(steps_per_iteration, drop_remainder=True))
+
+
+def preview(source: Sequence, data_config, num: int) -> np.ndarray:
+  """The first `num` images of the source, preprocessed, for a real grid."""
+  fn = preprocess_for(data_config)
+  return np.stack([fn(source[i]) for i in range(min(num, len(source)))])

@@ -1,0 +1,109 @@
+"""DCGAN (Radford et al. 2015) generator and discriminator.
+
+Architecture guidelines of the paper, as in the reference PyTorch DCGAN:
+fractionally-strided convolutions (kernel 4, stride 2) in G and strided
+convolutions (kernel 4, stride 2, padding 1) in D, no pooling, no biases,
+batch norm in G except the output layer and in D except the input layer,
+ReLU + tanh in G, LeakyReLU(0.2) in D, weights ~ N(0, 0.02) and batch-norm
+scales ~ N(1, 0.02).
+
+G projects z to a (base x base x C0) map (base 4, or 7 for 28x28 images) and
+doubles the resolution per layer while halving the channels; D mirrors it.
+For 64x64 with widths 64 this is exactly the PyTorch DCGAN example: the
+projection `Dense(z -> 4*4*512)` is the 1x1-input `ConvTranspose2d(z, 512, 4)`
+and D's final `Dense` is the 4x4 valid `Conv2d(512, 1, 4)`.
+"""
+
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgan.errors import UserError
+from jaxgan.models.layers import ConvTranspose4x4s2
+
+SUPPORTED_RESOLUTIONS = (28, 32, 64, 128)
+
+
+def _scale_init(std: float):
+  def init(key, shape, dtype=jnp.float32):
+    return 1.0 + std * jax.random.normal(key, shape, dtype)
+  return init
+
+
+def num_upsamplings(resolution: int) -> tuple[int, int]:
+  """Returns (base, n) with base * 2**n == resolution."""
+  if resolution not in SUPPORTED_RESOLUTIONS:
+    raise UserError(
+        f"data.image_size={resolution} is not supported by DCGAN; use one of "
+        f"{SUPPORTED_RESOLUTIONS}")
+  base = 7 if resolution == 28 else 4
+  return base, int(math.log2(resolution // base))
+
+
+class BatchNorm(nn.Module):
+  """Batch norm with the DCGAN init; per-device or cross-device statistics."""
+  init_std: float = 0.02
+  axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    return nn.BatchNorm(
+        use_running_average=not train, momentum=0.9, epsilon=1e-5,
+        scale_init=_scale_init(self.init_std),
+        axis_name=self.axis_name if train else None)(x)
+
+
+class Generator(nn.Module):
+  """z (N, z_dim) -> images (N, R, R, C) in [-1, 1]."""
+  resolution: int = 64
+  channels: int = 3
+  width: int = 64
+  init_std: float = 0.02
+  bn_axis_name: str | None = None
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
+    del labels  # Unconditional.
+    base, n_up = num_upsamplings(self.resolution)
+    init = nn.initializers.normal(self.init_std)
+    ch = self.width * 2 ** (n_up - 1)
+    x = nn.Dense(base * base * ch, use_bias=False, kernel_init=init,
+                 dtype=self.dtype)(z)
+    x = x.reshape(z.shape[0], base, base, ch)
+    x = nn.relu(BatchNorm(self.init_std, self.bn_axis_name)(x, train))
+    for _ in range(n_up - 1):
+      ch //= 2
+      x = ConvTranspose4x4s2(ch, kernel_init=init, dtype=self.dtype)(x)
+      x = nn.relu(BatchNorm(self.init_std, self.bn_axis_name)(x, train))
+    x = ConvTranspose4x4s2(self.channels, kernel_init=init, dtype=self.dtype)(x)
+    return jnp.tanh(x.astype(jnp.float32))
+
+
+class Discriminator(nn.Module):
+  """images (N, R, R, C) -> logits (N,)."""
+  resolution: int = 64
+  width: int = 64
+  init_std: float = 0.02
+  bn_axis_name: str | None = None
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+    del labels  # Unconditional.
+    _, n_down = num_upsamplings(self.resolution)
+    init = nn.initializers.normal(self.init_std)
+    ch = self.width
+    for i in range(n_down):
+      x = nn.Conv(ch, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
+                  use_bias=False, kernel_init=init, dtype=self.dtype)(x)
+      if i > 0:  # No batch norm on the input layer.
+        x = BatchNorm(self.init_std, self.bn_axis_name)(x, train)
+      x = nn.leaky_relu(x, 0.2)
+      ch *= 2
+    x = x.reshape(x.shape[0], -1)
+    x = nn.Dense(1, use_bias=False, kernel_init=init, dtype=self.dtype)(x)
+    return x[:, 0].astype(jnp.float32)

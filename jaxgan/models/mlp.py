@@ -1,0 +1,55 @@
+"""The MLP GAN of Goodfellow et al. 2014 (its MNIST model).
+
+G: z -> 1200 ReLU -> 1200 ReLU -> H*W*C, tanh (the paper used a sigmoid
+output on [0, 1] pixels; jaxgan scales all images to [-1, 1]).
+D: maxout(240 units, 5 pieces) -> maxout(240, 5) -> 1 logit, with dropout
+(0.2 on the input, 0.5 on hidden units) as in the paper's MNIST setup.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class Maxout(nn.Module):
+  units: int
+  pieces: int
+
+  @nn.compact
+  def __call__(self, x):
+    y = nn.Dense(self.units * self.pieces)(x)
+    return y.reshape(*y.shape[:-1], self.units, self.pieces).max(axis=-1)
+
+
+class Generator(nn.Module):
+  resolution: int = 28
+  channels: int = 1
+  width: int = 1200
+
+  @nn.compact
+  def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
+    del train, labels
+    x = nn.relu(nn.Dense(self.width)(z))
+    x = nn.relu(nn.Dense(self.width)(x))
+    x = nn.Dense(self.resolution * self.resolution * self.channels)(x)
+    return jnp.tanh(x).reshape(z.shape[0], self.resolution, self.resolution,
+                               self.channels)
+
+
+class Discriminator(nn.Module):
+  resolution: int = 28
+  width: int = 240
+  pieces: int = 5
+  input_dropout: float = 0.2
+  dropout: float = 0.5
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+    del labels
+    x = x.reshape(x.shape[0], -1)
+    x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+    x = Maxout(self.width, self.pieces)(x)
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    x = Maxout(self.width, self.pieces)(x)
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(1)(x)[:, 0]

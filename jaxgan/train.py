@@ -1,0 +1,254 @@
+"""Training loop: state, data, compiled step, logs, samples and checkpoints.
+
+`train_and_evaluate(config, workdir)` is the whole program behind
+`python -m jaxgan.main`. It restores the latest checkpoint of `workdir` when
+there is one, so running the same command again continues a stopped run with
+the same step count and data order.
+"""
+
+import functools
+import json
+import math
+import os
+import signal
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from jaxgan import checkpoint as ckpt_lib
+from jaxgan import images as image_lib
+from jaxgan import losses, models, runtime, state as state_lib, step as step_lib
+from jaxgan import writers
+from jaxgan.data import pipeline, sources
+from jaxgan.errors import UserError
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks names and ranges before anything is built or compiled."""
+  t = config.train
+  for name in ("batch_size", "num_steps", "d_steps", "log_every_steps",
+               "sample_every_steps", "num_sample_images"):
+    value = t[name]
+    if not isinstance(value, int) or value < 1:
+      raise UserError(f"train.{name}={value!r} must be a positive integer")
+  if config.checkpoint.every_steps < 1:
+    raise UserError(f"checkpoint.every_steps={config.checkpoint.every_steps!r}"
+                    " must be a positive integer")
+  if not 0.0 <= config.model.ema_decay < 1.0:
+    raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
+                    "[0, 1); 0 turns the EMA off")
+  if config.data.channels not in (1, 3):
+    raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
+  losses.get_loss(config.loss.name)
+  models.get_models(config)
+  step_lib.sample_noise(jax.random.PRNGKey(0), 1, 1, config.model.noise)
+
+
+def build(config: ml_collections.ConfigDict, mesh) -> dict[str, Any]:
+  """Models, optimisers, the initial (replicated) state and the step."""
+  bn_axis = step_lib.AXIS if config.model.bn_cross_device else None
+  generator, discriminator = models.get_models(config, bn_axis_name=bn_axis)
+  g_tx, d_tx = state_lib.make_optimizers(config)
+  image_shape = (config.data.image_size, config.data.image_size,
+                 config.data.channels)
+  init = jax.jit(
+      functools.partial(state_lib.init_state, generator=generator,
+                        discriminator=discriminator, g_tx=g_tx, d_tx=d_tx,
+                        z_dim=config.model.z_dim, image_shape=image_shape),
+      out_shardings=runtime.replicated(mesh))
+  state = init(jax.random.PRNGKey(config.seed))
+  train_step = step_lib.make_train_step(config, mesh, generator, discriminator,
+                                        g_tx, d_tx)
+  return dict(generator=generator, discriminator=discriminator, state=state,
+              train_step=train_step)
+
+
+def make_sampler(generator, config) -> Any:
+  """jit(state, z) -> [-1, 1] images from the EMA (or live) generator."""
+  use_ema = config.model.ema_decay > 0
+
+  @jax.jit
+  def sample(state, z):
+    params = state.ema_params if use_ema else state.g_params
+    stats = state.ema_batch_stats if use_ema else state.g_batch_stats
+    variables = {"params": params}
+    if stats:
+      variables["batch_stats"] = stats
+    return generator.apply(variables, z, train=False)
+  return sample
+
+
+def _check_finite(step: int, first_step: int, metrics: dict[str, float]) -> None:
+  bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+  if bad:
+    raise FloatingPointError(
+        f"non-finite {', '.join(bad)} at step {step} (first seen between steps "
+        f"{first_step} and {step}); lower the learning rates or check the data")
+
+
+def _write_config(config, workdir: str) -> None:
+  """Writes config.json on a fresh run; on resume, reports changed keys."""
+  path = os.path.join(workdir, "config.json")
+  current = json.loads(config.to_json_best_effort())
+  if os.path.exists(path):
+    with open(path) as f:
+      previous = json.load(f)
+    changed = sorted(_diff(previous, current))
+    if changed:
+      print(f"note: config differs from {path} in: {', '.join(changed)} "
+            "(the saved config is kept)")
+    return
+  with open(path, "w") as f:
+    json.dump(current, f, indent=2, sort_keys=True)
+
+
+def _diff(a, b, prefix=""):
+  if isinstance(a, dict) and isinstance(b, dict):
+    for k in set(a) | set(b):
+      yield from _diff(a.get(k), b.get(k), f"{prefix}{k}.")
+  elif a != b:
+    yield prefix[:-1]
+
+
+class _StopRequest:
+  """Turns SIGINT/SIGTERM into a flag the loop checks after each step."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+      self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    if not self.requested:
+      print(f"\n{signal.Signals(signum).name}: stopping after this step and "
+            "saving a checkpoint", flush=True)
+    self.requested = True
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def _format_eta(seconds: float) -> str:
+  seconds = int(max(seconds, 0))
+  h, rem = divmod(seconds, 3600)
+  m, s = divmod(rem, 60)
+  return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict,
+                       workdir: str) -> state_lib.TrainState:
+  """Trains until `config.train.num_steps`; returns the final state."""
+  validate_config(config)
+  mesh = runtime.make_mesh()
+  per_process_batch, per_device_batch = runtime.batch_sizes(
+      config.train.batch_size)
+  source = sources.get_source(config.data)
+  os.makedirs(workdir, exist_ok=True)
+  writer = writers.Writer(workdir, enabled=runtime.is_writer())
+  if runtime.is_writer():
+    _write_config(config, workdir)
+
+  built = build(config, mesh)
+  state, train_step = built["state"], built["train_step"]
+  checkpointer = ckpt_lib.Checkpointer(
+      os.path.join(workdir, "checkpoints"),
+      every_steps=config.checkpoint.every_steps,
+      max_to_keep=config.checkpoint.max_to_keep,
+      async_save=config.checkpoint.async_save)
+  restored_step = checkpointer.latest_step()
+  if restored_step is not None:
+    state = checkpointer.restore(state, restored_step)
+  start_step = int(jax.device_get(state.step))
+  k = config.train.d_steps
+  num_steps = config.train.num_steps
+
+  print(f"jaxgan: {jax.device_count()} {jax.devices()[0].platform} device(s) "
+        f"over {jax.process_count()} process(es); global batch "
+        f"{config.train.batch_size}, per process {per_process_batch}, per "
+        f"device {per_device_batch}; {k} D step(s) per G step")
+  print(f"model {config.model.name}: G {state_lib.param_count(state.g_params):,}"
+        f" params, D {state_lib.param_count(state.d_params):,} params; loss "
+        f"{config.loss.name}; data {config.data.source} ({len(source):,} "
+        f"images -> {config.data.image_size}x{config.data.image_size}x"
+        f"{config.data.channels})")
+  print(f"workdir {os.path.abspath(workdir)}: checkpoints/, samples/, "
+        "metrics.jsonl, tensorboard/")
+  if restored_step is not None:
+    print(f"resumed from checkpoint at step {restored_step}")
+  if start_step >= num_steps:
+    print(f"nothing to do: step {start_step} >= train.num_steps={num_steps}")
+    checkpointer.close()
+    writer.close()
+    return state
+
+  dataset = pipeline.make_dataset(
+      source, config.data, seed=config.seed,
+      per_process_batch=per_process_batch,
+      process_index=jax.process_index(), process_count=jax.process_count())
+  batches = pipeline.make_iterator(
+      dataset, start=int(jax.device_get(state.data_pos)),
+      steps_per_iteration=k, num_threads=config.data.num_threads,
+      prefetch=config.data.prefetch)
+
+  sample = make_sampler(built["generator"], config)
+  num_samples = config.train.num_sample_images
+  fixed_z = jax.device_put(
+      step_lib.sample_noise(jax.random.PRNGKey(config.seed + 1), num_samples,
+                            config.model.z_dim, config.model.noise),
+      runtime.replicated(mesh))
+  if start_step == 0:
+    real = pipeline.preview(source, config.data, num_samples)
+    writer.image_grid(0, "real", real, "real.png")
+
+  last_log_time, last_log_step = None, start_step
+  step = start_step
+  try:
+    with _StopRequest() as stop:
+      while step < num_steps:
+        images = runtime.global_batch(next(batches), mesh)
+        state, metrics = train_step(state, images)
+        step += 1
+        if step % config.train.log_every_steps == 0 or step == num_steps:
+          values = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
+          _check_finite(step, last_log_step + 1, values)
+          now = time.perf_counter()
+          rate = ""
+          if last_log_time is not None:
+            img_s = ((step - last_log_step) * k * config.train.batch_size
+                     / (now - last_log_time))
+            steps_s = (step - last_log_step) / (now - last_log_time)
+            values["img_per_sec"], values["steps_per_sec"] = img_s, steps_s
+            rate = (f" | {img_s:,.0f} img/s, {steps_s:.2f} steps/s | ETA "
+                    f"{_format_eta((num_steps - step) / steps_s)}")
+          writer.scalars(step, values)
+          print(f"step {step}/{num_steps} | d_loss {values['d_loss']:.3f} "
+                f"g_loss {values['g_loss']:.3f} D(x) {values['d_real']:.2f} "
+                f"D(G(z)) {values['d_fake']:.2f}{rate}", flush=True)
+          last_log_time, last_log_step = time.perf_counter(), step
+        if step % config.train.sample_every_steps == 0 or step == num_steps:
+          grid = image_lib.to_uint8(jax.device_get(sample(state, fixed_z)))
+          writer.image_grid(step, "samples", grid, f"step_{step:07d}.png")
+        checkpointer.save(step, state)
+        if stop.requested:
+          break
+      checkpointer.save(step, state, force=True)
+      checkpointer.wait()
+    if step < num_steps:
+      print(f"stopped at step {step}; checkpoint saved. Run the same command "
+            "to continue.")
+    else:
+      print(f"done: {step} steps; checkpoints in {checkpointer.directory}")
+  finally:
+    checkpointer.close()
+    writer.close()
+  return state
