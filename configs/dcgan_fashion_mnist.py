@@ -8,8 +8,8 @@ Data: the Debian package dataset-fashion-mnist (IDX files in
 /usr/share/datasets/fashion-mnist; scripts/setup.sh --data installs it).
 The 28x28 images are centre-padded with black to 32x32, which keeps the
 DCGAN 4 -> 8 -> 16 -> 32 ladder and loses no pixel (resizing would blur).
-DCGAN hyper-parameters (Adam 2e-4, beta1 0.5, z 100, N(0, 0.02) init) with
-batch 64 and widths 32.
+DCGAN hyper-parameters (Adam 2e-4, beta1 0.5, z 100, N(0, 0.02) init, widths
+64: G 256-128-64-1, D 64-128-256) with batch 64.
 
 Cost on 2 CPU cores: see README.md ("Measured") for steps/s and the time to
 recognisable garments.
@@ -25,8 +25,8 @@ def get_config():
   config.data.channels = 1
   config.data.preprocess = "pad"
   config.model.name = "dcgan"
-  config.model.g_width = 32
-  config.model.d_width = 32
+  config.model.g_width = 64
+  config.model.d_width = 64
   config.train.batch_size = 64
   config.train.num_steps = 3000
   config.train.log_every_steps = 50

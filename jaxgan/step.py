@@ -41,7 +41,18 @@ def _apply(module: nn.Module, params, batch_stats, x, *, train: bool, rng=None):
 
 
 def _global_norm(tree) -> jax.Array:
-  return optax.global_norm(tree)
+  return optax.tree.norm(tree)
+
+
+def _per_device(params):
+  """Marks replicated params as device-varying before differentiating.
+
+  Under shard_map, the gradient with respect to a replicated (invariant)
+  value is implicitly summed over the mesh axis. Differentiating a varying
+  copy instead gives each device the gradient of its own loss, which the step
+  then averages explicitly with `lax.pmean`.
+  """
+  return lax.pcast(params, AXIS, to="varying")
 
 
 def sample_noise(key: jax.Array, num: int, z_dim: int,
@@ -73,12 +84,11 @@ def _train_iteration(state: TrainState, images: jax.Array, *,
   def dropout_key(key):  # Per device: dropout masks must differ per slice.
     return jax.random.fold_in(key, device)
 
-  # --- k discriminator updates (lax.scan: compile time independent of k).
-  def d_update(carry, inputs):
+  def d_update(carry, i):
+    """One discriminator update on real batch i and fresh noise."""
     d_params, d_stats, d_opt_state = carry
-    i, real_u8 = inputs
     z_key, drop_key = jax.random.split(jax.random.fold_in(key, i))
-    real = real_u8.astype(jnp.float32) / 127.5 - 1.0
+    real = images[i].astype(jnp.float32) / 127.5 - 1.0
     fake, _ = _apply(generator, state.g_params, state.g_batch_stats,
                      local_noise(z_key), train=True)
     fake = lax.stop_gradient(fake)
@@ -95,7 +105,7 @@ def _train_iteration(state: TrainState, images: jax.Array, *,
       return d_loss, (stats, real_logits, fake_logits)
 
     (d_loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(
-        d_loss_fn, has_aux=True)(d_params)
+        d_loss_fn, has_aux=True)(_per_device(d_params))
     grads = lax.pmean(grads, AXIS)
     stats = lax.pmean(stats, AXIS)
     updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
@@ -108,10 +118,17 @@ def _train_iteration(state: TrainState, images: jax.Array, *,
     }
     return (d_params, stats, d_opt_state), metrics
 
-  (d_params, d_stats, d_opt_state), d_metrics = lax.scan(
-      d_update, (state.d_params, state.d_batch_stats, state.d_opt_state),
-      (jnp.arange(k), images))
-  d_metrics = jax.tree.map(jnp.mean, d_metrics)
+  # --- k discriminator updates, unrolled in Python. Not lax.scan: XLA:CPU
+  # runs these convolutions inside a while loop (which scan emits even with
+  # unroll=True) ~16x slower (measured: 850 ms vs 51 ms for the
+  # Fashion-MNIST DCGAN iteration); k is small (1 to 5).
+  carry = (state.d_params, state.d_batch_stats, state.d_opt_state)
+  per_update = []
+  for i in range(k):
+    carry, m = d_update(carry, i)
+    per_update.append(m)
+  d_params, d_stats, d_opt_state = carry
+  d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
 
   # --- one generator update, with fresh noise, against the updated D.
   z_key, drop_key = jax.random.split(jax.random.fold_in(key, k))
@@ -134,7 +151,7 @@ def _train_iteration(state: TrainState, images: jax.Array, *,
     return g_loss, g_stats
 
   (g_loss, g_stats), g_grads = jax.value_and_grad(
-      g_loss_fn, has_aux=True)(state.g_params)
+      g_loss_fn, has_aux=True)(_per_device(state.g_params))
   g_grads = lax.pmean(g_grads, AXIS)
   g_stats = lax.pmean(g_stats, AXIS)
   updates, g_opt_state = g_tx.update(g_grads, state.g_opt_state,

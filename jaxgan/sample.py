@@ -1,0 +1,94 @@
+"""Samples from a trained generator: python -m jaxgan.sample.
+
+  python -m jaxgan.sample --workdir=DIR --num=N --out=FILE.npy  # uint8 NHWC
+  python -m jaxgan.sample --workdir=DIR --num=64 --out=FILE.png  # a grid
+
+Uses the run's saved config.json and its latest checkpoint (or --step), and
+the EMA generator when the run has one (model.ema_decay > 0).
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags, logging
+
+from jaxgan.errors import UserError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
+flags.DEFINE_integer("num", 64, "Number of samples.")
+flags.DEFINE_string("out", None, "Output file: .npy (uint8 N,H,W,C) or .png.")
+flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
+flags.DEFINE_integer("seed", 0, "Noise seed.")
+flags.DEFINE_integer("batch_size", 256, "Samples per generator call.")
+flags.mark_flags_as_required(["workdir", "out"])
+
+
+def load_run(workdir: str, step: int | None = None):
+  """Returns (config, state) of a run's checkpoint, on all local devices."""
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from jaxgan import checkpoint, runtime, train  # pylint: disable=g-import-not-at-top
+  path = os.path.join(workdir, "config.json")
+  if not os.path.isfile(path):
+    raise UserError(f"--workdir={workdir} has no config.json; give the "
+                    "workdir of a jaxgan training run")
+  with open(path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  mesh = runtime.make_mesh()
+  built = train.build(config, mesh)
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                 every_steps=1, max_to_keep=None)
+  steps = ckpt.all_steps()
+  if not steps:
+    raise UserError(f"--workdir={workdir} has no checkpoint yet; train first")
+  if step is not None and step not in steps:
+    raise UserError(f"--step={step} is not among the checkpoints {steps}")
+  state = ckpt.restore(built["state"], step)
+  ckpt.close()
+  return config, built, state
+
+
+def generate(workdir: str, num: int, *, step: int | None = None,
+             seed: int = 0, batch_size: int = 256):
+  """Returns uint8 (num, H, W, C) samples of a run's generator."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from jaxgan import images, step as step_lib, train  # pylint: disable=g-import-not-at-top
+  if num < 1:
+    raise UserError(f"--num={num} must be a positive integer")
+  config, built, state = load_run(workdir, step)
+  sample = train.make_sampler(built["generator"], config)
+  key = jax.random.PRNGKey(seed)
+  out = []
+  for i in range(0, num, batch_size):
+    z = step_lib.sample_noise(jax.random.fold_in(key, i), batch_size,
+                              config.model.z_dim, config.model.noise)
+    out.append(images.to_uint8(jax.device_get(sample(state, z))))
+  return np.concatenate(out)[:num]
+
+
+def main(argv):
+  del argv
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from jaxgan import images  # pylint: disable=g-import-not-at-top
+  try:
+    if not FLAGS.out.endswith((".npy", ".png")):
+      raise UserError(f"--out={FLAGS.out} must end in .npy or .png")
+    samples = generate(FLAGS.workdir, FLAGS.num, step=FLAGS.step,
+                       seed=FLAGS.seed, batch_size=FLAGS.batch_size)
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+  os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
+  if FLAGS.out.endswith(".npy"):
+    np.save(FLAGS.out, samples)
+  else:
+    images.save_png(images.make_grid(samples), FLAGS.out)
+  print(f"wrote {samples.shape[0]} samples {samples.shape[1:]} to {FLAGS.out}")
+
+
+if __name__ == "__main__":
+  app.run(main)

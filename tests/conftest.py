@@ -1,0 +1,48 @@
+"""Test setup: 4 fake CPU devices (set before jax is imported anywhere)."""
+
+import os
+import pathlib
+import sys
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                           " --xla_force_host_platform_device_count=4")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `configs` and `jaxgan` from this checkout.
+
+import numpy as np  # pylint: disable=g-import-not-at-top
+import pytest  # pylint: disable=g-import-not-at-top
+
+
+def write_idx(path: pathlib.Path, array: np.ndarray) -> None:
+  """Writes a uint8 array as an (uncompressed) IDX file."""
+  header = bytes([0, 0, 0x08, array.ndim])
+  header += b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+  path.write_bytes(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+@pytest.fixture
+def idx_dir(tmp_path) -> pathlib.Path:
+  """A small Fashion-MNIST-like IDX dataset: 64 28x28 images, 10 classes."""
+  rng = np.random.default_rng(0)
+  d = tmp_path / "idx"
+  d.mkdir()
+  images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
+  write_idx(d / "train-images-idx3-ubyte", images)
+  write_idx(d / "train-labels-idx1-ubyte",
+            (np.arange(64) % 10).astype(np.uint8))
+  return d
+
+
+def tiny_config(**overrides):
+  """configs/tiny.py with dotted-key overrides, e.g. {'train.num_steps': 4}."""
+  from configs import tiny  # pylint: disable=g-import-not-at-top
+  config = tiny.get_config()
+  for key, value in overrides.items():
+    node = config
+    *parents, leaf = key.split(".")
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return config

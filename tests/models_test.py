@@ -1,0 +1,89 @@
+"""Model shapes, value ranges and pinned parameter counts."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxgan import models, state as state_lib
+from jaxgan.errors import UserError
+from tests.conftest import tiny_config
+
+# (name, resolution, channels, g_width, d_width) -> (G params, D params),
+# counted by hand (kernels 4x4, no biases, batch norm scale + bias):
+# - DCGAN-64x3: exactly the PyTorch DCGAN example (3,576,704 / 2,765,568).
+#   G: 100*16*512 + 16*(512*256 + 256*128 + 128*64 + 64*3) + 2*(512+256+128+64)
+#   D: 16*(3*64 + 64*128 + 128*256 + 256*512) + 2*(128+256+512) + 16*512.
+# - DCGAN-32x1: G 100*16*256 + 16*(256*128 + 128*64 + 64*1) + 2*(256+128+64);
+#   D 16*(1*64 + 64*128 + 128*256) + 2*(128+256) + 16*256.
+# - DCGAN-28x1 (base 7): G 100*49*128 + 16*(128*64 + 64) + 2*(128+64);
+#   D 16*(64 + 64*128) + 2*128 + 49*128.
+# - DCGAN-128x3: G 100*16*1024 + 16*(1024*512 + 512*256 + 256*128 + 128*64
+#   + 64*3) + 2*(1024+512+256+128+64); D 16*(3*64 + 64*128 + 128*256 +
+#   256*512 + 512*1024) + 2*(128+256+512+1024) + 16*1024.
+# - MLP (Goodfellow 2014): G 101*1200 + 1201*1200 + 1201*784;
+#   D 785*1200 + 241*1200 + 241 (maxout: 240 units x 5 pieces).
+PINNED = {
+    ("dcgan", 64, 3, 64, 64): (3_576_704, 2_765_568),
+    ("dcgan", 32, 1, 64, 64): (1_066_880, 661_248),
+    ("dcgan", 28, 1, 64, 64): (759_680, 138_624),
+    ("dcgan", 128, 3, 64, 64): (12_786_560, 11_164_416),
+    ("mlp", 28, 1, 1200, 240): (2_503_984, 1_231_441),
+}
+
+
+def _build(name, resolution, channels, g_width, d_width):
+  config = tiny_config(**{"model.name": name, "data.image_size": resolution,
+                          "data.channels": channels, "model.g_width": g_width,
+                          "model.d_width": d_width, "model.z_dim": 100})
+  return models.get_models(config)
+
+
+@pytest.mark.parametrize("spec", sorted(PINNED))
+def test_parameter_counts_and_shapes(spec):
+  name, resolution, channels, _, _ = spec
+  generator, discriminator = _build(*spec)
+  z = jax.random.normal(jax.random.PRNGKey(0), (3, 100))
+  g_vars = jax.eval_shape(lambda: generator.init(jax.random.PRNGKey(1), z,
+                                                 train=False))
+  x = jnp.zeros((3, resolution, resolution, channels))
+  d_vars = jax.eval_shape(lambda: discriminator.init(jax.random.PRNGKey(2), x,
+                                                     train=False))
+  counts = (state_lib.param_count(g_vars["params"]),
+            state_lib.param_count(d_vars["params"]))
+  assert counts == PINNED[spec]
+
+
+@pytest.mark.parametrize("name,resolution,channels", [
+    ("dcgan", 28, 1), ("dcgan", 32, 1), ("dcgan", 64, 3), ("mlp", 28, 1)])
+def test_outputs_in_range(name, resolution, channels):
+  generator, discriminator = _build(name, resolution, channels, 8, 8)
+  z = jax.random.normal(jax.random.PRNGKey(0), (4, 100))
+  g_vars = generator.init(jax.random.PRNGKey(1), z, train=False)
+  images = generator.apply(g_vars, z, train=False)
+  assert images.shape == (4, resolution, resolution, channels)
+  assert float(jnp.abs(images).max()) <= 1.0
+  assert float(images.std()) > 0.0
+  d_vars = discriminator.init(jax.random.PRNGKey(2), images, train=False)
+  logits = discriminator.apply(d_vars, images, train=False)
+  assert logits.shape == (4,) and bool(jnp.isfinite(logits).all())
+
+
+def test_dcgan_init_follows_the_paper():
+  generator, _ = _build("dcgan", 64, 3, 64, 64)
+  variables = generator.init(jax.random.PRNGKey(0), jnp.zeros((2, 100)),
+                             train=False)
+  kernels = [v for p, v in jax.tree_util.tree_leaves_with_path(variables)
+             if "kernel" in jax.tree_util.keystr(p)]
+  scales = [v for p, v in jax.tree_util.tree_leaves_with_path(variables)
+            if "scale" in jax.tree_util.keystr(p)]
+  big = max(kernels, key=lambda v: v.size)
+  assert abs(float(big.std()) - 0.02) < 0.001 and abs(float(big.mean())) < 1e-3
+  assert abs(float(jnp.concatenate([s.ravel() for s in scales]).mean()) - 1) < 0.01
+
+
+def test_unsupported_resolution_and_unknown_model():
+  with pytest.raises(UserError, match="data.image_size=48"):
+    generator, _ = _build("dcgan", 48, 1, 8, 8)
+    generator.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)), train=False)
+  with pytest.raises(UserError, match="'dcgan'"):
+    models.get_models(tiny_config(**{"model.name": "resnet"}))
