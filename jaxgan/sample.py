@@ -59,12 +59,13 @@ def generate(workdir: str, num: int, *, step: int | None = None,
     raise UserError(f"--num={num} must be a positive integer")
   config, built, state = load_run(workdir, step)
   sample = train.make_sampler(built["generator"], config)
-  key = jax.random.PRNGKey(seed)
-  out = []
-  for i in range(0, num, batch_size):
-    z = step_lib.sample_noise(jax.random.fold_in(key, i), batch_size,
-                              config.model.z_dim, config.model.noise)
-    out.append(images.to_uint8(jax.device_get(sample(state, z))))
+  # All the noise first: sample i depends on (seed, i) only, not on batching.
+  z = step_lib.sample_noise(jax.random.PRNGKey(seed), num, config.model.z_dim,
+                            config.model.noise)
+  padded = -num % batch_size
+  z = np.concatenate([z, np.zeros((padded, z.shape[1]), z.dtype)])
+  out = [images.to_uint8(jax.device_get(sample(state, z[i:i + batch_size])))
+         for i in range(0, len(z), batch_size)]
   return np.concatenate(out)[:num]
 
 

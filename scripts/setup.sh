@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Sets up jaxgan in ./.venv on Debian/Ubuntu (or any machine with python3).
+#
+#   bash scripts/setup.sh           # jaxgan and its dependencies
+#   bash scripts/setup.sh --test    # ... plus pytest
+#   bash scripts/setup.sh --data    # ... plus Fashion-MNIST (Debian package)
+#
+# PYTHON=python3.12 picks another interpreter. Re-running is cheap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+FMNIST=/usr/share/datasets/fashion-mnist
+want_data=0
+extras=""
+for arg in "$@"; do
+  case "$arg" in
+    --data) want_data=1 ;;
+    --test) extras="[test]" ;;
+    *) echo "setup.sh: unknown option '$arg'; use --data and/or --test" >&2; exit 2 ;;
+  esac
+done
+
+can_apt() { command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; }
+apt_updated=0
+apt_install() {
+  if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ $want_data = 1 ] && [ ! -e "$FMNIST/train-images-idx3-ubyte.gz" ] \
+    && [ ! -e "$FMNIST/train-images-idx3-ubyte" ]; then
+  if can_apt; then
+    echo "setup: installing Fashion-MNIST (Debian package dataset-fashion-mnist)"
+    apt_install dataset-fashion-mnist
+  else
+    echo "setup: Fashion-MNIST is not in $FMNIST. Install it with" \
+      "'sudo apt-get install dataset-fashion-mnist', or put the four IDX files" \
+      "(train/t10k images and labels) in a folder and add" \
+      "--config.data.source=idx:<folder> to the training command." >&2
+    exit 1
+  fi
+fi
+
+if ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
+  if can_apt; then
+    echo "setup: installing python3-venv"
+    apt_install python3-venv
+  else
+    echo "setup: '$PY -m venv' is not available; install your distribution's" \
+      "python3-venv package" >&2
+    exit 1
+  fi
+fi
+
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".$extras"
+echo "setup: ready ($(.venv/bin/python -c 'import jax; print("jax", jax.__version__)'))"

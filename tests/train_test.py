@@ -1,0 +1,133 @@
+"""End to end: the real main path on configs/tiny.py, outputs and resume."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from jaxgan import checkpoint, train
+from tests.conftest import ROOT, tiny_config
+
+
+def _main(*args, env_devices=1):
+  env = dict(os.environ, JAX_PLATFORMS="cpu",
+             XLA_FLAGS=f"--xla_force_host_platform_device_count={env_devices}")
+  return subprocess.run([sys.executable, "-m", "jaxgan.main", *args],
+                        cwd=ROOT, env=env, capture_output=True, text=True,
+                        timeout=300)
+
+
+def test_main_cli_on_idx_files(tmp_path, idx_dir):
+  workdir = tmp_path / "run"
+  result = _main("--config=configs/tiny.py", f"--workdir={workdir}",
+                 f"--config.data.source=idx:{idx_dir}", env_devices=2)
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = result.stdout
+  assert "2 cpu device(s) over 1 process(es); global batch 8" in out
+  assert "per device 4" in out and "G 4,728 params, D 2,928 params" in out
+  assert "done: 6 steps" in out
+  rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
+          .splitlines()]
+  assert [r["step"] for r in rows] == [2, 4, 6]
+  for r in rows:
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm",
+            "g_grad_norm"} <= set(r)
+    assert all(np.isfinite(v) for v in r.values())
+  assert "img_per_sec" in rows[-1]
+  samples = sorted(p.name for p in (workdir / "samples").iterdir())
+  assert samples == ["real.png", "step_0000003.png", "step_0000006.png"]
+  assert list((workdir / "tensorboard").glob("events.out.tfevents.*"))
+  assert json.loads((workdir / "config.json").read_text())["seed"] == 0
+  ckpt = checkpoint.Checkpointer(str(workdir / "checkpoints"), every_steps=1,
+                                 max_to_keep=None)
+  assert ckpt.all_steps() == [3, 6]
+  # Running the same command again has nothing left to do.
+  again = _main("--config=configs/tiny.py", f"--workdir={workdir}",
+                f"--config.data.source=idx:{idx_dir}")
+  assert again.returncode == 0 and "resumed from checkpoint at step 6" in \
+      again.stdout and "nothing to do" in again.stdout
+
+
+def test_main_cli_user_error_is_one_line(tmp_path):
+  result = _main("--config=configs/tiny.py", f"--workdir={tmp_path / 'w'}",
+                 f"--config.data.source=idx:{tmp_path / 'missing'}")
+  assert result.returncode == 2
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith("error: no train-images")
+  assert "Traceback" not in result.stderr
+
+
+def test_train_on_tfds_mock_data(tmp_path):
+  config = tiny_config(**{"data.source": "tfds:mnist", "data.image_size": 28,
+                          "data.preprocess": "none", "train.num_steps": 2,
+                          "train.log_every_steps": 1})
+  with tfds.testing.mock_data(num_examples=16):
+    state = train.train_and_evaluate(config, str(tmp_path))
+  assert int(state.step) == 2
+  rows = (tmp_path / "metrics.jsonl").read_text().splitlines()
+  assert len(rows) == 2
+
+
+def _final(workdir):
+  rows = [json.loads(l) for l in
+          (pathlib.Path(workdir) / "metrics.jsonl").read_text().splitlines()]
+  return {r["step"]: (r["d_loss"], r["g_loss"]) for r in rows}
+
+
+def test_resume_equals_uninterrupted(tmp_path, idx_dir):
+  common = {"data.source": f"idx:{idx_dir}", "train.log_every_steps": 1,
+            "checkpoint.every_steps": 100}
+  straight = train.train_and_evaluate(
+      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "a"))
+  # Stop after 3 (the end of a run always saves), then continue to 6.
+  train.train_and_evaluate(tiny_config(**common, **{"train.num_steps": 3}),
+                           str(tmp_path / "b"))
+  resumed = train.train_and_evaluate(
+      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "b"))
+  a, b = jax.device_get(straight), jax.device_get(resumed)
+  assert int(b.step) == 6 and int(b.data_pos) == 6
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(x, y)  # Bit-identical on CPU.
+  la, lb = _final(tmp_path / "a"), _final(tmp_path / "b")
+  assert la == lb and sorted(la) == [1, 2, 3, 4, 5, 6]
+
+
+def test_ctrl_c_saves_and_the_same_command_continues(tmp_path, idx_dir):
+  import signal  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  workdir = tmp_path / "run"
+  args = [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
+          f"--workdir={workdir}", f"--config.data.source=idx:{idx_dir}",
+          "--config.train.num_steps=100000", "--config.train.log_every_steps=1",
+          "--config.checkpoint.every_steps=100000"]
+  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
+  proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  metrics = workdir / "metrics.jsonl"
+  while time.time() < deadline:  # Wait until training is under way.
+    if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
+      break
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGINT)
+  out, err = proc.communicate(timeout=120)
+  assert proc.returncode == 0, err[-2000:]
+  assert "SIGINT: stopping after this step" in out
+  stopped = int(out.split("stopped at step ")[1].split(";")[0])
+  assert stopped >= 3
+  ckpt = checkpoint.Checkpointer(str(workdir / "checkpoints"), every_steps=1,
+                                 max_to_keep=None)
+  assert ckpt.latest_step() == stopped
+  again = subprocess.run(args[:-3] + ["--config.train.num_steps=%d" %
+                                      (stopped + 2)],
+                         cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+  assert again.returncode == 0, again.stderr[-2000:]
+  assert f"resumed from checkpoint at step {stopped}" in again.stdout
+  assert f"done: {stopped + 2} steps" in again.stdout
