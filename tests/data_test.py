@@ -128,3 +128,9 @@ def test_processes_read_disjoint_parts_of_the_global_batch(idx_dir):
 def test_too_small_dataset(idx_dir):
   with pytest.raises(sources.DataError, match="fewer than one global batch"):
     _dataset(idx_dir, batch=128)
+
+
+def test_unprepared_tfds_dataset_names_the_prepare_command(tmp_path):
+  cfg = _data_config("tfds:celeb_a", tfds_data_dir=str(tmp_path))
+  with pytest.raises(sources.DataError, match="tfds build celeb_a"):
+    sources.get_source(cfg)

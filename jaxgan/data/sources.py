@@ -127,15 +127,18 @@ class TfdsSource(Sequence):
   def __init__(self, name: str, split: str, data_dir: str | None):
     import tensorflow_datasets as tfds  # Heavy; only imported when used.
     try:
-      self.source = tfds.data_source(name, split=split, data_dir=data_dir)
+      # download=False: never fetch or prepare at run time; report instead.
+      self.source = tfds.data_source(name, split=split, data_dir=data_dir,
+                                     download=False)
     except Exception as e:  # tfds raises several types for a missing dataset.
+      where = data_dir or "~/tensorflow_datasets"
+      cause = str(e).splitlines()[0] if str(e) else ""
       raise DataError(
-          f"data.source=tfds:{name} (split {split!r}) could not be opened "
-          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-          f"prepare it once on a machine with internet and TensorFlow: "
-          f"`pip install tensorflow && tfds build {name} --file_format="
-          f"array_record` (then copy ~/tensorflow_datasets or set "
-          f"data.tfds_data_dir)") from None
+          f"data.source=tfds:{name} (split {split!r}) is not prepared as "
+          f"array_record in {where} ({type(e).__name__}: {cause}); prepare it "
+          f"once on a machine with internet and TensorFlow: `pip install "
+          f"tensorflow && tfds build {name} --file_format=array_record`, then "
+          "copy the folder here or set data.tfds_data_dir") from None
 
   def __len__(self) -> int:
     return len(self.source)
