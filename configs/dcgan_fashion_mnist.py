@@ -11,8 +11,9 @@ DCGAN 4 -> 8 -> 16 -> 32 ladder and loses no pixel (resizing would blur).
 DCGAN hyper-parameters (Adam 2e-4, beta1 0.5, z 100, N(0, 0.02) init, widths
 64: G 256-128-64-1, D 64-128-256) with batch 64.
 
-Cost on 2 CPU cores: see README.md ("Measured") for steps/s and the time to
-recognisable garments.
+Cost on 2 CPU cores (measured): ~6 iterations/s (~390 img/s), 3,000
+iterations in ~7 minutes plus ~1 minute of setup and compilation; garments are
+recognisable in the sample grids from iteration ~1,250.
 """
 
 from configs import default

@@ -89,6 +89,8 @@ def _train_iteration(state: TrainState, images: jax.Array, *,
     d_params, d_stats, d_opt_state = carry
     z_key, drop_key = jax.random.split(jax.random.fold_in(key, i))
     real = images[i].astype(jnp.float32) / 127.5 - 1.0
+    # G normalises with this batch's statistics (train mode); its running
+    # statistics change only in G's own update below.
     fake, _ = _apply(generator, state.g_params, state.g_batch_stats,
                      local_noise(z_key), train=True)
     fake = lax.stop_gradient(fake)
