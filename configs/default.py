@@ -39,7 +39,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.ema_decay = 0.0  # Generator EMA; 0 = off (EMA = live G).
 
   config.loss = ml_collections.ConfigDict()
-  config.loss.name = "non_saturating"  # 'minimax' | 'non_saturating'
+  # 'minimax' | 'non_saturating' | 'least_squares' | 'hinge' |
+  # 'relativistic_average' (jaxgan/losses.py).
+  config.loss.name = "non_saturating"
 
   config.optim = ml_collections.ConfigDict()
   config.optim.g_lr = 2e-4

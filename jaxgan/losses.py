@@ -48,9 +48,47 @@ def non_saturating(real_logits, fake_logits):
   return d_loss, g_loss
 
 
+def least_squares(real_logits, fake_logits):
+  """LSGAN (Mao et al. 2017), targets a=0 (fake), b=1 (real), c=1 (G)."""
+  d_loss = None
+  if real_logits is not None:
+    d_loss = (0.5 * jnp.mean((real_logits - 1.0) ** 2)
+              + 0.5 * jnp.mean(fake_logits ** 2))
+  g_loss = 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
+  return d_loss, g_loss
+
+
+def hinge(real_logits, fake_logits):
+  """Hinge loss (Lim & Ye 2017; Miyato et al. 2018): G maximises D(G(z))."""
+  d_loss = None
+  if real_logits is not None:
+    d_loss = (jnp.mean(jax.nn.relu(1.0 - real_logits))
+              + jnp.mean(jax.nn.relu(1.0 + fake_logits)))
+  g_loss = -jnp.mean(fake_logits)
+  return d_loss, g_loss
+
+
+def relativistic_average(real_logits, fake_logits):
+  """RaSGAN (Jolicoeur-Martineau 2018): is real more realistic than fake?
+
+  D_ra(x_r) = sigmoid(C(x_r) - mean C(x_f)), D_ra(x_f) = sigmoid(C(x_f) -
+  mean C(x_r)); D and G minimise the cross-entropies with swapped targets.
+  """
+  real_rel = real_logits - jnp.mean(fake_logits)
+  fake_rel = fake_logits - jnp.mean(real_logits)
+  d_loss = (-jnp.mean(jax.nn.log_sigmoid(real_rel))
+            - jnp.mean(jax.nn.log_sigmoid(-fake_rel)))
+  g_loss = (-jnp.mean(jax.nn.log_sigmoid(fake_rel))
+            - jnp.mean(jax.nn.log_sigmoid(-real_rel)))
+  return d_loss, g_loss
+
+
 LOSSES: dict[str, GanLoss] = {
     "minimax": GanLoss(minimax),
     "non_saturating": GanLoss(non_saturating),
+    "least_squares": GanLoss(least_squares),
+    "hinge": GanLoss(hinge),
+    "relativistic_average": GanLoss(relativistic_average, g_uses_real=True),
 }
 
 
