@@ -15,9 +15,7 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from jaxgan import checkpoint as ckpt_lib
 from jaxgan import images as image_lib

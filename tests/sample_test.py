@@ -11,17 +11,20 @@ from jaxgan import sample, train
 from tests.conftest import ROOT, tiny_config
 
 
+def _sample_cli(*args):
+  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
+  return subprocess.run([sys.executable, "-m", "jaxgan.sample", *args],
+                        cwd=ROOT, env=env, capture_output=True, text=True,
+                        timeout=300)
+
+
 def test_sample_cli_writes_npy_and_png(tmp_path, idx_dir):
   workdir = tmp_path / "run"
   train.train_and_evaluate(
       tiny_config(**{"data.source": f"idx:{idx_dir}", "train.num_steps": 2}),
       str(workdir))
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
   npy = tmp_path / "s.npy"
-  result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.sample", f"--workdir={workdir}",
-       "--num=10", f"--out={npy}"], cwd=ROOT, env=env, capture_output=True,
-      text=True, timeout=300)
+  result = _sample_cli(f"--workdir={workdir}", "--num=10", f"--out={npy}")
   assert result.returncode == 0, result.stderr[-2000:]
   samples = np.load(npy)
   assert samples.shape == (10, 32, 32, 1) and samples.dtype == np.uint8
@@ -32,20 +35,13 @@ def test_sample_cli_writes_npy_and_png(tmp_path, idx_dir):
   other = sample.generate(str(workdir), 10, batch_size=4).astype(int)
   assert np.abs(other - samples).max() <= 1
   png = tmp_path / "grid.png"
-  result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.sample", f"--workdir={workdir}",
-       "--num=9", f"--out={png}"], cwd=ROOT, env=env, capture_output=True,
-      text=True, timeout=300)
+  result = _sample_cli(f"--workdir={workdir}", "--num=9", f"--out={png}")
   assert result.returncode == 0, result.stderr[-2000:]
   assert Image.open(png).size == (3 * 34 + 2, 3 * 34 + 2)
 
 
 def test_sample_cli_errors(tmp_path):
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
-  result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.sample", f"--workdir={tmp_path}",
-       f"--out={tmp_path / 'x.npy'}"], cwd=ROOT, env=env, capture_output=True,
-      text=True, timeout=300)
+  result = _sample_cli(f"--workdir={tmp_path}", f"--out={tmp_path / 'x.npy'}")
   assert result.returncode == 2
   assert result.stderr.strip().splitlines() == [
       f"error: --workdir={tmp_path} has no config.json; give the workdir of a "

@@ -8,7 +8,6 @@ import sys
 
 import jax
 import numpy as np
-import pytest
 import tensorflow_datasets as tfds
 
 from jaxgan import checkpoint, train
