@@ -88,20 +88,45 @@ def _check_finite(step: int, first_step: int, metrics: dict[str, float]) -> None
         f"{first_step} and {step}); lower the learning rates or check the data")
 
 
-def _write_config(config, workdir: str) -> None:
-  """Writes config.json on a fresh run; on resume, reports changed keys."""
+# Config keys that fix the shapes of the saved state: a run cannot resume
+# from a checkpoint written with other values.
+SHAPE_KEYS = ("model.name", "model.z_dim", "model.g_width", "model.d_width",
+              "data.image_size", "data.channels")
+
+
+def _check_and_write_config(config, workdir: str) -> None:
+  """Writes config.json on a fresh run; on resume, compares with it.
+
+  Changed keys are reported; changed shape keys are refused (before anything
+  in the workdir is touched), since the checkpoint could not be restored.
+  """
   path = os.path.join(workdir, "config.json")
   current = json.loads(config.to_json_best_effort())
   if os.path.exists(path):
     with open(path) as f:
       previous = json.load(f)
     changed = sorted(_diff(previous, current))
+    shape_changes = [k for k in changed if k in SHAPE_KEYS]
+    if shape_changes:
+      k = shape_changes[0]
+      raise UserError(
+          f"--workdir={workdir} holds a run with {k}={_get(previous, k)!r}, "
+          f"this config has {k}={_get(current, k)!r} (changed: "
+          f"{', '.join(shape_changes)}); its checkpoints cannot be restored "
+          "into this model: use a new --workdir or the run's values")
     if changed:
       print(f"note: config differs from {path} in: {', '.join(changed)} "
             "(the saved config is kept)")
     return
+  os.makedirs(workdir, exist_ok=True)
   with open(path, "w") as f:
     json.dump(current, f, indent=2, sort_keys=True)
+
+
+def _get(tree: dict, dotted: str):
+  for part in dotted.split("."):
+    tree = tree.get(part) if isinstance(tree, dict) else None
+  return tree
 
 
 def _diff(a, b, prefix=""):
@@ -151,10 +176,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size)
   source = sources.get_source(config.data)
+  if runtime.is_writer():
+    _check_and_write_config(config, workdir)
   os.makedirs(workdir, exist_ok=True)
   writer = writers.Writer(workdir, enabled=runtime.is_writer())
-  if runtime.is_writer():
-    _write_config(config, workdir)
 
   built = build(config, mesh)
   state, train_step = built["state"], built["train_step"]

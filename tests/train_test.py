@@ -130,3 +130,21 @@ def test_ctrl_c_saves_and_the_same_command_continues(tmp_path, idx_dir):
   assert again.returncode == 0, again.stderr[-2000:]
   assert f"resumed from checkpoint at step {stopped}" in again.stdout
   assert f"done: {stopped + 2} steps" in again.stdout
+
+
+def test_workdir_of_another_model_is_refused_untouched(tmp_path, idx_dir):
+  workdir = tmp_path / "run"
+  source = f"--config.data.source=idx:{idx_dir}"
+  first = _main("--config=configs/tiny.py", f"--workdir={workdir}", source,
+                "--config.train.num_steps=2")
+  assert first.returncode == 0, first.stderr[-2000:]
+  before = {p: p.stat().st_mtime_ns for p in workdir.rglob("*")}
+  result = _main("--config=configs/tiny.py", f"--workdir={workdir}", source,
+                 "--config.model.g_width=8")
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines() == [
+      f"error: --workdir={workdir} holds a run with model.g_width=4, this "
+      "config has model.g_width=8 (changed: model.g_width); its checkpoints "
+      "cannot be restored into this model: use a new --workdir or the run's "
+      "values"]
+  assert {p: p.stat().st_mtime_ns for p in workdir.rglob("*")} == before
