@@ -1,0 +1,103 @@
+"""Times jaxgan's training iteration, with device-resident and real batches.
+
+  python benchmarks/step_time.py                     # the default configs
+  python benchmarks/step_time.py --configs=configs/tiny.py --repeats=3
+
+For each config: compile time, then iterations/s and img/s of the compiled
+step on one batch already on the device, and of the same step fed by the real
+input pipeline (its config's data.source), with min/median/max over repeats.
+Ratios, not absolute numbers, are what compare between machines.
+"""
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import jax  # pylint: disable=g-import-not-at-top
+
+from jaxgan import runtime, train  # pylint: disable=g-import-not-at-top
+from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
+
+DEFAULT_CONFIGS = ("configs/dcgan_fashion_mnist.py", "configs/gan_mnist.py")
+
+
+def load_config(path: str):
+  spec = importlib.util.spec_from_file_location("bench_config", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
+  if config.data.source.startswith("tfds:"):  # Offline: same shapes, IDX data.
+    config.data.source = f"idx:{sources.FASHION_MNIST_DIR}"
+    config.data.preprocess = "pad" if config.data.image_size == 32 else "none"
+  return config
+
+
+def time_steps(step, state, next_batch, n):
+  """Returns (seconds per iteration, state) over n iterations."""
+  start = time.perf_counter()
+  for _ in range(n):
+    state, metrics = step(state, next_batch())
+  jax.block_until_ready(metrics)
+  return (time.perf_counter() - start) / n, state
+
+
+def bench(path: str, steps: int, repeats: int) -> dict:
+  config = load_config(path)
+  mesh = runtime.make_mesh()
+  built = train.build(config, mesh)
+  state, step = built["state"], built["train_step"]
+  k, batch = config.train.d_steps, config.train.batch_size
+  source = sources.get_source(config.data)
+  per_process, _ = runtime.batch_sizes(batch)
+  ds = pipeline.make_dataset(source, config.data, seed=0,
+                             per_process_batch=per_process, process_index=0,
+                             process_count=1)
+  it = pipeline.make_iterator(ds, start=0, steps_per_iteration=k,
+                              num_threads=config.data.num_threads,
+                              prefetch=config.data.prefetch)
+  resident = runtime.global_batch(next(it), mesh)
+  t0 = time.perf_counter()
+  state, metrics = step(state, resident)
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - t0
+  device, real = [], []
+  for _ in range(repeats):  # Interleaved, so drift hits both alike.
+    dt, state = time_steps(step, state, lambda: resident, steps)
+    device.append(dt)
+    dt, state = time_steps(
+        step, state, lambda: runtime.global_batch(next(it), mesh), steps)
+    real.append(dt)
+  return dict(config=path, compile_s=compile_s, batch=batch, k=k,
+              device=device, real=real)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
+  parser.add_argument("--steps", type=int, default=30)
+  parser.add_argument("--repeats", type=int, default=5)
+  args = parser.parse_args()
+  print(f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
+        f"{os.cpu_count()} CPUs, jax {jax.__version__}")
+  print("| config | compile s | it/s device-resident (min/med/max) | it/s "
+        "real data (min/med/max) | img/s real | real/resident |")
+  print("| --- | --- | --- | --- | --- | --- |")
+  for path in args.configs:
+    r = bench(path, args.steps, args.repeats)
+    rate = lambda ts: [1.0 / t for t in ts]
+    dev, real = rate(r["device"]), rate(r["real"])
+    fmt = lambda v: (f"{min(v):.2f} / {statistics.median(v):.2f} / "
+                     f"{max(v):.2f}")
+    img_s = statistics.median(real) * r["batch"] * r["k"]
+    ratio = statistics.median(real) / statistics.median(dev)
+    print(f"| {r['config']} | {r['compile_s']:.1f} | {fmt(dev)} | "
+          f"{fmt(real)} | {img_s:,.0f} | {ratio:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+  main()
