@@ -26,7 +26,8 @@ flags.mark_flags_as_required(["workdir", "out"])
 
 
 def load_run(workdir: str, step: int | None = None):
-  """Returns (config, state) of a run's checkpoint, on all local devices."""
+  """Returns (config, built, state): a run's config, `train.build` output and
+  checkpoint state, on all local devices."""
   import ml_collections  # pylint: disable=g-import-not-at-top
   from jaxgan import checkpoint, runtime, train  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, "config.json")

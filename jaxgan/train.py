@@ -118,7 +118,6 @@ def _check_and_write_config(config, workdir: str) -> None:
       print(f"note: config differs from {path} in: {', '.join(changed)} "
             "(the saved config is kept)")
     return
-  os.makedirs(workdir, exist_ok=True)
   with open(path, "w") as f:
     json.dump(current, f, indent=2, sort_keys=True)
 
@@ -176,9 +175,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size)
   source = sources.get_source(config.data)
+  os.makedirs(workdir, exist_ok=True)  # A no-op for an existing workdir.
   if runtime.is_writer():
     _check_and_write_config(config, workdir)
-  os.makedirs(workdir, exist_ok=True)
   writer = writers.Writer(workdir, enabled=runtime.is_writer())
 
   built = build(config, mesh)
