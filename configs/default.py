@@ -13,7 +13,8 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.data = ml_collections.ConfigDict()
   # '<kind>:<arg>': idx:<dir> (MNIST-format IDX files), tfds:<name> (prepared
-  # TFDS dataset), folder:<dir> (PNG/JPEG files).
+  # TFDS dataset), folder:<dir> (PNG/JPEG files), toy:ring8 | toy:grid25
+  # (2-D Gaussian mixtures; image_size/channels/preprocess are then unused).
   config.data.source = "idx:/usr/share/datasets/fashion-mnist"
   config.data.split = "train"
   config.data.image_size = 32  # Square output resolution: 28, 32, 64, 128.
@@ -26,7 +27,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.prefetch = 4  # Batches read ahead.
 
   config.model = ml_collections.ConfigDict()
-  config.model.name = "dcgan"  # 'dcgan' | 'mlp'
+  # 'dcgan' | 'mlp' | 'began' (images); 'toy_mlp' | 'toy_began' (2-D toys).
+  config.model.name = "dcgan"
   config.model.z_dim = 100
   config.model.noise = "normal"  # 'normal' N(0, 1) | 'uniform' U(-1, 1)
   config.model.g_width = 64  # DCGAN: channels of G's last hidden layer (ngf).
@@ -37,17 +39,39 @@ def get_config() -> ml_collections.ConfigDict:
   # result is then independent of the device count).
   config.model.bn_cross_device = False
   config.model.ema_decay = 0.0  # Generator EMA; 0 = off (EMA = live G).
+  # Discriminator switches (models/__init__.py says which model has which).
+  config.model.d_norm = "batch_norm"  # DCGAN: 'batch_norm' | 'layer_norm' | 'none'
+  config.model.d_spectral_norm = False  # Miyato et al. 2018.
+  config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
 
   config.loss = ml_collections.ConfigDict()
-  # 'minimax' | 'non_saturating' | 'least_squares' | 'hinge' |
-  # 'relativistic_average' (jaxgan/losses.py).
+  # 'minimax' | 'non_saturating' | 'wgan' | 'wgan_gp' | 'least_squares' |
+  # 'dragan' | 'hinge' | 'relativistic_average' | 'began' (jaxgan/losses.py).
   config.loss.name = "non_saturating"
+  config.loss.label_smoothing = 0.0  # One-sided (real target 1 - s); BCE losses.
+  config.loss.weight_clip = 0.0  # WGAN: clip D's parameters to [-c, c].
+  config.loss.feature_matching = 0.0  # Weight of the FM term in G's loss.
+  config.loss.began_gamma = 0.75  # BEGAN diversity ratio.
+  config.loss.began_lambda_k = 0.001  # BEGAN k_t learning rate.
+
+  # An input-gradient penalty on D, added to any loss (jaxgan/penalties.py).
+  # Losses 'wgan_gp' and 'dragan' include theirs; their weight is set here.
+  config.penalty = ml_collections.ConfigDict()
+  config.penalty.name = "none"  # 'none' | 'wgan_gp' | 'dragan' | 'r1'
+  config.penalty.weight = 10.0  # lambda (WGAN-GP, DRAGAN) or gamma (R1).
+  config.penalty.every = 1  # Lazy regularisation: every N steps, weight x N.
 
   config.optim = ml_collections.ConfigDict()
+  config.optim.name = "adam"  # 'adam' | 'rmsprop' | 'sgd' (jaxgan/state.py)
+  # Learning rates decay over train.num_steps: 'constant' | 'linear' (to 0)
+  # | 'cosine' (to 0).
+  config.optim.schedule = "constant"
   config.optim.g_lr = 2e-4
   config.optim.d_lr = 2e-4
   config.optim.b1 = 0.5
   config.optim.b2 = 0.999
+  config.optim.rmsprop_decay = 0.99  # As PyTorch's RMSprop (alpha).
+  config.optim.momentum = 0.0  # SGD only.
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 128  # Global, over all devices and processes.
@@ -56,6 +80,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.log_every_steps = 50
   config.train.sample_every_steps = 500
   config.train.num_sample_images = 64  # Fixed-noise grid size.
+
+  # Quality metrics during training; for the 2-D toys: modes covered,
+  # high-quality fraction and reverse KL (jaxgan/metrics/modes.py).
+  config.eval = ml_collections.ConfigDict()
+  config.eval.every_steps = 0  # 0 = only at the end of training.
+  config.eval.num_samples = 2500  # PacGAN's protocol.
 
   config.checkpoint = ml_collections.ConfigDict()
   config.checkpoint.every_steps = 1000

@@ -7,3 +7,7 @@ exit with status 2; any other exception is a bug and keeps its traceback.
 
 class UserError(ValueError):
   """Bad config, bad data or bad workdir; the message names the value and fix."""
+
+
+class DataError(UserError):
+  """A user-facing problem with the data (missing, unprepared, malformed)."""

@@ -4,7 +4,7 @@ import math
 import os
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -35,3 +35,39 @@ def save_png(image: np.ndarray, path: str) -> None:
   tmp = path + ".tmp"
   pil.save(tmp, format="PNG")
   os.replace(tmp, path)
+
+
+def scatter_plot(points: np.ndarray, centres: np.ndarray | None = None,
+                 size: int = 480, extent: float | None = None) -> np.ndarray:
+  """Draws 2-D points (black) over the true mode centres (red crosses).
+
+  Returns a uint8 (size, size, 3) image. The square view is centred on 0 and
+  spans [-extent, extent] in both axes (default: the centres' range plus a
+  margin); points outside it are clipped to its border, so a diverging
+  generator stays visible.
+  """
+  points = np.asarray(points, np.float64)
+  if extent is None:
+    ref = np.abs(centres).max() if centres is not None else np.abs(
+        points[np.isfinite(points)]).max(initial=1.0)
+    extent = 1.5 * ref
+  scale = (size - 1) / (2 * extent)
+
+  def to_pixels(xy):
+    xy = np.clip(xy, -extent, extent)
+    return np.stack([(xy[:, 0] + extent) * scale,
+                     (extent - xy[:, 1]) * scale], axis=1)
+
+  pil = Image.new("RGB", (size, size), (255, 255, 255))
+  draw = ImageDraw.Draw(pil)
+  c = to_pixels(np.zeros((1, 2)))[0]  # The axes through the origin.
+  draw.line([(0, c[1]), (size, c[1])], fill=(220, 220, 220))
+  draw.line([(c[0], 0), (c[0], size)], fill=(220, 220, 220))
+  finite = points[np.isfinite(points).all(axis=1)]
+  for x, y in to_pixels(finite):
+    draw.rectangle([x - 1, y - 1, x + 1, y + 1], fill=(0, 0, 0))
+  if centres is not None:
+    for x, y in to_pixels(np.asarray(centres)):
+      draw.line([(x - 6, y), (x + 6, y)], fill=(220, 0, 0), width=2)
+      draw.line([(x, y - 6), (x, y + 6)], fill=(220, 0, 0), width=2)
+  return np.asarray(pil)

@@ -4,7 +4,10 @@
   python -m jaxgan.sample --workdir=DIR --num=64 --out=FILE.png  # a grid
 
 Uses the run's saved config.json and its latest checkpoint (or --step), and
-the EMA generator when the run has one (model.ema_decay > 0).
+the EMA generator when the run has one (model.ema_decay > 0). For the 2-D
+toys (data.source toy:*), .npy gets float32 (N, 2) points, .png a scatter
+plot over the true mode centres, and the mode metrics of the samples
+(metrics/modes.py) are printed as one JSON line.
 """
 
 import json
@@ -18,7 +21,8 @@ from jaxgan.errors import UserError
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
 flags.DEFINE_integer("num", 64, "Number of samples.")
-flags.DEFINE_string("out", None, "Output file: .npy (uint8 N,H,W,C) or .png.")
+flags.DEFINE_string("out", None, "Output file: .npy (uint8 N,H,W,C images or "
+                    "float32 N,2 points) or .png (grid or scatter plot).")
 flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
 flags.DEFINE_integer("seed", 0, "Noise seed.")
 flags.DEFINE_integer("batch_size", 256, "Samples per generator call.")
@@ -52,10 +56,12 @@ def load_run(workdir: str, step: int | None = None):
 
 def generate(workdir: str, num: int, *, step: int | None = None,
              seed: int = 0, batch_size: int = 256):
-  """Returns uint8 (num, H, W, C) samples of a run's generator."""
+  """Returns (config, samples): uint8 (num, H, W, C) images, or float32
+  (num, 2) points for the 2-D toys."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxgan import images, step as step_lib, train  # pylint: disable=g-import-not-at-top
+  from jaxgan.data import sources  # pylint: disable=g-import-not-at-top
   if num < 1:
     raise UserError(f"--num={num} must be a positive integer")
   config, built, state = load_run(workdir, step)
@@ -65,9 +71,12 @@ def generate(workdir: str, num: int, *, step: int | None = None,
                             config.model.noise)
   padded = -num % batch_size
   z = np.concatenate([z, np.zeros((padded, z.shape[1]), z.dtype)])
-  out = [images.to_uint8(jax.device_get(sample(state, z[i:i + batch_size])))
+  out = [jax.device_get(sample(state, z[i:i + batch_size]))
          for i in range(0, len(z), batch_size)]
-  return np.concatenate(out)[:num]
+  out = np.concatenate(out)[:num]
+  if sources.is_toy(config.data):
+    return config, out.astype(np.float32)
+  return config, images.to_uint8(out)
 
 
 def main(argv):
@@ -76,20 +85,29 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxgan import images  # pylint: disable=g-import-not-at-top
+  from jaxgan.data import sources, toy  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics import modes  # pylint: disable=g-import-not-at-top
   try:
     if not FLAGS.out.endswith((".npy", ".png")):
       raise UserError(f"--out={FLAGS.out} must end in .npy or .png")
-    samples = generate(FLAGS.workdir, FLAGS.num, step=FLAGS.step,
-                       seed=FLAGS.seed, batch_size=FLAGS.batch_size)
+    config, samples = generate(FLAGS.workdir, FLAGS.num, step=FLAGS.step,
+                               seed=FLAGS.seed, batch_size=FLAGS.batch_size)
   except UserError as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
+  points = sources.is_toy(config.data)
+  mixture = toy.get_mixture(config.data.source[4:]) if points else None
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
   if FLAGS.out.endswith(".npy"):
     np.save(FLAGS.out, samples)
+  elif points:
+    images.save_png(images.scatter_plot(samples, mixture.centres), FLAGS.out)
   else:
     images.save_png(images.make_grid(samples), FLAGS.out)
   print(f"wrote {samples.shape[0]} samples {samples.shape[1:]} to {FLAGS.out}")
+  if points:
+    metrics = modes.mode_metrics(samples, mixture)
+    print(json.dumps({"num_samples": len(samples), **metrics}))
 
 
 if __name__ == "__main__":

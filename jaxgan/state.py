@@ -8,6 +8,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxgan.errors import UserError
+
 Params = Any
 
 
@@ -20,7 +22,9 @@ class TrainState:
     data_pos: global batches consumed; the input pipeline resumes from it.
     key: raw PRNG key (uint32[2]); the step folds in `step` to get its keys.
     g_params, g_batch_stats, g_opt_state: the generator.
-    d_params, d_batch_stats, d_opt_state: the discriminator.
+    d_params, d_batch_stats, d_opt_state: the discriminator (its
+      'batch_stats' also hold spectral-norm power-iteration vectors).
+    loss_state: the loss's own state (BEGAN's k_t; empty otherwise).
     ema_params, ema_batch_stats: exponential moving average of the generator
       (`model.ema_decay`; with 0 they equal the live generator).
   """
@@ -33,26 +37,58 @@ class TrainState:
   d_params: Params
   d_batch_stats: Params
   d_opt_state: optax.OptState
+  loss_state: dict[str, jax.Array]
   ema_params: Params
   ema_batch_stats: Params
 
 
+# optim.schedule -> (peak lr, number of updates) -> learning rate or schedule.
+SCHEDULES = {
+    "constant": lambda lr, n: lr,
+    "linear": lambda lr, n: optax.linear_schedule(lr, 0.0, n),
+    "cosine": lambda lr, n: optax.cosine_decay_schedule(lr, n),
+}
+
+# optim.name -> (learning_rate, config.optim) -> transformation.
+OPTIMIZERS = {
+    "adam": lambda lr, o: optax.adam(lr, b1=o.b1, b2=o.b2),
+    # WGAN (Arjovsky et al. 2017, Alg. 1): momentum-free RMSProp.
+    "rmsprop": lambda lr, o: optax.rmsprop(lr, decay=o.rmsprop_decay),
+    "sgd": lambda lr, o: optax.sgd(lr, momentum=o.momentum or None),
+}
+
+
 def make_optimizers(config) -> tuple[optax.GradientTransformation,
                                      optax.GradientTransformation]:
-  """Adam for G and D with their own learning rates (TTUR when they differ)."""
+  """G and D optimisers with their own learning rates (TTUR when they
+  differ, Heusel et al. 2017)."""
   o = config.optim
-  g_tx = optax.adam(o.g_lr, b1=o.b1, b2=o.b2)
-  d_tx = optax.adam(o.d_lr, b1=o.b1, b2=o.b2)
-  return g_tx, d_tx
+  if o.name not in OPTIMIZERS:
+    raise UserError(f"optim.name={o.name!r} is unknown; use one of "
+                    f"{sorted(OPTIMIZERS)}")
+  if o.schedule not in SCHEDULES:
+    raise UserError(f"optim.schedule={o.schedule!r} is unknown; use one of "
+                    f"{sorted(SCHEDULES)}")
+  # The schedules run over the whole training: num_steps G updates and
+  # num_steps * d_steps D updates (the optimiser's own step counter, which
+  # is checkpointed, drives them).
+  n = config.train.num_steps
+  g_lr = SCHEDULES[o.schedule](o.g_lr, n)
+  d_lr = SCHEDULES[o.schedule](o.d_lr, n * config.train.d_steps)
+  return OPTIMIZERS[o.name](g_lr, o), OPTIMIZERS[o.name](d_lr, o)
 
 
 def init_state(key: jax.Array, generator: nn.Module,
                discriminator: nn.Module, g_tx, d_tx, *, z_dim: int,
-               image_shape: tuple[int, int, int]) -> TrainState:
-  """Initialises all variables from `key` (call under jit)."""
+               data_shape: tuple[int, ...],
+               loss_state: dict[str, jax.Array]) -> TrainState:
+  """Initialises all variables from `key` (call under jit).
+
+  data_shape: one example's shape, (H, W, C) for images or (2,) for points.
+  """
   init_key, g_key, d_key = jax.random.split(key, 3)
-  z = jnp.zeros((2, z_dim), jnp.float32)
-  x = jnp.zeros((2, *image_shape), jnp.float32)
+  z = jnp.zeros((4, z_dim), jnp.float32)
+  x = jnp.zeros((4, *data_shape), jnp.float32)
   g_vars = generator.init(g_key, z, train=False)
   d_vars = discriminator.init(d_key, x, train=False)
   g_params, d_params = g_vars["params"], d_vars["params"]
@@ -67,6 +103,7 @@ def init_state(key: jax.Array, generator: nn.Module,
       d_params=d_params,
       d_batch_stats=d_vars.get("batch_stats", {}),
       d_opt_state=d_tx.init(d_params),
+      loss_state=loss_state,
       ema_params=g_params,
       ema_batch_stats=g_stats,
   )

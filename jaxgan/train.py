@@ -21,29 +21,10 @@ from jaxgan import checkpoint as ckpt_lib
 from jaxgan import images as image_lib
 from jaxgan import losses, models, runtime, state as state_lib, step as step_lib
 from jaxgan import writers
-from jaxgan.data import pipeline, sources
+from jaxgan.data import pipeline, sources, toy
 from jaxgan.errors import UserError
-
-
-def validate_config(config: ml_collections.ConfigDict) -> None:
-  """Checks names and ranges before anything is built or compiled."""
-  t = config.train
-  for name in ("batch_size", "num_steps", "d_steps", "log_every_steps",
-               "sample_every_steps", "num_sample_images"):
-    value = t[name]
-    if not isinstance(value, int) or value < 1:
-      raise UserError(f"train.{name}={value!r} must be a positive integer")
-  if config.checkpoint.every_steps < 1:
-    raise UserError(f"checkpoint.every_steps={config.checkpoint.every_steps!r}"
-                    " must be a positive integer")
-  if not 0.0 <= config.model.ema_decay < 1.0:
-    raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
-                    "[0, 1); 0 turns the EMA off")
-  if config.data.channels not in (1, 3):
-    raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
-  losses.get_loss(config.loss.name)
-  models.get_models(config)
-  step_lib.sample_noise(jax.random.PRNGKey(0), 1, 1, config.model.noise)
+from jaxgan.metrics import modes
+from jaxgan.validate import validate_config
 
 
 def build(config: ml_collections.ConfigDict, mesh) -> dict[str, Any]:
@@ -51,12 +32,12 @@ def build(config: ml_collections.ConfigDict, mesh) -> dict[str, Any]:
   bn_axis = step_lib.AXIS if config.model.bn_cross_device else None
   generator, discriminator = models.get_models(config, bn_axis_name=bn_axis)
   g_tx, d_tx = state_lib.make_optimizers(config)
-  image_shape = (config.data.image_size, config.data.image_size,
-                 config.data.channels)
   init = jax.jit(
       functools.partial(state_lib.init_state, generator=generator,
                         discriminator=discriminator, g_tx=g_tx, d_tx=d_tx,
-                        z_dim=config.model.z_dim, image_shape=image_shape),
+                        z_dim=config.model.z_dim,
+                        data_shape=sources.data_shape(config.data),
+                        loss_state=losses.get_loss(config.loss).init_state()),
       out_shardings=runtime.replicated(mesh))
   state = init(jax.random.PRNGKey(config.seed))
   train_step = step_lib.make_train_step(config, mesh, generator, discriminator,
@@ -91,7 +72,9 @@ def _check_finite(step: int, first_step: int, metrics: dict[str, float]) -> None
 # Config keys that fix the shapes of the saved state: a run cannot resume
 # from a checkpoint written with other values.
 SHAPE_KEYS = ("model.name", "model.z_dim", "model.g_width", "model.d_width",
-              "data.image_size", "data.channels")
+              "model.d_norm", "model.d_spectral_norm", "model.d_minibatch_std",
+              "optim.name", "optim.schedule", "data.image_size",
+              "data.channels")
 
 
 def _check_and_write_config(config, workdir: str) -> None:
@@ -160,6 +143,25 @@ class _StopRequest:
       signal.signal(sig, handler)
 
 
+def _regularizers(config) -> str:
+  """' + r1 + spectral norm ...' for the start-up line."""
+  parts = []
+  if config.penalty.name != "none":
+    parts.append(f"{config.penalty.name} penalty x{config.penalty.weight:g}"
+                 + (f" every {config.penalty.every}"
+                    if config.penalty.every > 1 else ""))
+  for key, label in (("weight_clip", "weight clip"),
+                     ("label_smoothing", "label smoothing"),
+                     ("feature_matching", "feature matching")):
+    if config.loss[key]:
+      parts.append(f"{label} {config.loss[key]:g}")
+  if config.model.d_spectral_norm:
+    parts.append("spectral norm")
+  if config.model.d_minibatch_std:
+    parts.append("minibatch stddev")
+  return "".join(f" + {p}" for p in parts)
+
+
 def _format_eta(seconds: float) -> str:
   seconds = int(max(seconds, 0))
   h, rem = divmod(seconds, 3600)
@@ -170,7 +172,7 @@ def _format_eta(seconds: float) -> str:
 def train_and_evaluate(config: ml_collections.ConfigDict,
                        workdir: str) -> state_lib.TrainState:
   """Trains until `config.train.num_steps`; returns the final state."""
-  validate_config(config)
+  validate_config(config, jax.device_count())
   mesh = runtime.make_mesh()
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size)
@@ -198,11 +200,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
         f"over {jax.process_count()} process(es); global batch "
         f"{config.train.batch_size}, per process {per_process_batch}, per "
         f"device {per_device_batch}; {k} D step(s) per G step")
+  shape = "x".join(map(str, sources.data_shape(config.data)))
   print(f"model {config.model.name}: G {state_lib.param_count(state.g_params):,}"
         f" params, D {state_lib.param_count(state.d_params):,} params; loss "
-        f"{config.loss.name}; data {config.data.source} ({len(source):,} "
-        f"images -> {config.data.image_size}x{config.data.image_size}x"
-        f"{config.data.channels})")
+        f"{config.loss.name}{_regularizers(config)}; data {config.data.source} "
+        f"({len(source):,} examples -> {shape})")
   print(f"workdir {os.path.abspath(workdir)}: checkpoints/, samples/, "
         "metrics.jsonl, tensorboard/")
   if restored_step is not None:
@@ -223,22 +225,54 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       prefetch=config.data.prefetch)
 
   sample = make_sampler(built["generator"], config)
-  num_samples = config.train.num_sample_images
+  points = sources.is_toy(config.data)
+  mixture = toy.get_mixture(config.data.source[4:]) if points else None
+  # Toys: a scatter of eval.num_samples points; images: a grid.
+  num_samples = (config.eval.num_samples if points
+                 else config.train.num_sample_images)
   fixed_z = jax.device_put(
       step_lib.sample_noise(jax.random.PRNGKey(config.seed + 1), num_samples,
                             config.model.z_dim, config.model.noise),
       runtime.replicated(mesh))
-  if start_step == 0:
-    real = pipeline.preview(source, config.data, num_samples)
-    writer.image_grid(0, "real", real, "real.png")
 
+  def write_samples(state, step, name, filename):
+    out = jax.device_get(sample(state, fixed_z))
+    if points:
+      writer.image(step, name, image_lib.scatter_plot(out, mixture.centres),
+                   filename)
+    else:
+      writer.image_grid(step, name, image_lib.to_uint8(out), filename)
+
+  def evaluate(state, step):
+    """Mode metrics of the 2-D toys on the fixed noise (PacGAN protocol)."""
+    if not points:
+      return
+    m = modes.mode_metrics(jax.device_get(sample(state, fixed_z)), mixture)
+    writer.scalars(step, {k_: m[k_] for k_ in ("modes", "high_quality",
+                                               "reverse_kl")})
+    print(f"eval step {step}: {m['modes']}/{m['num_modes']} modes, "
+          f"{100 * m['high_quality']:.1f}% high quality, reverse KL "
+          f"{m['reverse_kl']:.3f}", flush=True)
+
+  if start_step == 0:
+    if points:
+      writer.image(0, "real", image_lib.scatter_plot(
+          source.points[:num_samples], mixture.centres), "real.png")
+    else:
+      writer.image_grid(0, "real", pipeline.preview(source, config.data,
+                                                    num_samples), "real.png")
+
+  # D's outputs are probabilities for the cross-entropy losses only.
+  real_label, fake_label = (
+      ("D(x)", "D(G(z))") if losses.get_loss(config.loss).probability
+      else ("D_real", "D_fake"))
   last_log_time, last_log_step = None, start_step
   step = start_step
   try:
     with _StopRequest() as stop:
       while step < num_steps:
-        images = runtime.global_batch(next(batches), mesh)
-        state, metrics = train_step(state, images)
+        batch = runtime.global_batch(next(batches), mesh)
+        state, metrics = train_step(state, batch, step)
         step += 1
         if step % config.train.log_every_steps == 0 or step == num_steps:
           values = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
@@ -254,12 +288,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
                     f"{_format_eta((num_steps - step) / steps_s)}")
           writer.scalars(step, values)
           print(f"step {step}/{num_steps} | d_loss {values['d_loss']:.3f} "
-                f"g_loss {values['g_loss']:.3f} D(x) {values['d_real']:.2f} "
-                f"D(G(z)) {values['d_fake']:.2f}{rate}", flush=True)
+                f"g_loss {values['g_loss']:.3f} {real_label} "
+                f"{values['d_real']:.2f} {fake_label} {values['d_fake']:.2f}"
+                f"{rate}", flush=True)
           last_log_time, last_log_step = time.perf_counter(), step
         if step % config.train.sample_every_steps == 0 or step == num_steps:
-          grid = image_lib.to_uint8(jax.device_get(sample(state, fixed_z)))
-          writer.image_grid(step, "samples", grid, f"step_{step:07d}.png")
+          write_samples(state, step, "samples", f"step_{step:07d}.png")
+        if ((config.eval.every_steps and step % config.eval.every_steps == 0)
+            or step == num_steps):
+          evaluate(state, step)
         checkpointer.save(step, state)
         if stop.requested:
           break

@@ -39,11 +39,15 @@ class Writer:
   def image_grid(self, step: int, name: str, images: np.ndarray,
                  filename: str) -> None:
     """images: uint8 (N, H, W, C); written as samples/<filename> and to TB."""
+    self.image(step, name, image_lib.make_grid(images), filename)
+
+  def image(self, step: int, name: str, image: np.ndarray,
+            filename: str) -> None:
+    """image: uint8 (H, W, C); written as samples/<filename> and to TB."""
     if not self.enabled:
       return
-    grid = image_lib.make_grid(images)
-    image_lib.save_png(grid, os.path.join(self.workdir, "samples", filename))
-    self._tb.add_image(name, grid, int(step), dataformats="HWC")
+    image_lib.save_png(image, os.path.join(self.workdir, "samples", filename))
+    self._tb.add_image(name, image, int(step), dataformats="HWC")
 
   def flush(self) -> None:
     if self.enabled:

@@ -6,32 +6,47 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxgan import models, train
+from configs import paper_losses
+from jaxgan import models
+from jaxgan.data import sources
+from jaxgan.validate import validate_config
 from tests.conftest import ROOT
 
+# Every experiment config (paper_losses.py is a helper, not a config).
 CONFIGS = sorted(p for p in (ROOT / "configs").glob("*.py")
-                 if p.name != "__init__.py")
+                 if p.name not in ("__init__.py", "paper_losses.py"))
+# Configs that take a loss name as their argument (path:loss).
+LOSS_CONFIGS = ("dcgan_fashion_mnist", "toy_ring8", "toy_grid25")
 
 
 def test_expected_configs_exist():
   names = {p.stem for p in CONFIGS}
   assert {"default", "dcgan_fashion_mnist", "dcgan_celeba", "gan_mnist",
-          "tiny"} <= names
+          "tiny", "toy_ring8", "toy_grid25"} <= names
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
-def test_config_loads_and_validates(path):
+def _load(path, arg=None):
   spec = importlib.util.spec_from_file_location(f"cfg_{path.stem}", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  config = module.get_config()
+  return module.get_config(arg) if arg else module.get_config()
+
+
+@pytest.mark.parametrize("path,arg", [(p, None) for p in CONFIGS] + [
+    (ROOT / "configs" / f"{name}.py", loss) for name in LOSS_CONFIGS
+    for loss in sorted(paper_losses.PAPER_SETTINGS)],
+                         ids=lambda v: getattr(v, "stem", v))
+def test_config_loads_and_validates(path, arg):
+  config = _load(path, arg)
+  if arg:
+    assert config.loss.name == arg
   for key in ("seed", "data.source", "model.name", "loss.name",
               "train.batch_size", "train.num_steps", "train.d_steps",
               "checkpoint.every_steps"):
     node = config
     for part in key.split("."):
       node = node[part]
-  train.validate_config(config)
+  validate_config(config)
   assert path.read_text().count("python -m jaxgan.main") >= 1  # Launch line.
   generator, _ = models.get_models(config)
   shape = jax.eval_shape(
@@ -39,8 +54,18 @@ def test_config_loads_and_validates(path):
           generator.init(jax.random.PRNGKey(0),
                          jnp.zeros((1, config.model.z_dim)), train=False),
           jnp.zeros((1, config.model.z_dim)), train=False))
-  size = config.data.image_size
-  assert shape.shape == (1, size, size, config.data.channels)
+  assert shape.shape == (1, *sources.data_shape(config.data))
+
+
+def test_paper_settings_cover_every_loss():
+  from jaxgan import losses  # pylint: disable=g-import-not-at-top
+  assert sorted(paper_losses.PAPER_SETTINGS) == sorted(losses.LOSSES)
+  c = _load(ROOT / "configs" / "toy_ring8.py", "wgan")
+  assert (c.optim.name, c.optim.d_lr, c.loss.weight_clip,
+          c.train.d_steps) == ("rmsprop", 5e-5, 0.01, 5)
+  c = _load(ROOT / "configs" / "dcgan_fashion_mnist.py", "wgan_gp")
+  assert (c.optim.b1, c.optim.b2, c.penalty.weight, c.model.d_norm) == (
+      0.0, 0.9, 10.0, "layer_norm")
 
 
 def test_celeba_config_has_the_dcgan_paper_hyperparameters():

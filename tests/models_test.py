@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import pytest
 
 from jaxgan import models, state as state_lib
+from jaxgan.data import sources
 from jaxgan.errors import UserError
 from tests.conftest import tiny_config
 
@@ -22,30 +23,51 @@ from tests.conftest import tiny_config
 #   256*512 + 512*1024) + 2*(128+256+512+1024) + 16*1024.
 # - MLP (Goodfellow 2014): G 101*1200 + 1201*1200 + 1201*784;
 #   D 785*1200 + 241*1200 + 241 (maxout: 240 units x 5 pieces).
+# - BEGAN-32x1, n = 64, h = z = 100 (3x3 convs with biases): G, the
+#   decoder, and D, encoder + decoder, as written out in the entry.
+# - toy_mlp (PacGAN 2-D, without batch norm in G): G 3*400 + 3*401*400 +
+#   401*2; D 3*1000 + 2*(201*1000) + 201.
 PINNED = {
     ("dcgan", 64, 3, 64, 64): (3_576_704, 2_765_568),
     ("dcgan", 32, 1, 64, 64): (1_066_880, 661_248),
     ("dcgan", 28, 1, 64, 64): (759_680, 138_624),
     ("dcgan", 128, 3, 64, 64): (12_786_560, 11_164_416),
     ("mlp", 28, 1, 1200, 240): (2_503_984, 1_231_441),
+    ("toy_mlp", 0, 0, 400, 200): (3 * 400 + 3 * 401 * 400 + 802, 405_201),
+    ("began", 32, 1, 64, 64): (
+        _BEGAN_G := 101 * 64 * 64 + 6 * (9 * 64 * 64 + 64) + 9 * 64 + 1,
+        (9 * 1 * 64 + 64)  # Input conv.
+        + 2 * (9 * 64 * 64 + 64) + (9 * 64 * 128 + 128)  # Scale 0.
+        + 2 * (9 * 128 * 128 + 128) + (9 * 128 * 192 + 192)  # Scale 1.
+        + 2 * (9 * 192 * 192 + 192)  # Scale 2 (8x8).
+        + (8 * 8 * 192 * 100 + 100)  # Embedding h.
+        + _BEGAN_G),  # The decoder.
 }
 
 
-def _build(name, resolution, channels, g_width, d_width):
-  config = tiny_config(**{"model.name": name, "data.image_size": resolution,
-                          "data.channels": channels, "model.g_width": g_width,
-                          "model.d_width": d_width, "model.z_dim": 100})
-  return models.get_models(config)
+def _config(name, resolution, channels, g_width, d_width):
+  overrides = {"model.name": name, "model.g_width": g_width,
+               "model.d_width": d_width, "model.z_dim": 100}
+  if name.startswith("toy"):
+    overrides.update({"data.source": "toy:ring8", "model.z_dim": 2})
+  else:
+    overrides.update({"data.image_size": resolution,
+                      "data.channels": channels})
+  return tiny_config(**overrides)
+
+
+def _build(*spec):
+  return models.get_models(_config(*spec))
 
 
 @pytest.mark.parametrize("spec", sorted(PINNED))
 def test_parameter_counts_and_shapes(spec):
-  name, resolution, channels, _, _ = spec
-  generator, discriminator = _build(*spec)
-  z = jax.random.normal(jax.random.PRNGKey(0), (3, 100))
+  config = _config(*spec)
+  generator, discriminator = models.get_models(config)
+  z = jax.random.normal(jax.random.PRNGKey(0), (3, config.model.z_dim))
   g_vars = jax.eval_shape(lambda: generator.init(jax.random.PRNGKey(1), z,
                                                  train=False))
-  x = jnp.zeros((3, resolution, resolution, channels))
+  x = jnp.zeros((3, *sources.data_shape(config.data)))
   d_vars = jax.eval_shape(lambda: discriminator.init(jax.random.PRNGKey(2), x,
                                                      train=False))
   counts = (state_lib.param_count(g_vars["params"]),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh
 
-from jaxgan import losses, runtime, train
+from jaxgan import runtime, train
 from jaxgan.step import AXIS
 from tests.conftest import tiny_config
 
@@ -18,9 +18,9 @@ def _run(config, mesh, batches):
   built = train.build(config, mesh)
   state, step = built["state"], built["train_step"]
   history = []
-  for images in batches:
-    state, metrics = step(state, jax.device_put(images,
-                                                runtime.batch_sharding(mesh)))
+  for i, images in enumerate(batches):
+    state, metrics = step(state, jax.device_put(
+        images, runtime.batch_sharding(mesh)), i)
     history.append(jax.device_get(metrics))
   return jax.device_get(state), history
 
@@ -83,17 +83,3 @@ def test_ema_tracks_generator():
                       jax.tree.leaves(state.g_params),
                       jax.tree.leaves(init.g_params)):
     np.testing.assert_allclose(e, 0.5 * p0 + 0.5 * p, rtol=1e-6, atol=1e-7)
-
-
-@pytest.mark.parametrize("loss", sorted(losses.LOSSES))
-@pytest.mark.parametrize("model", ["dcgan", "mlp"])
-def test_every_model_and_loss_trains_one_step(model, loss):
-  overrides = {"loss.name": loss, "model.name": model}
-  if model == "mlp":
-    overrides.update({"data.image_size": 28, "model.g_width": 16,
-                      "model.d_width": 8})
-  config = tiny_config(**overrides)
-  state, hist = _run(config, _mesh(2), _batches(config, 1))
-  assert int(state.step) == 1
-  assert all(np.isfinite(v) for v in hist[0].values()), hist[0]
-  assert all(np.isfinite(x).all() for x in jax.tree.leaves(state.g_params))

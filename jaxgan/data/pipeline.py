@@ -11,7 +11,8 @@ number of processes.
 
 Images leave the pipeline as uint8 (k, per_process_batch, H, W, C) arrays; the
 train step scales them to [-1, 1] on the device (a quarter of the bytes of
-float32 cross the host-device boundary).
+float32 cross the host-device boundary). Points of the 2-D toys leave as
+float32 (k, per_process_batch, 2).
 """
 
 import dataclasses
@@ -103,7 +104,14 @@ def _decode(path_or_bytes: str | bytes) -> np.ndarray:
   return np.asarray(pil)
 
 
-def preprocess_for(data_config) -> Preprocess:
+def _point(example: dict[str, Any]) -> np.ndarray:
+  return example["point"]
+
+
+def preprocess_for(data_config) -> Preprocess | Any:
+  """The per-example function: `Preprocess` for images, the point for toys."""
+  if sources.is_toy(data_config):
+    return _point
   return Preprocess(size=data_config.image_size, channels=data_config.channels,
                     mode=data_config.preprocess,
                     crop_size=data_config.get("crop_size", 0),

@@ -10,6 +10,8 @@ or a path, "label": int}`; the pipeline decodes and resizes. Prefixes:
   (array_record; TensorFlow is not needed to read it, only to prepare it).
 - `folder:<dir>`: PNG/JPEG files anywhere below <dir> (e.g. a manual CelebA
   download); labels are the index of the first-level subfolder, 0 otherwise.
+- `toy:<name>`: 2-D Gaussian mixtures (`ring8`, `grid25`; data/toy.py);
+  examples are {"point": float32 (2,), "label": mode index}.
 """
 
 import gzip
@@ -19,14 +21,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from jaxgan.errors import UserError
+from jaxgan.data import toy
+from jaxgan.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
-
-
-class DataError(UserError):
-  """A user-facing problem with the data (missing, unprepared, malformed)."""
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -152,7 +151,20 @@ SOURCES: dict[str, Callable[[str, Any], Sequence]] = {
     "idx": lambda arg, cfg: IdxSource(arg, cfg.split),
     "tfds": lambda arg, cfg: TfdsSource(arg, cfg.split, cfg.tfds_data_dir),
     "folder": lambda arg, cfg: FolderSource(arg),
+    "toy": lambda arg, cfg: toy.ToySource(arg),
 }
+
+
+def is_toy(data_config) -> bool:
+  return data_config.source.startswith("toy:")
+
+
+def data_shape(data_config) -> tuple[int, ...]:
+  """One example's shape as the models see it: (2,) or (H, W, C)."""
+  if is_toy(data_config):
+    return (2,)
+  return (data_config.image_size, data_config.image_size,
+          data_config.channels)
 
 
 def get_source(data_config) -> Sequence:

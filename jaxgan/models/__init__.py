@@ -1,5 +1,14 @@
-"""Generator/discriminator pairs, chosen by `model.name` from `MODELS`."""
+"""Generator/discriminator pairs, chosen by `model.name` from `MODELS`.
 
+Each entry says what its discriminator is and supports, so that a config
+asking for an impossible combination fails at start-up (validate.py):
+`data` is 'image' or 'points' (the 2-D toys), `autoencoder` marks BEGAN's
+reconstruction-error discriminator, and `d_options` lists the discriminator
+switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
+model.d_norm other than its default, loss.feature_matching).
+"""
+
+import dataclasses
 from typing import Callable
 
 import flax.linen as nn
@@ -7,7 +16,17 @@ import ml_collections
 
 from jaxgan.errors import UserError
 
-from jaxgan.models import dcgan, mlp
+from jaxgan.data import toy as toy_data
+from jaxgan.models import began, dcgan, mlp, toy
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+  build: Callable[..., tuple[nn.Module, nn.Module]]
+  data: str = "image"
+  autoencoder: bool = False
+  d_options: tuple[str, ...] = ()
+  d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
 
 
 def _dcgan(config: ml_collections.ConfigDict, bn_axis_name):
@@ -17,7 +36,9 @@ def _dcgan(config: ml_collections.ConfigDict, bn_axis_name):
                       width=m.g_width, init_std=m.init_std,
                       bn_axis_name=bn_axis_name),
       dcgan.Discriminator(resolution=d.image_size, width=m.d_width,
-                          init_std=m.init_std, bn_axis_name=bn_axis_name),
+                          init_std=m.init_std, bn_axis_name=bn_axis_name,
+                          norm=m.d_norm, spectral_norm=m.d_spectral_norm,
+                          minibatch_std=m.d_minibatch_std),
   )
 
 
@@ -31,11 +52,63 @@ def _mlp(config: ml_collections.ConfigDict, bn_axis_name):
   )
 
 
-# model.name -> builder(config, bn_axis_name) -> (generator, discriminator).
-MODELS: dict[str, Callable[..., tuple[nn.Module, nn.Module]]] = {
-    "dcgan": _dcgan,
-    "mlp": _mlp,
+def _began(config: ml_collections.ConfigDict, bn_axis_name):
+  del bn_axis_name  # No batch norm.
+  m, d = config.model, config.data
+  return (
+      began.Decoder(resolution=d.image_size, channels=d.channels,
+                    width=m.g_width),
+      began.Discriminator(resolution=d.image_size, channels=d.channels,
+                          width=m.d_width, code_dim=m.z_dim),
+  )
+
+
+def _toy_scale(config: ml_collections.ConfigDict) -> float:
+  # The toy MLPs work in units of the data's scale, as if the data were
+  # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
+  if not config.data.source.startswith("toy:"):
+    return 1.0  # Refused by validate.py; the models still build.
+  return toy_data.get_mixture(config.data.source[4:]).scale
+
+
+def _toy_mlp(config: ml_collections.ConfigDict, bn_axis_name):
+  del bn_axis_name  # No batch norm.
+  m, scale = config.model, _toy_scale(config)
+  return (
+      toy.Generator(width=m.g_width, scale=scale),
+      toy.Discriminator(width=m.d_width, spectral_norm=m.d_spectral_norm,
+                        minibatch_std=m.d_minibatch_std, scale=scale),
+  )
+
+
+def _toy_began(config: ml_collections.ConfigDict, bn_axis_name):
+  del bn_axis_name  # No batch norm.
+  m, scale = config.model, _toy_scale(config)
+  return (
+      toy.Generator(width=m.g_width, scale=scale),
+      toy.Autoencoder(width=m.d_width, scale=scale),
+  )
+
+
+MODELS: dict[str, ModelSpec] = {
+    "dcgan": ModelSpec(
+        _dcgan, d_options=("d_spectral_norm", "d_minibatch_std", "d_norm",
+                           "feature_matching"),
+        d_batch_norm=lambda c: c.model.d_norm == "batch_norm"),
+    "mlp": ModelSpec(_mlp, d_options=("feature_matching",)),
+    "began": ModelSpec(_began, autoencoder=True),
+    "toy_mlp": ModelSpec(_toy_mlp, data="points",
+                         d_options=("d_spectral_norm", "d_minibatch_std",
+                                    "feature_matching")),
+    "toy_began": ModelSpec(_toy_began, data="points", autoencoder=True),
 }
+
+
+def get_spec(name: str) -> ModelSpec:
+  if name not in MODELS:
+    raise UserError(f"model.name={name!r} is unknown; use one of "
+                    f"{sorted(MODELS)}")
+  return MODELS[name]
 
 
 def get_models(config: ml_collections.ConfigDict,
@@ -47,8 +120,4 @@ def get_models(config: ml_collections.ConfigDict,
     bn_axis_name: mesh axis to average batch-norm statistics over, or None for
       per-device statistics.
   """
-  name = config.model.name
-  if name not in MODELS:
-    raise UserError(f"model.name={name!r} is unknown; use one of "
-                     f"{sorted(MODELS)}")
-  return MODELS[name](config, bn_axis_name)
+  return get_spec(config.model.name).build(config, bn_axis_name)

@@ -22,9 +22,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.errors import UserError
-from jaxgan.models.layers import ConvTranspose4x4s2
+from jaxgan.models.layers import ConvTranspose4x4s2, minibatch_stddev, spectral
 
 SUPPORTED_RESOLUTIONS = (28, 32, 64, 128)
+# model.d_norm: D's normalisation after every conv but the first.
+D_NORMS = ("batch_norm", "layer_norm", "none")
 
 
 def _scale_init(std: float):
@@ -84,26 +86,48 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """images (N, R, R, C) -> logits (N,)."""
+  """images (N, R, R, C) -> logits (N,).
+
+  Options for the regularizer zoo: `norm` replaces batch norm by layer norm
+  (the WGAN-GP critic, Gulrajani et al. 2017) or nothing; `spectral_norm`
+  normalises every conv and the output layer (Miyato et al. 2018);
+  `minibatch_std` appends the minibatch-stddev map before the output layer
+  (Karras et al. 2018). The last hidden map is sown as 'features' for
+  feature matching.
+  """
   resolution: int = 64
   width: int = 64
   init_std: float = 0.02
   bn_axis_name: str | None = None
+  norm: str = "batch_norm"
+  spectral_norm: bool = False
+  minibatch_std: bool = False
   dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del labels  # Unconditional.
+    if self.norm not in D_NORMS:
+      raise UserError(f"model.d_norm={self.norm!r} is unknown; use one of "
+                      f"{list(D_NORMS)}")
     _, n_down = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width
     for i in range(n_down):
-      x = nn.Conv(ch, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                  use_bias=False, kernel_init=init, dtype=self.dtype)(x)
-      if i > 0:  # No batch norm on the input layer.
+      conv = nn.Conv(ch, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
+                     use_bias=False, kernel_init=init, dtype=self.dtype)
+      x = spectral(conv, self.spectral_norm, x, train)
+      if i > 0 and self.norm == "batch_norm":  # None on the input layer.
         x = BatchNorm(self.init_std, self.bn_axis_name)(x, train)
+      elif i > 0 and self.norm == "layer_norm":
+        # Over (H, W, C) with a scale per channel, as the WGAN-GP code does.
+        x = nn.LayerNorm(reduction_axes=(1, 2, 3), dtype=self.dtype)(x)
       x = nn.leaky_relu(x, 0.2)
       ch *= 2
+    self.sow("intermediates", "features", x)
+    if self.minibatch_std:
+      x = minibatch_stddev(x)
     x = x.reshape(x.shape[0], -1)
-    x = nn.Dense(1, use_bias=False, kernel_init=init, dtype=self.dtype)(x)
+    x = spectral(nn.Dense(1, use_bias=False, kernel_init=init,
+                          dtype=self.dtype), self.spectral_norm, x, train)
     return x[:, 0].astype(jnp.float32)

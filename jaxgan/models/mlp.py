@@ -51,5 +51,6 @@ class Discriminator(nn.Module):
     x = Maxout(self.width, self.pieces)(x)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = Maxout(self.width, self.pieces)(x)
+    self.sow("intermediates", "features", x)  # For feature matching.
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     return nn.Dense(1)(x)[:, 0]

@@ -1,0 +1,142 @@
+"""Config validation, before anything is built or compiled.
+
+Every check raises `UserError` with one line that names the offending value
+and the fix. Combinations that cannot work (a gradient penalty through batch
+norm, BEGAN without an autoencoder, WGAN without a Lipschitz constraint, ...)
+are refused here rather than left to diverge.
+"""
+
+import jax
+import ml_collections
+
+from jaxgan import losses, models, penalties, state as state_lib
+from jaxgan.errors import UserError
+from jaxgan.models import dcgan
+
+
+def _positive_int(name: str, value) -> None:
+  if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    raise UserError(f"{name}={value!r} must be a positive integer")
+
+
+def _in_range(name: str, value, low: float, high: float, note: str = ""):
+  if not isinstance(value, (int, float)) or not low <= value <= high:
+    raise UserError(f"{name}={value!r} must be in [{low}, {high}]{note}")
+
+
+def validate_config(config: ml_collections.ConfigDict,
+                    num_devices: int | None = None) -> None:
+  """Raises UserError for the first problem found in `config`."""
+  t = config.train
+  for name in ("batch_size", "num_steps", "d_steps", "log_every_steps",
+               "sample_every_steps", "num_sample_images"):
+    _positive_int(f"train.{name}", t[name])
+  _positive_int("checkpoint.every_steps", config.checkpoint.every_steps)
+  _positive_int("eval.num_samples", config.eval.num_samples)
+  if config.eval.every_steps != 0:
+    _positive_int("eval.every_steps", config.eval.every_steps)
+  if not 0.0 <= config.model.ema_decay < 1.0:
+    raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
+                    "[0, 1); 0 turns the EMA off")
+  if config.data.channels not in (1, 3):
+    raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
+  if config.model.noise not in ("normal", "uniform"):
+    raise UserError(f"model.noise={config.model.noise!r} is unknown; use "
+                    "'normal' or 'uniform'")
+  if config.model.d_norm not in dcgan.D_NORMS:
+    raise UserError(f"model.d_norm={config.model.d_norm!r} is unknown; use "
+                    f"one of {list(dcgan.D_NORMS)}")
+  state_lib.make_optimizers(config)  # Checks optim.name.
+  spec = models.get_spec(config.model.name)
+  models.get_models(config)  # Checks resolutions.
+  loss = losses.get_loss(config.loss)
+  _check_data_and_model(config, spec)
+  _check_loss_and_model(config, loss, spec)
+  _check_regularizers(config, loss, spec, num_devices or jax.device_count())
+
+
+def _check_data_and_model(config, spec: models.ModelSpec) -> None:
+  toy = config.data.source.startswith("toy:")
+  if toy and spec.data != "points":
+    raise UserError(
+        f"data.source={config.data.source!r} is 2-D points but "
+        f"model.name={config.model.name!r} is an image model; use "
+        "model.name='toy_mlp' or 'toy_began'")
+  if not toy and spec.data == "points":
+    raise UserError(
+        f"model.name={config.model.name!r} is for the 2-D toys but "
+        f"data.source={config.data.source!r}; use data.source='toy:ring8' or "
+        "'toy:grid25', or an image model")
+
+
+def _check_loss_and_model(config, loss: losses.GanLoss,
+                          spec: models.ModelSpec) -> None:
+  name, model = config.loss.name, config.model.name
+  if loss.autoencoder and not spec.autoencoder:
+    raise UserError(
+        f"loss.name={name!r} needs an autoencoder discriminator but "
+        f"model.name={model!r} has a classifier; use model.name='began' "
+        "(images) or 'toy_began' (2-D)")
+  if spec.autoencoder and not loss.autoencoder:
+    raise UserError(
+        f"model.name={model!r} has BEGAN's autoencoder discriminator, which "
+        f"only loss.name='began' uses (not {name!r}); change one of them")
+
+
+def _check_regularizers(config, loss: losses.GanLoss, spec: models.ModelSpec,
+                        num_devices: int) -> None:
+  c, m, p = config.loss, config.model, config.penalty
+  name, model = c.name, m.name
+  if p.name not in penalties.PENALTIES:
+    raise UserError(f"penalty.name={p.name!r} is unknown; use one of "
+                    f"{sorted(penalties.PENALTIES)}")
+  if loss.penalty and p.name != "none":
+    raise UserError(
+        f"loss.name={name!r} includes the {loss.penalty!r} penalty (its "
+        f"weight is penalty.weight); penalty.name={p.name!r} would add "
+        "another: set penalty.name='none'")
+  _positive_int("penalty.every", p.every)
+  if not isinstance(p.weight, (int, float)) or p.weight < 0:
+    raise UserError(f"penalty.weight={p.weight!r} must be >= 0")
+  penalty = loss.penalty or (p.name if p.name != "none" else None)
+  if penalty and spec.d_batch_norm(config):
+    raise UserError(
+        f"the {penalty!r} gradient penalty is per sample, but model.d_norm="
+        f"{m.d_norm!r} mixes samples (Gulrajani et al. 2017, Sec. 4): set "
+        "model.d_norm='layer_norm' or 'none'")
+  _in_range("loss.weight_clip", c.weight_clip, 0.0, float("inf"))
+  if (loss.lipschitz and c.weight_clip == 0 and not penalty
+      and not m.d_spectral_norm):
+    raise UserError(
+        f"loss.name={name!r} needs a Lipschitz critic: set "
+        "loss.weight_clip=0.01 (Arjovsky et al. 2017), use loss.name="
+        "'wgan_gp', or set model.d_spectral_norm=True")
+  _in_range("loss.label_smoothing", c.label_smoothing, 0.0, 0.99)
+  if c.label_smoothing > 0 and "label_smoothing" not in loss.hparams:
+    raise UserError(
+        f"loss.label_smoothing={c.label_smoothing!r} applies to the "
+        f"cross-entropy losses (minimax, non_saturating, dragan), not "
+        f"{name!r}; set it to 0")
+  _in_range("loss.feature_matching", c.feature_matching, 0.0, float("inf"))
+  switches = {"loss.feature_matching": ("feature_matching",
+                                        c.feature_matching > 0),
+              "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),
+              "model.d_minibatch_std": ("d_minibatch_std", m.d_minibatch_std)}
+  for key, (option, on) in switches.items():
+    if on and option not in spec.d_options:
+      supported = sorted(n for n, s in models.MODELS.items()
+                         if option in s.d_options)
+      raise UserError(f"{key} is not implemented by model.name={model!r}; "
+                      f"use one of {supported} or turn it off")
+  if m.d_norm != "batch_norm" and "d_norm" not in spec.d_options:
+    raise UserError(f"model.d_norm={m.d_norm!r} applies to model.name="
+                    f"'dcgan' only; leave it at 'batch_norm' for {model!r}")
+  if m.d_minibatch_std:
+    per_device = config.train.batch_size // max(num_devices, 1)
+    if per_device > 4 and per_device % 4:
+      raise UserError(
+          f"model.d_minibatch_std groups 4 samples, but the per-device batch "
+          f"is {per_device}; use a train.batch_size that gives a multiple of 4"
+          " per device")
+  _in_range("loss.began_gamma", c.began_gamma, 0.0, 1.0)
+  _in_range("loss.began_lambda_k", c.began_lambda_k, 0.0, 1.0)
