@@ -7,7 +7,9 @@ Image and toy configs take the loss as their config argument, e.g.
 
 `apply(config, name)` sets the loss, its penalty or constraint, the
 optimiser and the number of D steps per G step as the paper did; data, model
-widths, batch size and step count stay the config's own.
+widths, batch size, step count, learning-rate schedule, EMA and the config's
+other regularizers stay the config's own (a config's penalty gives way to
+the one that wgan_gp and dragan include).
 """
 
 import ml_collections
@@ -61,13 +63,19 @@ def apply(config: ml_collections.ConfigDict,
     raise ValueError(f"config argument {name!r} is not a loss; use one of "
                      f"{sorted(PAPER_SETTINGS)}")
   config.loss.name = name
+  if name in ("wgan_gp", "dragan"):  # They include their own penalty.
+    config.penalty.name = "none"
   for key, value in PAPER_SETTINGS[name].items():
     section, field = key.split(".")
     if key == "model.d_norm" and config.model.name != "dcgan":
       continue  # The other discriminators have no batch norm to replace.
     config[section][field] = value
-  if name == "began":  # BEGAN's discriminator is an autoencoder.
+  if name == "began":  # BEGAN's discriminator is an autoencoder, without
+    # the classifier discriminator's options.
     config.model.name = AUTOENCODER_MODELS[config.model.name]
+    config.model.d_minibatch_std = False
+    config.model.d_spectral_norm = False
+    config.loss.feature_matching = 0.0
     if config.model.name == "began":
       config.model.z_dim = 64
   return config

@@ -110,15 +110,13 @@ class StepOptions:
   ema_decay: float = 0.0
 
 
-def options_from(config, penalty_weight: float | None = None) -> StepOptions:
-  """StepOptions for `config`; `penalty_weight` overrides the configured one."""
+def options_from(config) -> StepOptions:
+  """StepOptions for a validated `config`."""
   loss = losses.get_loss(config.loss)
-  penalty_name = loss.penalty or config.penalty.name
-  penalty = penalties.PENALTIES[penalty_name]
-  if penalty_weight is None:
-    penalty_weight = float(config.penalty.weight) if penalty else 0.0
+  penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
   return StepOptions(
-      loss=loss, penalty=penalty, penalty_weight=penalty_weight,
+      loss=loss, penalty=penalty,
+      penalty_weight=float(config.penalty.weight) if penalty else 0.0,
       weight_clip=float(config.loss.weight_clip),
       feature_matching=float(config.loss.feature_matching),
       z_dim=config.model.z_dim, noise=config.model.noise,
@@ -192,8 +190,10 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
     if opts.penalty is not None and opts.penalty_weight > 0:
       metrics["d_penalty"] = penalty
     if loss.update is not None:
-      loss_state, loss_metrics = loss.update(loss_state, real_out, fake_out)
-      loss_state = lax.pmean(loss_state, AXIS)
+      # On the global batch's outputs (equal slices: the mean of per-device
+      # means), so every device computes the same new loss state.
+      loss_state, loss_metrics = loss.update(
+          loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS))
       metrics.update(loss_metrics)
     return (d_params, stats, d_opt_state, loss_state), metrics
 
