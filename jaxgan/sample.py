@@ -85,7 +85,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxgan import images  # pylint: disable=g-import-not-at-top
-  from jaxgan.data import sources, toy  # pylint: disable=g-import-not-at-top
+  from jaxgan.data import sources  # pylint: disable=g-import-not-at-top
   from jaxgan.metrics import modes  # pylint: disable=g-import-not-at-top
   try:
     if not FLAGS.out.endswith((".npy", ".png")):
@@ -96,7 +96,7 @@ def main(argv):
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   points = sources.is_toy(config.data)
-  mixture = toy.get_mixture(config.data.source[4:]) if points else None
+  mixture = sources.toy_mixture(config.data)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
   if FLAGS.out.endswith(".npy"):
     np.save(FLAGS.out, samples)

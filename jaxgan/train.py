@@ -21,7 +21,7 @@ from jaxgan import checkpoint as ckpt_lib
 from jaxgan import images as image_lib
 from jaxgan import losses, models, runtime, state as state_lib, step as step_lib
 from jaxgan import writers
-from jaxgan.data import pipeline, sources, toy
+from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
 from jaxgan.metrics import modes
 from jaxgan.validate import validate_config
@@ -226,7 +226,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   sample = make_sampler(built["generator"], config)
   points = sources.is_toy(config.data)
-  mixture = toy.get_mixture(config.data.source[4:]) if points else None
+  mixture = sources.toy_mixture(config.data)
   # Toys: a scatter of eval.num_samples points; images: a grid.
   num_samples = (config.eval.num_samples if points
                  else config.train.num_sample_images)

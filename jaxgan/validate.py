@@ -10,6 +10,7 @@ import jax
 import ml_collections
 
 from jaxgan import losses, models, penalties, state as state_lib
+from jaxgan.data import sources
 from jaxgan.errors import UserError
 from jaxgan.models import dcgan
 
@@ -56,7 +57,7 @@ def validate_config(config: ml_collections.ConfigDict,
 
 
 def _check_data_and_model(config, spec: models.ModelSpec) -> None:
-  toy = config.data.source.startswith("toy:")
+  toy = sources.is_toy(config.data)
   if toy and spec.data != "points":
     raise UserError(
         f"data.source={config.data.source!r} is 2-D points but "

@@ -39,7 +39,7 @@ EXPECTED = {
     # real (1, 4, 1)/3 * 0.5 = 1.0; fake (9, .25, 1)/3 * 0.5 = 1.708333.
     "least_squares": (1.0 + 10.25 / 6, 0.5 * (16 + 0.25 + 0) / 3),
     # real: relu(-1)=0, relu(2)=2, relu(1)=1 -> 1; fake: 0, 1.5, 2 -> 7/6.
-    "hinge": (1.0 + 3.5 / 3, -(-1.5) / 3),
+    "hinge": (1.0 + 3.5 / 3, 1.5 / 3),
     "relativistic_average": (
         -np.mean([math.log(_sigmoid(x - _MF)) for x in R])
         - np.mean([math.log(1 - _sigmoid(x - _MR)) for x in F]),

@@ -159,6 +159,13 @@ def is_toy(data_config) -> bool:
   return data_config.source.startswith("toy:")
 
 
+def toy_mixture(data_config) -> toy.Mixture | None:
+  """The mixture of a `toy:<name>` source, None for image sources."""
+  if not is_toy(data_config):
+    return None
+  return toy.get_mixture(data_config.source.partition(":")[2])
+
+
 def data_shape(data_config) -> tuple[int, ...]:
   """One example's shape as the models see it: (2,) or (H, W, C)."""
   if is_toy(data_config):

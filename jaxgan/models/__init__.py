@@ -16,7 +16,7 @@ import ml_collections
 
 from jaxgan.errors import UserError
 
-from jaxgan.data import toy as toy_data
+from jaxgan.data import sources
 from jaxgan.models import began, dcgan, mlp, toy
 
 
@@ -66,9 +66,9 @@ def _began(config: ml_collections.ConfigDict, bn_axis_name):
 def _toy_scale(config: ml_collections.ConfigDict) -> float:
   # The toy MLPs work in units of the data's scale, as if the data were
   # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
-  if not config.data.source.startswith("toy:"):
-    return 1.0  # Refused by validate.py; the models still build.
-  return toy_data.get_mixture(config.data.source[4:]).scale
+  mixture = sources.toy_mixture(config.data)
+  # No mixture is refused by validate.py; the models still build.
+  return mixture.scale if mixture else 1.0
 
 
 def _toy_mlp(config: ml_collections.ConfigDict, bn_axis_name):
