@@ -248,8 +248,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     if not points:
       return
     m = modes.mode_metrics(jax.device_get(sample(state, fixed_z)), mixture)
+    # reverse_kl is undefined (inf) without any high-quality sample.
     writer.scalars(step, {k_: m[k_] for k_ in ("modes", "high_quality",
-                                               "reverse_kl")})
+                                               "reverse_kl")
+                          if math.isfinite(m[k_])})
     print(f"eval step {step}: {m['modes']}/{m['num_modes']} modes, "
           f"{100 * m['high_quality']:.1f}% high quality, reverse KL "
           f"{m['reverse_kl']:.3f}", flush=True)
