@@ -63,11 +63,11 @@ def scatter_plot(points: np.ndarray, centres: np.ndarray | None = None,
   c = to_pixels(np.zeros((1, 2)))[0]  # The axes through the origin.
   draw.line([(0, c[1]), (size, c[1])], fill=(220, 220, 220))
   draw.line([(c[0], 0), (c[0], size)], fill=(220, 220, 220))
-  finite = points[np.isfinite(points).all(axis=1)]
-  for x, y in to_pixels(finite):
-    draw.rectangle([x - 1, y - 1, x + 1, y + 1], fill=(0, 0, 0))
-  if centres is not None:
+  if centres is not None:  # Under the points: a covered centre turns black.
     for x, y in to_pixels(np.asarray(centres)):
       draw.line([(x - 6, y), (x + 6, y)], fill=(220, 0, 0), width=2)
       draw.line([(x, y - 6), (x, y + 6)], fill=(220, 0, 0), width=2)
+  finite = points[np.isfinite(points).all(axis=1)]
+  for x, y in to_pixels(finite):
+    draw.rectangle([x - 1, y - 1, x + 1, y + 1], fill=(0, 0, 0))
   return np.asarray(pil)
