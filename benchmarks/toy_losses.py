@@ -2,6 +2,7 @@
 
   python benchmarks/toy_losses.py                      # 9 losses x 2 x 3 seeds
   python benchmarks/toy_losses.py --losses=hinge,wgan_gp --seeds=1 --steps=2000
+  python benchmarks/toy_losses.py --steps=4000 --merge a.json b.json  # one table
 
 Each run is what `python -m jaxgan.main --config=configs/toy_<mixture>.py:<loss>`
 runs (the toy config with the loss's paper settings, configs/paper_losses.py)
@@ -62,7 +63,8 @@ def run_one(mixture: str, loss: str, seed: int, steps: int) -> dict:
   final = [r for r in rows if "modes" in r][-1]
   return dict(mixture=mixture, loss=loss, seed=seed, wall_s=wall,
               modes=final["modes"], high_quality=final["high_quality"],
-              reverse_kl=final["reverse_kl"])
+              # Not logged when undefined (no high-quality sample).
+              reverse_kl=final.get("reverse_kl", float("inf")))
 
 
 def _stat(values, fmt):
@@ -80,7 +82,7 @@ def table(results: list[dict], steps: int, seeds: int) -> str:
            f"mean (min-max) over {seeds} seed(s); wall time per run "
            "includes compilation. Each loss runs with its paper's settings "
            "(configs/paper_losses.py) inside the toy configs (EMA, "
-           "minibatch stddev; R1 0.1 on the grid).", "",
+           "minibatch stddev; R1 with gamma 1 on the grid).", "",
            "| mixture | loss | modes | high quality % | reverse KL | wall s |",
            "| --- | --- | --- | --- | --- | --- |"]
   for mixture in [m for m in MIXTURES if any(r["mixture"] == m
@@ -115,9 +117,19 @@ def main():
                       help="iterations per run (the toy configs' default)")
   parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
                                                     "results", "toy_losses"))
+  parser.add_argument("--merge", nargs="*", default=None,
+                      help="write the table of these earlier .json results "
+                      "(same --steps and --seeds; a later file's run of the "
+                      "same mixture, loss and seed replaces an earlier one) "
+                      "instead of running")
   args = parser.parse_args()
-  results = []
-  for mixture in args.mixtures.split(","):
+  merged = {}  # A later file's run replaces an earlier one's.
+  for path in args.merge or ():
+    with open(path) as f:
+      for r in json.load(f)["results"]:
+        merged[r["mixture"], r["loss"], r["seed"]] = r
+  results = list(merged.values())
+  for mixture in args.mixtures.split(",") if args.merge is None else ():
     for loss in args.losses.split(","):
       for seed in range(args.seeds):
         r = run_one(mixture, loss, seed, args.steps)
