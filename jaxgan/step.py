@@ -75,14 +75,20 @@ def _per_device(params):
   return lax.pcast(params, AXIS, to="varying")
 
 
+# model.noise -> (key, shape) -> z.
+NOISE = {
+    "normal": lambda key, shape: jax.random.normal(key, shape, jnp.float32),
+    "uniform": lambda key, shape: jax.random.uniform(key, shape, jnp.float32,
+                                                     -1.0, 1.0),
+}
+
+
 def sample_noise(key: jax.Array, num: int, z_dim: int,
                  dist: str = "normal") -> jax.Array:
-  if dist == "normal":
-    return jax.random.normal(key, (num, z_dim), jnp.float32)
-  if dist == "uniform":
-    return jax.random.uniform(key, (num, z_dim), jnp.float32, -1.0, 1.0)
-  raise UserError(f"model.noise={dist!r} is unknown; use 'normal' or "
-                   "'uniform'")
+  if dist not in NOISE:
+    raise UserError(f"model.noise={dist!r} is unknown; use one of "
+                    f"{sorted(NOISE)}")
+  return NOISE[dist](key, (num, z_dim))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,10 +115,14 @@ class StepOptions:
   noise: str = "normal"
   ema_decay: float = 0.0
 
+  @property
+  def applies_penalty(self) -> bool:
+    return self.penalty is not None and self.penalty_weight > 0
 
-def options_from(config) -> StepOptions:
-  """StepOptions for a validated `config`."""
-  loss = losses.get_loss(config.loss)
+
+def options_from(config, loss: losses.GanLoss | None = None) -> StepOptions:
+  """StepOptions for a validated `config` (and its bound loss, if built)."""
+  loss = loss or losses.get_loss(config.loss)
   penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
   return StepOptions(
       loss=loss, penalty=penalty,
@@ -163,7 +173,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
                                train=True, rng=k_fake)
       d_loss, _ = loss.fn(real_out, fake_out, loss_state)
       penalty = jnp.zeros((), jnp.float32)
-      if opts.penalty is not None and opts.penalty_weight > 0:
+      if opts.applies_penalty:
         # D without batch norm (validated), so its statistics (spectral-norm
         # vectors at most) from this pass are not kept.
         d_fn = lambda x: _apply(discriminator, d_params, stats, x,
@@ -187,7 +197,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
       metrics["d_fake"] = jax.nn.sigmoid(fake_out).mean()
     else:  # Critic values or reconstruction errors.
       metrics["d_real"], metrics["d_fake"] = real_out.mean(), fake_out.mean()
-    if opts.penalty is not None and opts.penalty_weight > 0:
+    if opts.applies_penalty:
       metrics["d_penalty"] = penalty
     if loss.update is not None:
       # On the global batch's outputs (equal slices: the mean of per-device
@@ -284,7 +294,8 @@ def _compile(opts: StepOptions, mesh: Mesh, generator: nn.Module,
 
 
 def make_train_step(config, mesh: Mesh, generator: nn.Module,
-                    discriminator: nn.Module, g_tx, d_tx) -> Callable:
+                    discriminator: nn.Module, g_tx, d_tx,
+                    loss: losses.GanLoss | None = None) -> Callable:
   """Returns train_step(state, batch, step) -> (state, metrics).
 
   `state` is donated; `batch` is a global array (k, global_batch, ...) of
@@ -295,7 +306,7 @@ def make_train_step(config, mesh: Mesh, generator: nn.Module,
   iterations whose step is a multiple of N, in a second compiled program, so
   the others pay nothing for it.
   """
-  opts = options_from(config)
+  opts = options_from(config, loss)
   every = int(config.penalty.every)
   if opts.penalty is None or every == 1:
     step_fn = _compile(opts, mesh, generator, discriminator, g_tx, d_tx)

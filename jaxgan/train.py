@@ -32,18 +32,19 @@ def build(config: ml_collections.ConfigDict, mesh) -> dict[str, Any]:
   bn_axis = step_lib.AXIS if config.model.bn_cross_device else None
   generator, discriminator = models.get_models(config, bn_axis_name=bn_axis)
   g_tx, d_tx = state_lib.make_optimizers(config)
+  loss = losses.get_loss(config.loss)
   init = jax.jit(
       functools.partial(state_lib.init_state, generator=generator,
                         discriminator=discriminator, g_tx=g_tx, d_tx=d_tx,
                         z_dim=config.model.z_dim,
                         data_shape=sources.data_shape(config.data),
-                        loss_state=losses.get_loss(config.loss).init_state()),
+                        loss_state=loss.init_state()),
       out_shardings=runtime.replicated(mesh))
   state = init(jax.random.PRNGKey(config.seed))
   train_step = step_lib.make_train_step(config, mesh, generator, discriminator,
-                                        g_tx, d_tx)
+                                        g_tx, d_tx, loss)
   return dict(generator=generator, discriminator=discriminator, state=state,
-              train_step=train_step)
+              train_step=train_step, loss=loss)
 
 
 def make_sampler(generator, config) -> Any:
@@ -266,7 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   # D's outputs are probabilities for the cross-entropy losses only.
   real_label, fake_label = (
-      ("D(x)", "D(G(z))") if losses.get_loss(config.loss).probability
+      ("D(x)", "D(G(z))") if built["loss"].probability
       else ("D_real", "D_fake"))
   last_log_time, last_log_step = None, start_step
   step = start_step

@@ -10,6 +10,7 @@ import jax
 import ml_collections
 
 from jaxgan import losses, models, penalties, state as state_lib
+from jaxgan import step as step_lib
 from jaxgan.data import sources
 from jaxgan.errors import UserError
 from jaxgan.models import dcgan
@@ -41,9 +42,9 @@ def validate_config(config: ml_collections.ConfigDict,
                     "[0, 1); 0 turns the EMA off")
   if config.data.channels not in (1, 3):
     raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
-  if config.model.noise not in ("normal", "uniform"):
+  if config.model.noise not in step_lib.NOISE:
     raise UserError(f"model.noise={config.model.noise!r} is unknown; use "
-                    "'normal' or 'uniform'")
+                    f"one of {sorted(step_lib.NOISE)}")
   if config.model.d_norm not in dcgan.D_NORMS:
     raise UserError(f"model.d_norm={config.model.d_norm!r} is unknown; use "
                     f"one of {list(dcgan.D_NORMS)}")
