@@ -80,6 +80,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.log_every_steps = 50
   config.train.sample_every_steps = 500
   config.train.num_sample_images = 64  # Fixed-noise grid size.
+  # A NaN or Inf in a loss, gradient, parameter or statistic: 'stop' (report
+  # it at the next log or checkpoint step and exit; the last checkpoint is
+  # kept) or 'skip' (leave that update out, count it, and go on).
+  config.train.on_nonfinite = "stop"
 
   # Quality metrics during training; for the 2-D toys: modes covered,
   # high-quality fraction and reverse KL (jaxgan/metrics/modes.py).

@@ -44,3 +44,12 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 def global_batch(local: np.ndarray, mesh: Mesh) -> jax.Array:
   """Assembles each process's (k, per_process_batch, ...) into a global array."""
   return jax.make_array_from_process_local_data(batch_sharding(mesh), local)
+
+
+def any_process(flag: bool) -> bool:
+  """True on every process when `flag` is True on any (e.g. a SIGTERM that
+  reached one host), so all stop and save at the same step."""
+  if jax.process_count() == 1:
+    return flag
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  return bool(np.any(multihost_utils.process_allgather(np.array(flag))))

@@ -14,8 +14,9 @@ import json
 import os
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 
+from jaxgan import cli
 from jaxgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -49,8 +50,19 @@ def load_run(workdir: str, step: int | None = None):
     raise UserError(f"--workdir={workdir} has no checkpoint yet; train first")
   if step is not None and step not in steps:
     raise UserError(f"--step={step} is not among the checkpoints {steps}")
-  state = ckpt.restore(built["state"], step)
-  ckpt.close()
+  try:
+    if step is None:  # The newest that restores; corrupt ones stay in place.
+      state, step, notes = ckpt.restore_latest(built["state"],
+                                               move_corrupt=False)
+      for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    else:
+      state = ckpt.restore(built["state"], step)
+  except checkpoint.CorruptCheckpoint as e:
+    raise UserError(f"checkpoint {ckpt.directory}/{step} is corrupt ({e}); "
+                    "give another --step") from None
+  finally:
+    ckpt.close()
   return config, built, state
 
 
@@ -87,14 +99,10 @@ def main(argv):
   from jaxgan import images  # pylint: disable=g-import-not-at-top
   from jaxgan.data import sources  # pylint: disable=g-import-not-at-top
   from jaxgan.metrics import modes  # pylint: disable=g-import-not-at-top
-  try:
-    if not FLAGS.out.endswith((".npy", ".png")):
-      raise UserError(f"--out={FLAGS.out} must end in .npy or .png")
-    config, samples = generate(FLAGS.workdir, FLAGS.num, step=FLAGS.step,
-                               seed=FLAGS.seed, batch_size=FLAGS.batch_size)
-  except UserError as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+  if not FLAGS.out.endswith((".npy", ".png")):
+    raise UserError(f"--out={FLAGS.out} must end in .npy or .png")
+  config, samples = generate(FLAGS.workdir, FLAGS.num, step=FLAGS.step,
+                             seed=FLAGS.seed, batch_size=FLAGS.batch_size)
   points = sources.is_toy(config.data)
   mixture = sources.toy_mixture(config.data)
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
@@ -111,4 +119,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -27,6 +27,11 @@ class TrainState:
     loss_state: the loss's own state (BEGAN's k_t; empty otherwise).
     ema_params, ema_batch_stats: exponential moving average of the generator
       (`model.ema_decay`; with 0 they equal the live generator).
+    health: non-finite bookkeeping, int32 scalars (see `step.CHECKED`):
+      `nonfinite_steps` (iterations with a NaN or Inf in a checked
+      quantity), `first_step`/`first_mask` and `last_step`/`last_mask` (the
+      iteration, 1-based like the logged step, and a bit mask over
+      `step.CHECKED`; step -1 = none yet).
   """
   step: jax.Array
   data_pos: jax.Array
@@ -40,6 +45,7 @@ class TrainState:
   loss_state: dict[str, jax.Array]
   ema_params: Params
   ema_batch_stats: Params
+  health: dict[str, jax.Array]
 
 
 # optim.schedule -> (peak lr, number of updates) -> learning rate or schedule.
@@ -106,7 +112,14 @@ def init_state(key: jax.Array, generator: nn.Module,
       loss_state=loss_state,
       ema_params=g_params,
       ema_batch_stats=g_stats,
+      health=initial_health(),
   )
+
+
+def initial_health() -> dict[str, jax.Array]:
+  zero, none = jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32)
+  return {"nonfinite_steps": zero, "first_step": none, "first_mask": zero,
+          "last_step": none, "last_mask": zero}
 
 
 def param_count(params: Params) -> int:

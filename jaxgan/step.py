@@ -64,6 +64,47 @@ def _global_norm(tree) -> jax.Array:
   return optax.tree.norm(tree)
 
 
+# The quantities checked for NaN/Inf after every update, in the bit order of
+# the masks in `TrainState.health`. Norms cover whole trees: a non-finite
+# parameter, optimizer input (gradient) or batch statistic shows in its norm.
+CHECKED = ("d_loss", "d_penalty", "d_grad_norm", "d_param_norm", "d_stats",
+           "loss_state", "g_loss", "g_grad_norm", "g_param_norm", "g_stats")
+
+
+def nonfinite_mask(values: dict[str, jax.Array]) -> jax.Array:
+  """int32 bit mask over CHECKED of the non-finite `values`, OR-ed over all
+  devices (so every device takes the same decision)."""
+  flags = jnp.stack([jnp.logical_not(jnp.isfinite(v)).astype(jnp.int32)
+                     for v in values.values()])
+  flags = lax.pmax(flags, AXIS)
+  bits = jnp.array([1 << CHECKED.index(k) for k in values], jnp.int32)
+  return jnp.sum(flags * bits)
+
+
+def describe_mask(mask: int) -> list[str]:
+  """The CHECKED names whose bits are set in `mask`."""
+  return [name for i, name in enumerate(CHECKED) if mask & (1 << i)]
+
+
+def _keep_if(ok: jax.Array, new, old):
+  """`new` where ok, else `old` (a skipped update), leaf by leaf."""
+  return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
+
+
+def _record(health: dict[str, jax.Array], step: jax.Array,
+            mask: jax.Array) -> dict[str, jax.Array]:
+  """Health after an iteration (1-based `step`) whose non-finite mask is mask."""
+  bad = mask != 0
+  first = bad & (health["first_step"] < 0)
+  return {
+      "nonfinite_steps": health["nonfinite_steps"] + bad.astype(jnp.int32),
+      "first_step": jnp.where(first, step, health["first_step"]),
+      "first_mask": jnp.where(first, mask, health["first_mask"]),
+      "last_step": jnp.where(bad, step, health["last_step"]),
+      "last_mask": jnp.where(bad, mask, health["last_mask"]),
+  }
+
+
 def _per_device(params):
   """Marks replicated params as device-varying before differentiating.
 
@@ -105,6 +146,10 @@ class StepOptions:
     feature_matching: weight of Salimans et al.'s feature-matching term in
       G's loss; 0 = off.
     z_dim, noise, ema_decay: the generator's input and EMA.
+    skip_nonfinite: an update with a NaN or Inf in a `CHECKED` quantity
+      leaves the parameters, optimizer and batch statistics as they were
+      (`train.on_nonfinite='skip'`); by default it is applied and the host
+      stops training at the next log or checkpoint step.
   """
   loss: losses.GanLoss
   penalty: Callable | None = None
@@ -114,6 +159,7 @@ class StepOptions:
   z_dim: int = 100
   noise: str = "normal"
   ema_decay: float = 0.0
+  skip_nonfinite: bool = False
 
   @property
   def applies_penalty(self) -> bool:
@@ -130,7 +176,8 @@ def options_from(config, loss: losses.GanLoss | None = None) -> StepOptions:
       weight_clip=float(config.loss.weight_clip),
       feature_matching=float(config.loss.feature_matching),
       z_dim=config.model.z_dim, noise=config.model.noise,
-      ema_decay=float(config.model.ema_decay))
+      ema_decay=float(config.model.ema_decay),
+      skip_nonfinite=config.train.on_nonfinite == "skip")
 
 
 def _train_iteration(state: TrainState, batch: jax.Array, *,
@@ -186,6 +233,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
         jax.value_and_grad(d_loss_fn, has_aux=True)(_per_device(d_params)))
     grads = lax.pmean(grads, AXIS)
     stats = lax.pmean(stats, AXIS)
+    old = carry
     updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
     d_params = optax.apply_updates(d_params, updates)
     if opts.weight_clip > 0:  # WGAN's Lipschitz constraint.
@@ -205,7 +253,15 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
       loss_state, loss_metrics = loss.update(
           loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS))
       metrics.update(loss_metrics)
-    return (d_params, stats, d_opt_state, loss_state), metrics
+    mask = nonfinite_mask({
+        "d_loss": d_loss, "d_penalty": penalty,
+        "d_grad_norm": metrics["d_grad_norm"],
+        "d_param_norm": _global_norm(d_params), "d_stats": _global_norm(stats),
+        "loss_state": _global_norm(loss_state)})
+    new = (d_params, stats, d_opt_state, loss_state)
+    if opts.skip_nonfinite:
+      new = _keep_if(mask == 0, new, old)
+    return new, (metrics, mask)
 
   # --- k discriminator updates, unrolled in Python. Not lax.scan: XLA:CPU
   # runs these convolutions inside a while loop (which scan emits even with
@@ -213,10 +269,11 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
   # Fashion-MNIST DCGAN iteration); k is small (1 to 5).
   carry = (state.d_params, state.d_batch_stats, state.d_opt_state,
            state.loss_state)
-  per_update = []
+  per_update, mask = [], jnp.zeros((), jnp.int32)
   for i in range(k):
-    carry, m = d_update(carry, i)
+    carry, (m, update_mask) = d_update(carry, i)
     per_update.append(m)
+    mask = mask | update_mask
   d_params, d_stats, d_opt_state, loss_state = carry
   d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
 
@@ -258,6 +315,15 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
   updates, g_opt_state = g_tx.update(g_grads, state.g_opt_state,
                                      state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
+  g_mask = nonfinite_mask({"g_loss": g_loss,
+                           "g_grad_norm": _global_norm(g_grads),
+                           "g_param_norm": _global_norm(g_params),
+                           "g_stats": _global_norm(g_stats)})
+  if opts.skip_nonfinite:
+    g_params, g_stats, g_opt_state = _keep_if(
+        g_mask == 0, (g_params, g_stats, g_opt_state),
+        (state.g_params, state.g_batch_stats, state.g_opt_state))
+  mask = mask | g_mask
 
   decay = opts.ema_decay
   ema = lambda e, p: decay * e + (1.0 - decay) * p
@@ -269,6 +335,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
       loss_state=loss_state,
       ema_params=jax.tree.map(ema, state.ema_params, g_params),
       ema_batch_stats=jax.tree.map(ema, state.ema_batch_stats, g_stats),
+      health=_record(state.health, state.step + 1, mask),
   )
   metrics = {
       **d_metrics,

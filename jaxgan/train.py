@@ -9,6 +9,7 @@ the same step count and data order.
 import functools
 import json
 import math
+from math import nan
 import os
 import signal
 import time
@@ -62,14 +63,6 @@ def make_sampler(generator, config) -> Any:
   return sample
 
 
-def _check_finite(step: int, first_step: int, metrics: dict[str, float]) -> None:
-  bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-  if bad:
-    raise FloatingPointError(
-        f"non-finite {', '.join(bad)} at step {step} (first seen between steps "
-        f"{first_step} and {step}); lower the learning rates or check the data")
-
-
 # Config keys that fix the shapes of the saved state: a run cannot resume
 # from a checkpoint written with other values.
 SHAPE_KEYS = ("model.name", "model.z_dim", "model.g_width", "model.d_width",
@@ -78,32 +71,54 @@ SHAPE_KEYS = ("model.name", "model.z_dim", "model.g_width", "model.d_width",
               "data.channels")
 
 
-def _check_and_write_config(config, workdir: str) -> None:
-  """Writes config.json on a fresh run; on resume, compares with it.
+def _check_workdir(config, workdir: str) -> bool:
+  """Checks `workdir` without writing; returns whether config.json is new.
 
-  Changed keys are reported; changed shape keys are refused (before anything
-  in the workdir is touched), since the checkpoint could not be restored.
+  On resume, changed keys are reported; changed shape keys are refused,
+  since the checkpoints could not be restored into this model.
   """
+  if not workdir:
+    raise UserError("--workdir is empty; give a directory, e.g. "
+                    "--workdir=runs/NAME")
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise UserError(f"--workdir={workdir} is a file; give a directory")
+  parent = os.path.dirname(os.path.abspath(workdir))
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent):
+    raise UserError(f"--workdir={workdir} cannot be created: {parent} is a "
+                    "file; give another directory")
   path = os.path.join(workdir, "config.json")
-  current = json.loads(config.to_json_best_effort())
-  if os.path.exists(path):
+  if not os.path.exists(path):
+    return True
+  try:
     with open(path) as f:
       previous = json.load(f)
-    changed = sorted(_diff(previous, current))
-    shape_changes = [k for k in changed if k in SHAPE_KEYS]
-    if shape_changes:
-      k = shape_changes[0]
-      raise UserError(
-          f"--workdir={workdir} holds a run with {k}={_get(previous, k)!r}, "
-          f"this config has {k}={_get(current, k)!r} (changed: "
-          f"{', '.join(shape_changes)}); its checkpoints cannot be restored "
-          "into this model: use a new --workdir or the run's values")
-    if changed:
-      print(f"note: config differs from {path} in: {', '.join(changed)} "
-            "(the saved config is kept)")
-    return
-  with open(path, "w") as f:
-    json.dump(current, f, indent=2, sort_keys=True)
+    if not isinstance(previous, dict):
+      raise ValueError("not a JSON object")
+  except (OSError, ValueError) as e:
+    raise UserError(f"{path} is not a readable config ({e}); restore it or "
+                    "use a new --workdir") from None
+  current = json.loads(config.to_json_best_effort())
+  changed = sorted(_diff(previous, current))
+  shape_changes = [k for k in changed if k in SHAPE_KEYS]
+  if shape_changes:
+    k = shape_changes[0]
+    raise UserError(
+        f"--workdir={workdir} holds a run with {k}={_get(previous, k)!r}, "
+        f"this config has {k}={_get(current, k)!r} (changed: "
+        f"{', '.join(shape_changes)}); its checkpoints cannot be restored "
+        "into this model: use a new --workdir or the run's values")
+  if changed and runtime.is_writer():
+    print(f"note: config differs from {path} in: {', '.join(changed)} "
+          "(the saved config is kept)")
+  return False
+
+
+def _write_config(config, workdir: str) -> None:
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    json.dump(json.loads(config.to_json_best_effort()), f, indent=2,
+              sort_keys=True)
 
 
 def _get(tree: dict, dotted: str):
@@ -121,7 +136,12 @@ def _diff(a, b, prefix=""):
 
 
 class _StopRequest:
-  """Turns SIGINT/SIGTERM into a flag the loop checks after each step."""
+  """Turns SIGINT/SIGTERM into a flag the loop checks after each step.
+
+  Installed until the last checkpoint is written and closed, so a second
+  signal during that save only prints a line; kill -9 still ends the
+  process, and the previous checkpoints stay restorable.
+  """
 
   def __init__(self):
     self.requested = False
@@ -134,14 +154,56 @@ class _StopRequest:
 
   def _handle(self, signum, frame):
     del frame
-    if not self.requested:
-      print(f"\n{signal.Signals(signum).name}: stopping after this step and "
-            "saving a checkpoint", flush=True)
+    name = signal.Signals(signum).name
+    if self.requested:
+      print(f"\n{name}: already stopping; waiting for the checkpoint to be "
+            "written (kill -9 would keep only the previous one)", flush=True)
+    else:
+      print(f"\n{name}: stopping after this step and saving a checkpoint",
+            flush=True)
     self.requested = True
 
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
+
+
+class _Health:
+  """Reads `TrainState.health` at log and checkpoint steps (no other
+  device-to-host transfer) and acts on new non-finite iterations."""
+
+  def __init__(self, state, skip: bool):
+    self.skip = skip
+    self.seen = int(jax.device_get(state.health["nonfinite_steps"]))
+    self.baseline = self.seen
+    self.checked_step = int(jax.device_get(state.step))
+
+  def check(self, state, step: int, last_saved: int | None) -> int:
+    """Raises FloatingPointError (mode 'stop') or warns (mode 'skip') when
+    iterations since the last check had a NaN/Inf; returns the count."""
+    h = {k: int(v) for k, v in jax.device_get(state.health).items()}
+    new = h["nonfinite_steps"] - self.seen
+    since, self.checked_step = self.checked_step, step
+    self.seen = h["nonfinite_steps"]
+    if new <= 0:
+      return h["nonfinite_steps"]
+    if self.skip:
+      names = ", ".join(step_lib.describe_mask(h["last_mask"]))
+      print(f"warning: {new} iteration(s) in steps {since + 1}-{step} had a "
+            f"non-finite {names} (last at step {h['last_step']}); their "
+            "updates were skipped (train.on_nonfinite='skip')", flush=True)
+      return h["nonfinite_steps"]
+    first = self.baseline == 0
+    at = h["first_step"] if first else h["last_step"]
+    names = ", ".join(step_lib.describe_mask(
+        h["first_mask"] if first else h["last_mask"]))
+    kept = (f"checkpoint step {last_saved} is kept" if last_saved is not None
+            else "no checkpoint was written")
+    raise FloatingPointError(
+        f"non-finite {names} at step {at} (caught at step {step}; {new} bad "
+        f"iteration(s) in steps {since + 1}-{step}); training stopped and "
+        f"{kept}: lower the learning rates, check the data, or set "
+        "--config.train.on_nonfinite=skip")
 
 
 def _regularizers(config) -> str:
@@ -172,27 +234,55 @@ def _format_eta(seconds: float) -> str:
 
 def train_and_evaluate(config: ml_collections.ConfigDict,
                        workdir: str) -> state_lib.TrainState:
-  """Trains until `config.train.num_steps`; returns the final state."""
+  """Trains until `config.train.num_steps`; returns the final state.
+
+  Everything that can be wrong with the config, the data, the workdir or its
+  checkpoints is found (`UserError`) before anything in the workdir is
+  written.
+  """
   validate_config(config, jax.device_count())
   mesh = runtime.make_mesh()
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size)
   source = sources.get_source(config.data)
-  os.makedirs(workdir, exist_ok=True)  # A no-op for an existing workdir.
-  if runtime.is_writer():
-    _check_and_write_config(config, workdir)
-  writer = writers.Writer(workdir, enabled=runtime.is_writer())
+  pipeline.check_source(source, config.data, config.train.batch_size)
+  new_config = _check_workdir(config, workdir)
+  ckpt_dir = os.path.join(workdir, "checkpoints")
 
   built = build(config, mesh)
   state, train_step = built["state"], built["train_step"]
-  checkpointer = ckpt_lib.Checkpointer(
-      os.path.join(workdir, "checkpoints"),
-      every_steps=config.checkpoint.every_steps,
+  notes, restored_step = [], None
+  if os.path.exists(ckpt_dir):
+    checkpointer = _make_checkpointer(config, ckpt_dir)
+    state, restored_step, notes = checkpointer.restore_latest(state)
+  # Nothing in the workdir has been written before this point.
+  os.makedirs(workdir, exist_ok=True)
+  if new_config and runtime.is_writer():
+    _write_config(config, workdir)
+  if restored_step is None:
+    checkpointer = _make_checkpointer(config, ckpt_dir)
+  writer = writers.Writer(workdir, enabled=runtime.is_writer())
+  with _StopRequest() as stop:
+    try:
+      return _train(config, workdir, state, train_step, built, source, mesh,
+                    checkpointer, writer, stop, restored_step, notes,
+                    per_process_batch, per_device_batch)
+    finally:
+      checkpointer.close()
+      writer.close()
+
+
+def _make_checkpointer(config, directory: str) -> ckpt_lib.Checkpointer:
+  return ckpt_lib.Checkpointer(
+      directory, every_steps=config.checkpoint.every_steps,
       max_to_keep=config.checkpoint.max_to_keep,
       async_save=config.checkpoint.async_save)
-  restored_step = checkpointer.latest_step()
-  if restored_step is not None:
-    state = checkpointer.restore(state, restored_step)
+
+
+def _train(config, workdir, state, train_step, built, source, mesh,
+           checkpointer, writer, stop, restored_step, notes,
+           per_process_batch, per_device_batch) -> state_lib.TrainState:
+  """The loop of `train_and_evaluate`, from a built (or restored) state."""
   start_step = int(jax.device_get(state.step))
   k = config.train.d_steps
   num_steps = config.train.num_steps
@@ -208,12 +298,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
         f"({len(source):,} examples -> {shape})")
   print(f"workdir {os.path.abspath(workdir)}: checkpoints/, samples/, "
         "metrics.jsonl, tensorboard/")
+  for note in notes:
+    print(f"note: {note}")
   if restored_step is not None:
     print(f"resumed from checkpoint at step {restored_step}")
   if start_step >= num_steps:
     print(f"nothing to do: step {start_step} >= train.num_steps={num_steps}")
-    checkpointer.close()
-    writer.close()
     return state
 
   dataset = pipeline.make_dataset(
@@ -265,52 +355,65 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
       writer.image_grid(0, "real", pipeline.preview(source, config.data,
                                                     num_samples), "real.png")
 
+  health = _Health(state, skip=config.train.on_nonfinite == "skip")
+  last_saved = restored_step
+
+  def save(state, step, force=False):
+    """Saves `step` when due, after checking the state is finite."""
+    nonlocal last_saved
+    if checkpointer.due(step, force):
+      health.check(state, step, last_saved)
+      checkpointer.save(step, state, force=force)
+      last_saved = step
+
   # D's outputs are probabilities for the cross-entropy losses only.
   real_label, fake_label = (
       ("D(x)", "D(G(z))") if built["loss"].probability
       else ("D_real", "D_fake"))
   last_log_time, last_log_step = None, start_step
   step = start_step
-  try:
-    with _StopRequest() as stop:
-      while step < num_steps:
-        batch = runtime.global_batch(next(batches), mesh)
-        state, metrics = train_step(state, batch, step)
-        step += 1
-        if step % config.train.log_every_steps == 0 or step == num_steps:
-          values = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
-          _check_finite(step, last_log_step + 1, values)
-          now = time.perf_counter()
-          rate = ""
-          if last_log_time is not None:
-            img_s = ((step - last_log_step) * k * config.train.batch_size
-                     / (now - last_log_time))
-            steps_s = (step - last_log_step) / (now - last_log_time)
-            values["img_per_sec"], values["steps_per_sec"] = img_s, steps_s
-            rate = (f" | {img_s:,.0f} img/s, {steps_s:.2f} steps/s | ETA "
-                    f"{_format_eta((num_steps - step) / steps_s)}")
-          writer.scalars(step, values)
-          print(f"step {step}/{num_steps} | d_loss {values['d_loss']:.3f} "
-                f"g_loss {values['g_loss']:.3f} {real_label} "
-                f"{values['d_real']:.2f} {fake_label} {values['d_fake']:.2f}"
-                f"{rate}", flush=True)
-          last_log_time, last_log_step = time.perf_counter(), step
-        if step % config.train.sample_every_steps == 0 or step == num_steps:
-          write_samples(state, step, "samples", f"step_{step:07d}.png")
-        if ((config.eval.every_steps and step % config.eval.every_steps == 0)
-            or step == num_steps):
-          evaluate(state, step)
-        checkpointer.save(step, state)
-        if stop.requested:
-          break
-      checkpointer.save(step, state, force=True)
+  while step < num_steps:
+    try:
+      batch = runtime.global_batch(next(batches), mesh)
+    except UserError:
+      # A bad example (e.g. an unreadable image): keep the work done so far.
+      save(state, step, force=True)
       checkpointer.wait()
-    if step < num_steps:
-      print(f"stopped at step {step}; checkpoint saved. Run the same command "
-            "to continue.")
-    else:
-      print(f"done: {step} steps; checkpoints in {checkpointer.directory}")
-  finally:
-    checkpointer.close()
-    writer.close()
+      raise
+    state, metrics = train_step(state, batch, step)
+    step += 1
+    if step % config.train.log_every_steps == 0 or step == num_steps:
+      values = {k_: float(v) for k_, v in jax.device_get(metrics).items()}
+      values["nonfinite_steps"] = health.check(state, step, last_saved)
+      values = {k_: v for k_, v in values.items() if math.isfinite(v)}
+      now = time.perf_counter()
+      rate = ""
+      if last_log_time is not None:
+        img_s = ((step - last_log_step) * k * config.train.batch_size
+                 / (now - last_log_time))
+        steps_s = (step - last_log_step) / (now - last_log_time)
+        values["img_per_sec"], values["steps_per_sec"] = img_s, steps_s
+        rate = (f" | {img_s:,.0f} img/s, {steps_s:.2f} steps/s | ETA "
+                f"{_format_eta((num_steps - step) / steps_s)}")
+      writer.scalars(step, values)
+      print(f"step {step}/{num_steps} | d_loss {values.get('d_loss', nan):.3f}"
+            f" g_loss {values.get('g_loss', nan):.3f} {real_label} "
+            f"{values.get('d_real', nan):.2f} {fake_label} "
+            f"{values.get('d_fake', nan):.2f}{rate}", flush=True)
+      last_log_time, last_log_step = time.perf_counter(), step
+    if step % config.train.sample_every_steps == 0 or step == num_steps:
+      write_samples(state, step, "samples", f"step_{step:07d}.png")
+    if ((config.eval.every_steps and step % config.eval.every_steps == 0)
+        or step == num_steps):
+      evaluate(state, step)
+    save(state, step)
+    if runtime.any_process(stop.requested):
+      break
+  save(state, step, force=True)
+  checkpointer.wait()
+  if step < num_steps:
+    print(f"stopped at step {step}; checkpoint saved. Run the same command "
+          "to continue.")
+  else:
+    print(f"done: {step} steps; checkpoints in {checkpointer.directory}")
   return state

@@ -6,6 +6,8 @@ norm, BEGAN without an autoencoder, WGAN without a Lipschitz constraint, ...)
 are refused here rather than left to diverge.
 """
 
+import math
+
 import jax
 import ml_collections
 
@@ -37,6 +39,9 @@ def validate_config(config: ml_collections.ConfigDict,
   _positive_int("eval.num_samples", config.eval.num_samples)
   if config.eval.every_steps != 0:
     _positive_int("eval.every_steps", config.eval.every_steps)
+  if t.on_nonfinite not in ("stop", "skip"):
+    raise UserError(f"train.on_nonfinite={t.on_nonfinite!r} is unknown; use "
+                    "'stop' or 'skip'")
   if not 0.0 <= config.model.ema_decay < 1.0:
     raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
                     "[0, 1); 0 turns the EMA off")
@@ -48,6 +53,7 @@ def validate_config(config: ml_collections.ConfigDict,
   if config.model.d_norm not in dcgan.D_NORMS:
     raise UserError(f"model.d_norm={config.model.d_norm!r} is unknown; use "
                     f"one of {list(dcgan.D_NORMS)}")
+  _check_numbers(config)
   state_lib.make_optimizers(config)  # Checks optim.name.
   spec = models.get_spec(config.model.name)
   models.get_models(config)  # Checks resolutions.
@@ -55,6 +61,35 @@ def validate_config(config: ml_collections.ConfigDict,
   _check_data_and_model(config, spec)
   _check_loss_and_model(config, loss, spec)
   _check_regularizers(config, loss, spec, num_devices or jax.device_count())
+
+
+def _number(value) -> bool:
+  return (isinstance(value, (int, float)) and not isinstance(value, bool)
+          and math.isfinite(value))
+
+
+def _check_numbers(config) -> None:
+  """Types and ranges of the numeric fields the checks below do not cover."""
+  if isinstance(config.seed, bool) or not isinstance(config.seed, int):
+    raise UserError(f"seed={config.seed!r} must be an integer")
+  for name in ("z_dim", "g_width", "d_width"):
+    _positive_int(f"model.{name}", config.model[name])
+  for name in ("num_threads", "prefetch"):
+    _positive_int(f"data.{name}", config.data[name])
+  keep = config.checkpoint.max_to_keep
+  if keep is not None:
+    _positive_int("checkpoint.max_to_keep", keep)
+  if not _number(config.model.init_std) or config.model.init_std <= 0:
+    raise UserError(f"model.init_std={config.model.init_std!r} must be a "
+                    "positive number (DCGAN: 0.02)")
+  o = config.optim
+  for name in ("g_lr", "d_lr"):
+    if not _number(o[name]) or o[name] <= 0:
+      raise UserError(f"optim.{name}={o[name]!r} must be a positive number, "
+                      "e.g. 2e-4")
+  for name in ("b1", "b2", "rmsprop_decay", "momentum"):
+    if not _number(o[name]) or not 0.0 <= o[name] < 1.0:
+      raise UserError(f"optim.{name}={o[name]!r} must be in [0, 1)")
 
 
 def _check_data_and_model(config, spec: models.ModelSpec) -> None:

@@ -118,15 +118,24 @@ def preprocess_for(data_config) -> Preprocess | Any:
                     name=data_config.source)
 
 
+def check_source(source: Sequence, data_config, global_batch: int) -> None:
+  """Raises DataError for a source with fewer examples than a batch, or whose
+  first example is unreadable or of the wrong size or channel count (checked
+  before training starts; a later bad example stops training with a
+  checkpoint of the work done)."""
+  if len(source) < global_batch:
+    raise sources.DataError(
+        f"data.source={data_config.source!r} has {len(source)} examples, fewer "
+        f"than one global batch of {global_batch}; use a smaller "
+        "train.batch_size or more data")
+  preprocess_for(data_config)(source[0])
+
+
 def make_dataset(source: Sequence, data_config, *, seed: int,
                  per_process_batch: int, process_index: int,
                  process_count: int) -> grain.MapDataset:
   """Infinite MapDataset; element g is this process's part of global batch g."""
-  if len(source) < per_process_batch * process_count:
-    raise sources.DataError(
-        f"data.source={data_config.source!r} has {len(source)} examples, fewer "
-        f"than one global batch of {per_process_batch * process_count}; use a "
-        "smaller train.batch_size or more data")
+  check_source(source, data_config, per_process_batch * process_count)
   ds = grain.MapDataset.source(source).shuffle(seed=seed % 2**32).repeat()
   ds = ds.map(preprocess_for(data_config))
   ds = ds.batch(per_process_batch, drop_remainder=True)

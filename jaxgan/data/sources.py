@@ -20,6 +20,7 @@ import pathlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from absl import logging as absl_logging
 
 from jaxgan.data import toy
 from jaxgan.errors import DataError
@@ -125,8 +126,11 @@ class TfdsSource(Sequence):
 
   def __init__(self, name: str, split: str, data_dir: str | None):
     import tensorflow_datasets as tfds  # Heavy; only imported when used.
+    level = absl_logging.get_verbosity()
     try:
       # download=False: never fetch or prepare at run time; report instead.
+      # Its warnings about a missing dataset would only repeat the error.
+      absl_logging.set_verbosity(absl_logging.ERROR)
       self.source = tfds.data_source(name, split=split, data_dir=data_dir,
                                      download=False)
     except Exception as e:  # tfds raises several types for a missing dataset.
@@ -138,6 +142,8 @@ class TfdsSource(Sequence):
           f"once on a machine with internet and TensorFlow: `pip install "
           f"tensorflow && tfds build {name} --file_format=array_record`, then "
           "copy the folder here or set data.tfds_data_dir") from None
+    finally:
+      absl_logging.set_verbosity(level)
 
   def __len__(self) -> int:
     return len(self.source)

@@ -1,0 +1,93 @@
+"""What every jaxgan command does with bad input: one line on stderr, exit 2.
+
+`run(main)` replaces `absl.app.run(main)`. Flag and config-file problems
+(an unknown or mistyped `--config.a.b=v`, a missing or failing config file, a
+missing required flag) and `UserError`s raised by `main` are printed as one
+line, `error: <what and how to fix it>`, with exit status 2; a non-finite
+loss stops training with exit status 3. Any other exception is a bug and
+keeps its traceback.
+"""
+
+import re
+import sys
+from typing import Callable, NoReturn
+
+from absl import app, flags
+
+from jaxgan.errors import UserError
+
+FLAGS = flags.FLAGS
+
+EXIT_USER_ERROR = 2
+EXIT_NON_FINITE = 3
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
+  """Prints `error: message` as a single line and exits with `code`."""
+  line = "; ".join(part.strip() for part in str(message).splitlines()
+                   if part.strip())
+  print(f"error: {line}", file=sys.stderr, flush=True)
+  sys.exit(code)
+
+
+def _config_arg(argv: list[str]) -> str:
+  values = [a.partition("=")[2] for a in argv if a.startswith("--config=")]
+  return values[-1] if values else "?"
+
+
+def _last_line(message: str) -> str:
+  lines = [l.strip() for l in str(message).splitlines() if l.strip()]
+  return lines[-1] if lines else ""
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl flags parser that turns every parsing problem into `fail`."""
+  try:
+    return FLAGS(argv)
+  except flags.UnrecognizedFlagError as e:
+    name = getattr(e, "flagname", None) or str(e)
+    fail(f"unknown flag --{name}; config fields are listed with their "
+         "meaning in configs/default.py, other flags with --helpfull")
+  except flags.IllegalFlagValueError as e:
+    message = str(e)
+    if "Error whilst parsing config file" in message:
+      fail(f"--config={_config_arg(argv)}: {_last_line(message)}; fix the "
+           "config file or its argument")
+    first = message.splitlines()[0]
+    if "must have a value other than None" in first:
+      fail(f"{first.split('=')[0].removeprefix('flag ')} is required; "
+           "e.g. --config=configs/dcgan_fashion_mnist.py --workdir=runs/NAME")
+    fail(f"{first}; give a value of the field's type")
+  except flags.Error as e:
+    fail(f"{e}; run with --helpfull for the flags")
+  except (KeyError, AttributeError) as e:
+    # ml_collections: an override of a field the config does not have.
+    text = str(e.args[0] if e.args else e)
+    name = re.search(r"\w+", text)
+    hint = re.search(r'Did you mean "\w+"', text)
+    fail(f"unknown config field {name.group() if name else text!r}"
+         f"{f' ({hint.group()}?)' if hint else ''}; the fields are listed "
+         "with their meaning in configs/default.py")
+  except OSError as e:  # A config file that cannot be read.
+    fail(f"--config={_config_arg(argv)}: {_last_line(str(e))}; give the path "
+         "of a config file, e.g. configs/dcgan_fashion_mnist.py")
+  except Exception as e:  # Raised by the config file itself.  # pylint: disable=broad-except
+    fail(f"--config={_config_arg(argv)}: the config file raised "
+         f"{type(e).__name__}: {e}")
+
+
+def run(main: Callable[[list[str]], None]) -> None:
+  """`app.run(main)` with one-line errors for flags and `UserError`s."""
+
+  def wrapped(argv):
+    if len(argv) > 1:
+      fail(f"unexpected arguments {' '.join(argv[1:])!r}; every option is a "
+           "--flag")
+    try:
+      main(argv)
+    except UserError as e:
+      fail(str(e))
+    except FloatingPointError as e:
+      fail(str(e), EXIT_NON_FINITE)
+
+  app.run(wrapped, flags_parser=parse_flags)
