@@ -119,22 +119,30 @@ def run(kills: int, *, config: str, overrides: list[str], seed: int,
   first_log = first_log or total
   say(f"reference: {total:.1f} s ({first_log:.1f} s to the first log line)")
 
-  # 2. The killed run. Kill times are uniform over start-up and a slice of
-  # the training time, so kills land in every phase and the run survives
-  # `kills` of them before it finishes.
+  # 2. The killed run. Every fourth kill lands at a uniform moment of
+  # start-up (imports, restore, compilation); the others at a uniform moment
+  # of the first 2/kills of the training time after the first log line,
+  # where checkpoints are being written asynchronously every few steps. The
+  # run makes progress and survives `kills` kills before it finishes.
   train_time = max(total - first_log, 0.5)
-  high = first_log + train_time / max(kills, 1)
+  window = 2.0 * train_time / max(kills, 1)
   events = []
   for i in range(kills + 1):
     log_path = workdir / f"killed_{i:02d}.log"
     ckpts = run_dir / "checkpoints"
     tmp_before = {p.name for p in ckpts.glob("*.orbax-checkpoint-tmp*")}
     with open(log_path, "w") as log:
+      t0 = time.perf_counter()
       proc = _start(_command(config, run_dir, overrides), log)
       if i < kills:
-        delay = rng.uniform(0.3 * first_log, high)
+        if i % 4 == 1:
+          delay = rng.uniform(0.2, first_log)
+        else:  # After training is under way.
+          while proc.poll() is None and "| d_loss" not in log_path.read_text():
+            time.sleep(0.02)
+          delay = time.perf_counter() - t0 + rng.uniform(0.0, window)
         try:
-          proc.wait(timeout=delay)
+          proc.wait(timeout=max(delay - (time.perf_counter() - t0), 0.0))
         except subprocess.TimeoutExpired:
           proc.send_signal(signal.SIGKILL)
           proc.wait()
@@ -178,8 +186,9 @@ def run(kills: int, *, config: str, overrides: list[str], seed: int,
       "metric_rows_identical": not row_diff,
       "differing_rows": row_diff[:10],
       "reference_seconds": round(total, 1),
+      "events": events,
   }
-  say(json.dumps(summary))
+  say(json.dumps({k: v for k, v in summary.items() if k != "events"}))
   return summary
 
 
@@ -192,6 +201,8 @@ def main():
   parser.add_argument("--steps", type=int, default=600)
   parser.add_argument("--workdir", default=None,
                       help="default: a new temporary directory")
+  parser.add_argument("--out", default=None,
+                      help="also write the summary and every kill as JSON")
   # Any other --config.a.b=v flags are passed to both runs.
   args, extra = parser.parse_known_args()
   overrides = [f"--config.data.source={args.data}",
@@ -203,6 +214,9 @@ def main():
   workdir = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="jaxgan_fi_"))
   summary = run(args.kills, config=args.config, overrides=overrides,
                 seed=args.seed, workdir=workdir)
+  if args.out:
+    pathlib.Path(args.out).write_text(json.dumps(
+        {"command": " ".join(sys.argv), **summary}, indent=1) + "\n")
   ok = (summary["kills"] == args.kills and summary["state_bit_identical"]
         and summary["metric_rows_identical"])
   print(f"survived {summary['kills']} kills; final state bit-identical: "
