@@ -87,9 +87,17 @@ def get_config() -> ml_collections.ConfigDict:
 
   # Quality metrics during training; for the 2-D toys: modes covered,
   # high-quality fraction and reverse KL (jaxgan/metrics/modes.py).
+  # Images: FD, KID, classifier score, precision/recall and class coverage
+  # with a domain classifier (python -m jaxgan.classifier; jaxgan/evaluation.py)
+  # when eval.classifier (or $JAXGAN_CLASSIFIER) names its directory; the best
+  # checkpoint by eval.primary is kept in <workdir>/best/.
   config.eval = ml_collections.ConfigDict()
   config.eval.every_steps = 0  # 0 = only at the end of training.
-  config.eval.num_samples = 2500  # PacGAN's protocol.
+  config.eval.num_samples = 2500  # PacGAN's protocol (toys); images: 10,000.
+  config.eval.classifier = ""  # Directory of a trained domain classifier.
+  config.eval.reference_split = "test"  # Real images the samples are compared with.
+  # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
+  config.eval.primary = "fd"
 
   config.checkpoint = ml_collections.ConfigDict()
   config.checkpoint.every_steps = 1000

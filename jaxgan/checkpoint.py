@@ -110,7 +110,8 @@ class Checkpointer:
     return ocp.CheckpointManager(
         self.directory, options=self._options,
         item_handlers={"state": ocp.StandardCheckpointHandler(),
-                       "fingerprint": ocp.JsonCheckpointHandler()})
+                       "fingerprint": ocp.JsonCheckpointHandler(),
+                       "info": ocp.JsonCheckpointHandler()})
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -129,19 +130,30 @@ class Checkpointer:
     return ((force or step % self.every_steps == 0)
             and step not in self._manager.all_steps())
 
-  def save(self, step: int, state: Any, *, force: bool = False) -> bool:
+  def save(self, step: int, state: Any, *, force: bool = False,
+           info: dict[str, Any] | None = None) -> bool:
     """Starts a save at `step` if due (every_steps) or forced; non-blocking.
 
     The device-to-host copy happens before this returns, so the caller may
-    donate `state`'s buffers to the next step right away.
+    donate `state`'s buffers to the next step right away. `info` (JSON) is
+    saved with it and read back by `info(step)`.
     """
     if not self.due(step, force):
       return False
-    return self._manager.save(
-        step, args=ocp.args.Composite(
-            state=ocp.args.StandardSave(state),
-            fingerprint=ocp.args.JsonSave({"leaves": fingerprint(state)})),
-        force=True)
+    items = {"state": ocp.args.StandardSave(state),
+             "fingerprint": ocp.args.JsonSave({"leaves": fingerprint(state)})}
+    if info is not None:
+      items["info"] = ocp.args.JsonSave(info)
+    return self._manager.save(step, args=ocp.args.Composite(**items),
+                              force=True)
+
+  def info(self, step: int) -> dict[str, Any] | None:
+    """The `info` saved with `step`, or None."""
+    try:
+      return self._manager.restore(
+          step, args=ocp.args.Composite(info=ocp.args.JsonRestore()))["info"]
+    except Exception:  # pylint: disable=broad-except  # None was saved.
+      return None
 
   def _check_shapes(self, target: Any, step: int) -> None:
     """UserError when `step` was saved for other shapes than `target`'s."""

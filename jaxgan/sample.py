@@ -20,30 +20,41 @@ from jaxgan import cli
 from jaxgan.errors import UserError
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
-flags.DEFINE_integer("num", 64, "Number of samples.")
-flags.DEFINE_string("out", None, "Output file: .npy (uint8 N,H,W,C images or "
-                    "float32 N,2 points) or .png (grid or scatter plot).")
-flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
-flags.DEFINE_integer("seed", 0, "Noise seed.")
-flags.DEFINE_integer("batch_size", 256, "Samples per generator call.")
-flags.mark_flags_as_required(["workdir", "out"])
 
 
-def load_run(workdir: str, step: int | None = None):
-  """Returns (config, built, state): a run's config, `train.build` output and
-  checkpoint state, on all local devices."""
+def _define_flags() -> None:
+  """The CLI's flags; defined only when run as a program (`load_run` is also
+  a library function, e.g. of jaxgan.evaluate)."""
+  flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
+  flags.DEFINE_integer("num", 64, "Number of samples.")
+  flags.DEFINE_string("out", None, "Output file: .npy (uint8 N,H,W,C images "
+                      "or float32 N,2 points) or .png (grid or scatter plot).")
+  flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
+  flags.DEFINE_integer("seed", 0, "Noise seed.")
+  flags.DEFINE_integer("batch_size", 256, "Samples per generator call.")
+  flags.mark_flags_as_required(["workdir", "out"])
+
+
+def load_config(workdir: str):
+  """The ConfigDict saved in <workdir>/config.json."""
   import ml_collections  # pylint: disable=g-import-not-at-top
-  from jaxgan import checkpoint, runtime, train  # pylint: disable=g-import-not-at-top
   path = os.path.join(workdir, "config.json")
   if not os.path.isfile(path):
     raise UserError(f"--workdir={workdir} has no config.json; give the "
                     "workdir of a jaxgan training run")
   with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def load_run(workdir: str, step: int | None = None, *,
+             subdir: str = "checkpoints"):
+  """Returns (config, built, state): a run's config, `train.build` output and
+  checkpoint state (from <workdir>/<subdir>), on all local devices."""
+  from jaxgan import checkpoint, runtime, train  # pylint: disable=g-import-not-at-top
+  config = load_config(workdir)
   mesh = runtime.make_mesh()
   built = train.build(config, mesh)
-  ckpt = checkpoint.Checkpointer(os.path.join(workdir, "checkpoints"),
+  ckpt = checkpoint.Checkpointer(os.path.join(workdir, subdir),
                                  every_steps=1, max_to_keep=None)
   steps = ckpt.all_steps()
   if not steps:
@@ -119,4 +130,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  _define_flags()
   cli.run(main)

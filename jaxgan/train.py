@@ -19,6 +19,7 @@ import jax
 import ml_collections
 
 from jaxgan import checkpoint as ckpt_lib
+from jaxgan import evaluation
 from jaxgan import images as image_lib
 from jaxgan import losses, models, runtime, state as state_lib, step as step_lib
 from jaxgan import writers
@@ -248,6 +249,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   pipeline.check_source(source, config.data, config.train.batch_size)
   new_config = _check_workdir(config, workdir)
   ckpt_dir = os.path.join(workdir, "checkpoints")
+  evaluator = None
+  if evaluation.classifier_dir(config):
+    evaluator = evaluation.Evaluator(
+        config, evaluation.classifier_dir(config),
+        num_samples=config.eval.num_samples,
+        reference_split=config.eval.reference_split)
 
   built = build(config, mesh)
   state, train_step = built["state"], built["train_step"]
@@ -266,10 +273,48 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
     try:
       return _train(config, workdir, state, train_step, built, source, mesh,
                     checkpointer, writer, stop, restored_step, notes,
-                    per_process_batch, per_device_batch)
+                    per_process_batch, per_device_batch, evaluator)
     finally:
       checkpointer.close()
       writer.close()
+
+
+class _Best:
+  """The best checkpoint by `eval.primary`, kept in <workdir>/best/.
+
+  The best value so far is read back from that checkpoint on resume, so an
+  interrupted run keeps the same best checkpoint as an uninterrupted one.
+  """
+
+  def __init__(self, config, workdir: str, evaluator):
+    self.key = config.eval.primary
+    self.lower = evaluation.PRIMARY[self.key]
+    self.value = None
+    self._ckpt = None
+    if evaluator is None:
+      return
+    self._ckpt = ckpt_lib.Checkpointer(os.path.join(workdir, "best"),
+                                       every_steps=1, max_to_keep=1)
+    step = self._ckpt.latest_step()
+    info = self._ckpt.info(step) if step is not None else None
+    if info is not None:
+      self.value = info[self.key]
+
+  def improves(self, metrics: dict[str, float]) -> bool:
+    value = metrics[self.key]
+    return self.value is None or (value < self.value if self.lower
+                                  else value > self.value)
+
+  def save(self, step: int, state, metrics: dict[str, float]) -> None:
+    self.value = metrics[self.key]
+    self._ckpt.save(step, state, force=True, info={"step": step, **metrics})
+    self._ckpt.wait()
+    print(f"best {self.key} so far ({self.value:.4f}): saved to "
+          f"{self._ckpt.directory}", flush=True)
+
+  def close(self) -> None:
+    if self._ckpt is not None:
+      self._ckpt.close()
 
 
 def _make_checkpointer(config, directory: str) -> ckpt_lib.Checkpointer:
@@ -281,7 +326,8 @@ def _make_checkpointer(config, directory: str) -> ckpt_lib.Checkpointer:
 
 def _train(config, workdir, state, train_step, built, source, mesh,
            checkpointer, writer, stop, restored_step, notes,
-           per_process_batch, per_device_batch) -> state_lib.TrainState:
+           per_process_batch, per_device_batch,
+           evaluator) -> state_lib.TrainState:
   """The loop of `train_and_evaluate`, from a built (or restored) state."""
   start_step = int(jax.device_get(state.step))
   k = config.train.d_steps
@@ -334,8 +380,22 @@ def _train(config, workdir, state, train_step, built, source, mesh,
     else:
       writer.image_grid(step, name, image_lib.to_uint8(out), filename)
 
+  best = _Best(config, workdir, evaluator)
+
   def evaluate(state, step):
-    """Mode metrics of the 2-D toys on the fixed noise (PacGAN protocol)."""
+    """Image metrics (with a classifier) or the 2-D toys' mode metrics."""
+    if evaluator is not None:
+      m = evaluator(sample, state, config, mesh)
+      writer.scalars(step, m)
+      print(f"eval step {step}: FD-{evaluator.extractor.name} {m['fd']:.3f}, "
+            f"KID {m['kid']:.4f}, classifier score "
+            f"{m['classifier_score']:.2f}, precision {m['precision']:.3f}, "
+            f"recall {m['recall']:.3f}, {m['class_coverage']} classes",
+            flush=True)
+      if best.improves(m):
+        health.check(state, step, last_saved)  # Never keep a bad state.
+        best.save(step, state, m)
+      return
     if not points:
       return
     m = modes.mode_metrics(jax.device_get(sample(state, fixed_z)), mixture)
@@ -411,6 +471,7 @@ def _train(config, workdir, state, train_step, built, source, mesh,
       break
   save(state, step, force=True)
   checkpointer.wait()
+  best.close()
   if step < num_steps:
     print(f"stopped at step {step}; checkpoint saved. Run the same command "
           "to continue.")

@@ -39,6 +39,14 @@ def validate_config(config: ml_collections.ConfigDict,
   _positive_int("eval.num_samples", config.eval.num_samples)
   if config.eval.every_steps != 0:
     _positive_int("eval.every_steps", config.eval.every_steps)
+  from jaxgan import evaluation  # pylint: disable=g-import-not-at-top
+  if config.eval.primary not in evaluation.PRIMARY:
+    raise UserError(f"eval.primary={config.eval.primary!r} is unknown; use "
+                    f"one of {sorted(evaluation.PRIMARY)}")
+  if config.eval.classifier and sources.is_toy(config.data):
+    raise UserError(f"eval.classifier={config.eval.classifier!r} is for "
+                    "images; the 2-D toys are evaluated by their mode "
+                    "metrics: leave it empty")
   if t.on_nonfinite not in ("stop", "skip"):
     raise UserError(f"train.on_nonfinite={t.on_nonfinite!r} is unknown; use "
                     "'stop' or 'skip'")

@@ -12,6 +12,8 @@ added to both diagonals and the root taken again; a negligible imaginary part
 (from round-off) is dropped, a large one is an error.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -52,7 +54,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
     raise ValueError(f"feature statistics of different shapes: {mu1.shape} "
                      f"vs {mu2.shape}")
   diff = mu1 - mu2
-  covmean = linalg.sqrtm(sigma1.dot(sigma2))
+  with warnings.catch_warnings():  # A singular product is handled below.
+    warnings.simplefilter("ignore", linalg.LinAlgWarning)
+    covmean = linalg.sqrtm(sigma1.dot(sigma2))
   if not np.isfinite(covmean).all():
     offset = np.eye(sigma1.shape[0]) * EPS
     covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))

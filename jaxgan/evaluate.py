@@ -1,0 +1,87 @@
+"""Evaluates a trained run: python -m jaxgan.evaluate --workdir=DIR.
+
+  python -m jaxgan.evaluate --workdir=DIR [--step=S | --best | --untrained] \
+      [--num_samples=10000] [--classifier=CLASSIFIER_DIR] [--raw]
+
+Prints one JSON line: the metrics of jaxgan/evaluation.py (FD-<dataset>, KID,
+classifier score, precision/recall, class coverage) and the protocol they
+were measured with (extractor and its weights' checksum, numbers of generated
+and reference samples, reference split, resize, EMA or raw generator, noise
+seed). The classifier is --classifier, else the run's eval.classifier, else
+$JAXGAN_CLASSIFIER. --best evaluates <workdir>/best/; --untrained the
+generator as initialised (a baseline).
+"""
+
+import json
+import time
+
+from absl import flags, logging
+
+from jaxgan import cli
+from jaxgan.errors import UserError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
+flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
+flags.DEFINE_bool("best", False, "Evaluate the best checkpoint (best/).")
+flags.DEFINE_bool("untrained", False, "Evaluate the initial generator.")
+flags.DEFINE_integer("num_samples", 10_000, "Generated (and reference) images.")
+flags.DEFINE_string("classifier", None, "Directory of a trained classifier.")
+flags.DEFINE_bool("raw", False, "Use the raw generator even if it has an EMA.")
+flags.mark_flags_as_required(["workdir"])
+
+
+def evaluate(workdir: str, *, step: int | None = None, best: bool = False,
+             untrained: bool = False, num_samples: int = 10_000,
+             classifier: str | None = None, raw: bool = False) -> dict:
+  """The metrics and protocol of one checkpoint of a run."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from jaxgan import evaluation, runtime, sample, train  # pylint: disable=g-import-not-at-top
+  if num_samples < 10:
+    raise UserError(f"--num_samples={num_samples} must be at least 10")
+  if sum([step is not None, best, untrained]) > 1:
+    raise UserError("give at most one of --step, --best and --untrained")
+  t0 = time.perf_counter()
+  if untrained:
+    config = sample.load_config(workdir)
+    built = train.build(config, runtime.make_mesh())
+    state, label = built["state"], 0
+  else:
+    config, built, state = sample.load_run(
+        workdir, step, subdir="best" if best else "checkpoints")
+    label = int(jax.device_get(state.step))
+  directory = classifier or evaluation.classifier_dir(config)
+  if not directory:
+    raise UserError("no classifier: give --classifier=DIR (train one with "
+                    "python -m jaxgan.classifier), set eval.classifier in the "
+                    f"run's config or ${evaluation.ENV_CLASSIFIER}")
+  if raw:
+    config.model.ema_decay = 0.0
+  evaluator = evaluation.Evaluator(
+      config, directory, num_samples=num_samples,
+      reference_split=config.eval.reference_split, log=lambda *a: None)
+  t1 = time.perf_counter()
+  metrics = evaluator(train.make_sampler(built["generator"], config), state,
+                      config, runtime.make_mesh())
+  t2 = time.perf_counter()
+  return {"workdir": workdir, "step": label,
+          "checkpoint": "untrained" if untrained else
+                        ("best" if best else "checkpoints"),
+          **metrics,
+          "protocol": evaluator.protocol(ema=config.model.ema_decay > 0),
+          "seconds": {"setup": round(t1 - t0, 1),
+                      "generate_and_measure": round(t2 - t1, 1)}}
+
+
+def main(argv):
+  del argv
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)
+  result = evaluate(FLAGS.workdir, step=FLAGS.step, best=FLAGS.best,
+                    untrained=FLAGS.untrained, num_samples=FLAGS.num_samples,
+                    classifier=FLAGS.classifier, raw=FLAGS.raw)
+  print(json.dumps(result))
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,100 @@
+"""The domain classifier, evaluation during training and the evaluate CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxgan import checkpoint, classifier, train
+from jaxgan.errors import UserError
+from tests.conftest import ROOT, tiny_config, write_idx
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+  """A two-class IDX dataset (dark and bright noise) and a classifier."""
+  root = tmp_path_factory.mktemp("labelled")
+  rng = np.random.default_rng(0)
+  data = root / "idx"
+  data.mkdir()
+  for prefix, n in (("train", 96), ("t10k", 40)):
+    labels = np.arange(n) % 2
+    images = np.where(labels[:, None, None] == 1,
+                      rng.integers(150, 256, (n, 28, 28)),
+                      rng.integers(0, 100, (n, 28, 28))).astype(np.uint8)
+    write_idx(data / f"{prefix}-images-idx3-ubyte", images)
+    write_idx(data / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
+  config = tiny_config(**{"data.source": f"idx:{data}"})
+  meta = classifier.train_classifier(config.data, str(root / "clf"), epochs=2,
+                                     batch_size=16, log=lambda *a: None)
+  return {"root": root, "data": data, "clf": root / "clf", "meta": meta}
+
+
+def test_classifier_learns_and_records_its_protocol(labelled):
+  meta = labelled["meta"]
+  assert meta["test_accuracy"] == 1.0  # Dark vs bright: trivially separable.
+  assert meta["num_classes"] == 2 and meta["image_size"] == 32
+  ref = meta["reference"]
+  assert 0 <= ref["fd_train_vs_test"] < ref["fd_noise_vs_test"]
+  extractor = classifier.Extractor(str(labelled["clf"]))
+  images = np.zeros((7, 32, 32, 1), np.uint8)
+  features, logits = extractor(images, batch=3)
+  assert features.shape == (7, classifier.FEATURE_DIM) and logits.shape == (7, 2)
+  np.testing.assert_array_equal(features, extractor(images, batch=3)[0])
+  # Another batching compiles another program: equal up to float rounding.
+  np.testing.assert_allclose(features, extractor(images)[0], rtol=1e-4,
+                             atol=1e-5)
+
+
+def test_tampered_classifier_weights_are_refused(labelled, tmp_path):
+  copy = tmp_path / "clf"
+  copy.mkdir()
+  for name in (classifier.WEIGHTS, classifier.META):
+    (copy / name).write_bytes((labelled["clf"] / name).read_bytes())
+  weights = copy / classifier.WEIGHTS
+  data = bytearray(weights.read_bytes())
+  data[-5] ^= 1
+  weights.write_bytes(bytes(data))
+  with pytest.raises(UserError, match="does not match the checksum"):
+    classifier.Extractor(str(copy))
+
+
+def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
+    labelled, tmp_path):
+  workdir = tmp_path / "run"
+  config = tiny_config(**{
+      "data.source": f"idx:{labelled['data']}", "train.num_steps": 4,
+      "eval.classifier": str(labelled["clf"]), "eval.every_steps": 2,
+      "eval.num_samples": 24})
+  train.train_and_evaluate(config, str(workdir))
+  rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
+          .splitlines()]
+  evals = [r for r in rows if "fd" in r]
+  assert [r["step"] for r in evals] == [2, 4]
+  for r in evals:
+    assert {"kid", "classifier_score", "precision", "recall",
+            "class_coverage", "class_kl"} <= set(r)
+  best_step = min(evals, key=lambda r: r["fd"])["step"]
+  best = checkpoint.Checkpointer(str(workdir / "best"), every_steps=1,
+                                 max_to_keep=None)
+  assert best.all_steps() == [best_step]
+  assert best.info(best_step)["fd"] == min(r["fd"] for r in evals)
+  best.close()
+  env = dict(os.environ, JAX_PLATFORMS="cpu",
+             XLA_FLAGS="--xla_force_host_platform_device_count=2")
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={workdir}",
+       "--num_samples=30"], cwd=ROOT, env=env, capture_output=True,
+      text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = json.loads(result.stdout.strip().splitlines()[-1])
+  assert out["step"] == 4 and np.isfinite(out["fd"])
+  protocol = out["protocol"]
+  assert protocol["extractor"] == "classifier:idx"
+  assert protocol["extractor_sha256"] == labelled["meta"]["sha256"]
+  assert protocol["num_generated"] == 30 and protocol["num_reference"] == 30
+  assert "split 'test'" in protocol["reference"]
+  assert protocol["generator"] == "raw" and "resize" in protocol
