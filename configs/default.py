@@ -94,7 +94,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval = ml_collections.ConfigDict()
   config.eval.every_steps = 0  # 0 = only at the end of training.
   config.eval.num_samples = 2500  # PacGAN's protocol (toys); images: 10,000.
+  # 'classifier' (a domain classifier, trained offline) | 'inception' (FID
+  # and IS with converted pt_inception-2015-12-05 weights).
+  config.eval.extractor = "classifier"
   config.eval.classifier = ""  # Directory of a trained domain classifier.
+  config.eval.inception = ""  # Converted Inception weights (.msgpack).
   config.eval.reference_split = "test"  # Real images the samples are compared with.
   # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
   config.eval.primary = "fd"

@@ -102,6 +102,17 @@ class Extractor:
     self.name = self.meta["dataset"]
     self._apply = jax.jit(lambda p, x: self.module.apply({"params": p}, x))
 
+  def describe(self) -> dict[str, Any]:
+    """What the evaluation protocol records about this extractor."""
+    m = self.meta
+    return {"extractor": f"classifier:{self.name}",
+            "extractor_sha256": self.sha256,
+            "extractor_test_accuracy": m["test_accuracy"],
+            "resize": (f"none: images are compared at {m['image_size']}x"
+                       f"{m['image_size']}x{m['channels']}, real ones "
+                       f"preprocessed with data.preprocess="
+                       f"{m['preprocess']!r}")}
+
   def check_images(self, shape: tuple[int, ...], what: str) -> None:
     want = (self.meta["image_size"], self.meta["image_size"],
             self.meta["channels"])

@@ -1,14 +1,15 @@
 """Evaluates a trained run: python -m jaxgan.evaluate --workdir=DIR.
 
   python -m jaxgan.evaluate --workdir=DIR [--step=S | --best | --untrained] \
-      [--num_samples=10000] [--classifier=CLASSIFIER_DIR] [--raw]
+      [--num_samples=10000] [--classifier=DIR | --inception=FILE] [--raw]
 
 Prints one JSON line: the metrics of jaxgan/evaluation.py (FD-<dataset>, KID,
 classifier score, precision/recall, class coverage) and the protocol they
 were measured with (extractor and its weights' checksum, numbers of generated
 and reference samples, reference split, resize, EMA or raw generator, noise
-seed). The classifier is --classifier, else the run's eval.classifier, else
-$JAXGAN_CLASSIFIER. --best evaluates <workdir>/best/; --untrained the
+seed). The extractor is --classifier or --inception, else the run's
+eval.extractor with eval.classifier / eval.inception or their environment
+variables ($JAXGAN_CLASSIFIER, $JAXGAN_INCEPTION). --best evaluates <workdir>/best/; --untrained the
 generator as initialised (a baseline).
 """
 
@@ -27,13 +28,15 @@ flags.DEFINE_bool("best", False, "Evaluate the best checkpoint (best/).")
 flags.DEFINE_bool("untrained", False, "Evaluate the initial generator.")
 flags.DEFINE_integer("num_samples", 10_000, "Generated (and reference) images.")
 flags.DEFINE_string("classifier", None, "Directory of a trained classifier.")
+flags.DEFINE_string("inception", None, "Converted FID Inception weights.")
 flags.DEFINE_bool("raw", False, "Use the raw generator even if it has an EMA.")
 flags.mark_flags_as_required(["workdir"])
 
 
 def evaluate(workdir: str, *, step: int | None = None, best: bool = False,
              untrained: bool = False, num_samples: int = 10_000,
-             classifier: str | None = None, raw: bool = False) -> dict:
+             classifier: str | None = None, inception: str | None = None,
+             raw: bool = False) -> dict:
   """The metrics and protocol of one checkpoint of a run."""
   import jax  # pylint: disable=g-import-not-at-top
   from jaxgan import evaluation, runtime, sample, train  # pylint: disable=g-import-not-at-top
@@ -50,15 +53,20 @@ def evaluate(workdir: str, *, step: int | None = None, best: bool = False,
     config, built, state = sample.load_run(
         workdir, step, subdir="best" if best else "checkpoints")
     label = int(jax.device_get(state.step))
-  directory = classifier or evaluation.classifier_dir(config)
-  if not directory:
-    raise UserError("no classifier: give --classifier=DIR (train one with "
-                    "python -m jaxgan.classifier), set eval.classifier in the "
-                    f"run's config or ${evaluation.ENV_CLASSIFIER}")
+  if classifier and inception:
+    raise UserError("give --classifier or --inception, not both")
+  kind = ("inception" if inception else "classifier" if classifier
+          else config.eval.get("extractor", "classifier"))
+  path = inception or classifier or evaluation.extractor_path(config)
+  if not path:
+    raise UserError("no feature extractor: give --classifier=DIR (train one "
+                    "with python -m jaxgan.classifier) or --inception=FILE, "
+                    "or set eval.classifier / eval.inception in the run's "
+                    f"config or ${evaluation.ENV_CLASSIFIER}")
   if raw:
     config.model.ema_decay = 0.0
   evaluator = evaluation.Evaluator(
-      config, directory, num_samples=num_samples,
+      config, path, num_samples=num_samples, kind=kind,
       reference_split=config.eval.reference_split, log=lambda *a: None)
   t1 = time.perf_counter()
   metrics = evaluator(train.make_sampler(built["generator"], config), state,
@@ -79,7 +87,8 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   result = evaluate(FLAGS.workdir, step=FLAGS.step, best=FLAGS.best,
                     untrained=FLAGS.untrained, num_samples=FLAGS.num_samples,
-                    classifier=FLAGS.classifier, raw=FLAGS.raw)
+                    classifier=FLAGS.classifier, inception=FLAGS.inception,
+                    raw=FLAGS.raw)
   print(json.dumps(result))
 
 

@@ -1,14 +1,15 @@
 """Image quality of a generator, measured with a feature extractor.
 
-`Evaluator` holds the extractor (the domain classifier of
-`jaxgan/classifier.py`) and the reference statistics of real images, and
+`Evaluator` holds the extractor (`eval.extractor`: the domain classifier of
+`jaxgan/classifier.py`, or the FID Inception of `jaxgan/models/inception.py`
+with converted weights) and the reference statistics of real images, and
 turns a train state into metrics:
 
 - `fd`: the Frechet distance between the extractor's features of generated
   and real images ("FD-<dataset>"; FID when the extractor is Inception);
 - `kid`, `kid_std`: KID, 100 subsets of up to 1,000;
 - `classifier_score`, `classifier_score_std`: the Inception Score formula on
-  the classifier's logits, 10 splits;
+  the extractor's logits, 10 splits (the Inception Score with Inception);
 - `precision`, `recall`: improved precision/recall, k = 3;
 - `class_coverage`: classes that receive at least half of a uniform share of
   the samples' predicted labels, and `class_kl`, the KL divergence of the
@@ -39,12 +40,27 @@ PRIMARY = {"fd": True, "kid": True, "precision": False, "recall": False,
 NOISE_SEED = 12345  # Evaluation noise, apart from training's.
 
 
-def classifier_dir(config) -> str | None:
-  """eval.classifier, else $JAXGAN_CLASSIFIER, else None (no evaluation);
-  always None for the 2-D toys."""
+# eval.extractor -> (config field, environment variable) naming its weights.
+EXTRACTORS = {"classifier": ("classifier", ENV_CLASSIFIER),
+              "inception": ("inception", "JAXGAN_INCEPTION")}
+
+
+def extractor_path(config) -> str | None:
+  """Where eval.extractor's weights are: eval.<classifier|inception>, else
+  the environment variable, else None (no image evaluation; always None for
+  the 2-D toys)."""
   if sources.is_toy(config.data):
     return None
-  return config.eval.get("classifier") or os.environ.get(ENV_CLASSIFIER) or None
+  field, env = EXTRACTORS[config.eval.get("extractor", "classifier")]
+  return config.eval.get(field) or os.environ.get(env) or None
+
+
+def make_extractor(kind: str, path: str):
+  """The feature extractor `kind` ('classifier' or 'inception') from path."""
+  if kind == "inception":
+    from jaxgan import inception_weights  # pylint: disable=g-import-not-at-top
+    return inception_weights.InceptionExtractor(path)
+  return classifier.Extractor(path)
 
 
 def generate(sample: Callable, state, num: int, config, mesh,
@@ -71,9 +87,10 @@ def generate(sample: Callable, state, num: int, config, mesh,
 class Evaluator:
   """Reference statistics of real images and the metrics of generated ones."""
 
-  def __init__(self, config, directory: str, *, num_samples: int,
-               reference_split: str, log=print):
-    self.extractor = classifier.Extractor(directory)
+  def __init__(self, config, path: str, *, num_samples: int,
+               reference_split: str, kind: str = "classifier", log=print):
+    self.extractor = make_extractor(kind, path)
+    self.source = config.data.source
     self.extractor.check_images(sources.data_shape(config.data),
                                 "the run's images (data.image_size, channels)")
     self.num_samples = num_samples
@@ -89,23 +106,22 @@ class Evaluator:
     self.real_features, _ = self.extractor(images)
     self.real_stats = fid.FeatureStats(self.real_features.shape[1])
     self.real_stats.update(self.real_features)
-    log(f"evaluation: {self.extractor.name} classifier "
+    log(f"evaluation: {self.extractor.describe()['extractor']} "
         f"({self.extractor.sha256[:12]}), {self.num_reference:,} "
         f"{reference_split} images as reference")
 
+  @property
+  def fd_label(self) -> str:
+    """'FID' with Inception, 'FD-<dataset>' with a domain classifier."""
+    return ("FID" if self.extractor.name == "inception"
+            else f"FD-{self.extractor.name}")
+
   def protocol(self, *, ema: bool) -> dict[str, Any]:
-    meta = self.extractor.meta
     return {
-        "extractor": f"classifier:{self.extractor.name}",
-        "extractor_sha256": self.extractor.sha256,
-        "extractor_test_accuracy": meta["test_accuracy"],
+        **self.extractor.describe(),
         "num_generated": self.num_samples,
         "num_reference": self.num_reference,
-        "reference": f"{meta['source']} split {self.reference_split!r}",
-        "resize": (f"none: generated images are compared at "
-                   f"{meta['image_size']}x{meta['image_size']}x"
-                   f"{meta['channels']}, real ones preprocessed with "
-                   f"data.preprocess={meta['preprocess']!r}"),
+        "reference": f"{self.source} split {self.reference_split!r}",
         "generator": "EMA" if ema else "raw",
         "noise_seed": NOISE_SEED,
     }

@@ -250,11 +250,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   new_config = _check_workdir(config, workdir)
   ckpt_dir = os.path.join(workdir, "checkpoints")
   evaluator = None
-  if evaluation.classifier_dir(config):
+  if evaluation.extractor_path(config):
     evaluator = evaluation.Evaluator(
-        config, evaluation.classifier_dir(config),
+        config, evaluation.extractor_path(config),
         num_samples=config.eval.num_samples,
-        reference_split=config.eval.reference_split)
+        reference_split=config.eval.reference_split,
+        kind=config.eval.extractor)
 
   built = build(config, mesh)
   state, train_step = built["state"], built["train_step"]
@@ -387,7 +388,7 @@ def _train(config, workdir, state, train_step, built, source, mesh,
     if evaluator is not None:
       m = evaluator(sample, state, config, mesh)
       writer.scalars(step, m)
-      print(f"eval step {step}: FD-{evaluator.extractor.name} {m['fd']:.3f}, "
+      print(f"eval step {step}: {evaluator.fd_label} {m['fd']:.3f}, "
             f"KID {m['kid']:.4f}, classifier score "
             f"{m['classifier_score']:.2f}, precision {m['precision']:.3f}, "
             f"recall {m['recall']:.3f}, {m['class_coverage']} classes",

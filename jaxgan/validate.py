@@ -43,6 +43,9 @@ def validate_config(config: ml_collections.ConfigDict,
   if config.eval.primary not in evaluation.PRIMARY:
     raise UserError(f"eval.primary={config.eval.primary!r} is unknown; use "
                     f"one of {sorted(evaluation.PRIMARY)}")
+  if config.eval.extractor not in evaluation.EXTRACTORS:
+    raise UserError(f"eval.extractor={config.eval.extractor!r} is unknown; "
+                    f"use one of {sorted(evaluation.EXTRACTORS)}")
   if config.eval.classifier and sources.is_toy(config.data):
     raise UserError(f"eval.classifier={config.eval.classifier!r} is for "
                     "images; the 2-D toys are evaluated by their mode "

@@ -98,3 +98,21 @@ def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
   assert protocol["num_generated"] == 30 and protocol["num_reference"] == 30
   assert "split 'test'" in protocol["reference"]
   assert protocol["generator"] == "raw" and "resize" in protocol
+  # The same run measured with the FID Inception (random weights here, made
+  # into a .npz of pytorch-fid's tensors and converted by the CLI).
+  from tests.inception_test import _torch_state_dict  # pylint: disable=g-import-not-at-top
+  np.savez(tmp_path / "fake_pt_inception.npz", **_torch_state_dict())
+  weights = tmp_path / "inception.msgpack"
+  convert = subprocess.run(
+      [sys.executable, "-m", "jaxgan.inception_weights",
+       f"--src={tmp_path / 'fake_pt_inception.npz'}", f"--out={weights}"],
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert convert.returncode == 0, convert.stderr[-3000:]
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={workdir}",
+       "--num_samples=20", f"--inception={weights}"], cwd=ROOT, env=env,
+      capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = json.loads(result.stdout.strip().splitlines()[-1])
+  assert out["protocol"]["extractor"].startswith("inception:")
+  assert "299x299" in out["protocol"]["resize"] and np.isfinite(out["fd"])
