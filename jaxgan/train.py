@@ -259,7 +259,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
 
   built = build(config, mesh)
   state, train_step = built["state"], built["train_step"]
-  notes, restored_step = [], None
+  notes, restored_step, checkpointer = [], None, None
   if os.path.exists(ckpt_dir):
     checkpointer = _make_checkpointer(config, ckpt_dir)
     state, restored_step, notes = checkpointer.restore_latest(state)
@@ -267,7 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   os.makedirs(workdir, exist_ok=True)
   if new_config and runtime.is_writer():
     _write_config(config, workdir)
-  if restored_step is None:
+  if checkpointer is None:
     checkpointer = _make_checkpointer(config, ckpt_dir)
   writer = writers.Writer(workdir, enabled=runtime.is_writer())
   with _StopRequest() as stop:
