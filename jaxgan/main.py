@@ -17,13 +17,23 @@ config_flags.DEFINE_config_file(
     "config", None, "Path to an experiment config (configs/*.py).",
     lock_config=True)
 flags.mark_flags_as_required(["config", "workdir"])
+# Several processes (one per host; jaxgan/runtime.py `initialize`).
+flags.DEFINE_bool("distributed", False, "Start jax.distributed with the "
+                  "coordinator, process count and id discovered (Cloud TPU "
+                  "VMs, SLURM).")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0.")
+flags.DEFINE_integer("num_processes", None, "Number of processes.")
+flags.DEFINE_integer("process_id", None, "This process's index.")
 
 
 def main(argv):
   del argv  # cli.run refuses positional arguments.
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
-  from jaxgan import train  # Imports jax; after flag parsing keeps --help fast.
+  from jaxgan import runtime, train  # Imports jax; after flag parsing keeps --help fast.
+  runtime.initialize(coordinator_address=FLAGS.coordinator_address,
+                     num_processes=FLAGS.num_processes,
+                     process_id=FLAGS.process_id, auto=FLAGS.distributed)
   train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 

@@ -53,3 +53,29 @@ def any_process(flag: bool) -> bool:
     return flag
   from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
   return bool(np.any(multihost_utils.process_allgather(np.array(flag))))
+
+
+def initialize(*, coordinator_address: str | None = None,
+               num_processes: int | None = None,
+               process_id: int | None = None, auto: bool = False) -> None:
+  """Starts `jax.distributed` when asked, and only then.
+
+  With `coordinator_address`, `num_processes` and `process_id` (all three;
+  e.g. several processes on one machine, or GPU nodes) they are used as
+  given; with `auto` they are discovered (Cloud TPU VMs, SLURM). Call it
+  before anything asks JAX for its devices. A single-host run calls nothing.
+  """
+  explicit = [coordinator_address, num_processes, process_id]
+  if any(v is not None for v in explicit):
+    if any(v is None for v in explicit):
+      raise UserError("multi-process runs need all of --coordinator_address, "
+                      "--num_processes and --process_id (or --distributed to "
+                      "discover them)")
+    if num_processes < 1 or not 0 <= process_id < num_processes:
+      raise UserError(f"--process_id={process_id} must be in [0, "
+                      f"--num_processes={num_processes})")
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes,
+                               process_id=process_id)
+  elif auto:
+    jax.distributed.initialize()

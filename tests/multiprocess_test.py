@@ -1,0 +1,145 @@
+"""Several processes on one machine: jax.distributed on localhost, gloo.
+
+Two processes with 2 fake CPU devices each train like one process with 4
+devices; a SIGTERM that reaches one process stops both at the same step; a
+group that loses a process to SIGKILL restarts from its last checkpoint and
+ends where an uninterrupted group does.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+
+from jaxgan import sample
+from tests.conftest import ROOT
+
+STEPS = ["--config.train.log_every_steps=1", "--config.checkpoint.every_steps=2"]
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def _env(devices: int) -> dict[str, str]:
+  return dict(os.environ, JAX_PLATFORMS="cpu",
+              XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+
+
+def _start_group(workdir, idx_dir, *extra, processes=2):
+  port = _free_port()
+  procs = []
+  for i in range(processes):
+    log = open(workdir.parent / f"{workdir.name}_p{i}.log", "a")
+    procs.append(subprocess.Popen(
+        [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
+         f"--workdir={workdir}", f"--config.data.source=idx:{idx_dir}",
+         f"--coordinator_address=127.0.0.1:{port}",
+         f"--num_processes={processes}", f"--process_id={i}", *STEPS,
+         *extra], cwd=ROOT, env=_env(2), stdout=log, stderr=subprocess.STDOUT,
+        text=True))
+  return procs
+
+
+def _wait(procs, timeout=300):
+  for p in procs:
+    p.wait(timeout=timeout)
+  return [p.returncode for p in procs]
+
+
+def _log(workdir, i) -> str:
+  return (workdir.parent / f"{workdir.name}_p{i}.log").read_text()
+
+
+def _state(workdir):
+  return jax.device_get(sample.load_run(str(workdir))[2])
+
+
+def _rows(workdir):
+  return [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
+          .splitlines()]
+
+
+def test_two_processes_equal_one_process_with_four_devices(tmp_path, idx_dir):
+  group = tmp_path / "group"
+  assert _wait(_start_group(group, idx_dir)) == [0, 0], _log(group, 0)[-3000:]
+  assert "4 cpu device(s) over 2 process(es); global batch 8, per process 4, " \
+      "per device 2" in _log(group, 0)
+  single = tmp_path / "single"
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
+       f"--workdir={single}", f"--config.data.source=idx:{idx_dir}", *STEPS],
+      cwd=ROOT, env=_env(4), capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  # Same global batch, noise and per-device batch-norm slices; only the
+  # order of float additions in the all-reduces differs (gloo vs in-process).
+  for a, b in zip(jax.tree.leaves(_state(group)), jax.tree.leaves(
+      _state(single))):
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+  ra, rb = _rows(group), _rows(single)
+  assert [r["step"] for r in ra] == [r["step"] for r in rb] == [1, 2, 3, 4, 5, 6]
+  for x, y in zip(ra, rb):
+    np.testing.assert_allclose(x["d_loss"], y["d_loss"], atol=1e-5)
+    np.testing.assert_allclose(x["g_loss"], y["g_loss"], atol=1e-5)
+  # Only process 0 writes logs and samples; both took part in checkpoints.
+  assert sorted(p.name for p in (group / "checkpoints").iterdir()) == [
+      "2", "4", "6"]
+
+
+def _wait_for_training(workdir, rows=3, timeout=120):
+  deadline = time.time() + timeout
+  metrics = workdir / "metrics.jsonl"
+  while time.time() < deadline:
+    if metrics.exists() and len(metrics.read_text().splitlines()) >= rows:
+      return
+    time.sleep(0.1)
+  raise TimeoutError("training did not start")
+
+
+def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path,
+                                                           idx_dir):
+  workdir = tmp_path / "run"
+  procs = _start_group(workdir, idx_dir, "--config.train.num_steps=100000",
+                       "--config.checkpoint.every_steps=100000")
+  _wait_for_training(workdir)
+  procs[1].send_signal(signal.SIGTERM)  # The preempted host.
+  assert _wait(procs) == [0, 0], _log(workdir, 1)[-3000:]
+  stopped = [int(_log(workdir, i).split("stopped at step ")[1].split(";")[0])
+             for i in range(2)]
+  assert stopped[0] == stopped[1]
+  assert sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()) == [
+      stopped[0]]
+  assert _rows(workdir)[-1]["step"] == stopped[0]
+
+
+def test_group_restarts_after_a_killed_process(tmp_path, idx_dir):
+  steps = "--config.train.num_steps=40"
+  straight = tmp_path / "straight"
+  assert _wait(_start_group(straight, idx_dir, steps)) == [0, 0]
+  workdir = tmp_path / "killed"
+  procs = _start_group(workdir, idx_dir, steps)
+  _wait_for_training(workdir, rows=5)
+  procs[1].send_signal(signal.SIGKILL)  # A host dies mid-run ...
+  time.sleep(1.0)
+  procs[0].send_signal(signal.SIGKILL)  # ... and the launcher ends the rest.
+  _wait(procs)
+  saved = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()
+                 if p.name.isdigit())
+  assert saved and saved[-1] < 40
+  # The same command on both hosts again: they agree on the step to resume.
+  procs = _start_group(workdir, idx_dir, steps)
+  assert _wait(procs) == [0, 0], _log(workdir, 0)[-3000:]
+  resumed = [l for l in _log(workdir, 0).splitlines()
+             if l.startswith("resumed from checkpoint at step")]
+  assert resumed and f"step {saved[-1]}" in resumed[-1]
+  for a, b in zip(jax.tree.leaves(_state(straight)),
+                  jax.tree.leaves(_state(workdir))):
+    np.testing.assert_array_equal(a, b)  # Same layout: bit-identical.
