@@ -79,7 +79,14 @@ def generate(sample: Callable, state, num: int, config, mesh,
 
   run = jax.jit(jax.shard_map(body, mesh=mesh, in_specs=(P(), P(step_lib.AXIS)),
                               out_specs=P(step_lib.AXIS)))
-  out = [np.asarray(run(state, jax.device_put(z[i:i + batch], sharding)))
+  def fetch(x):  # Every process gets all the samples.
+    if jax.process_count() == 1:
+      return np.asarray(x)
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+  z = np.asarray(z)
+  out = [fetch(run(state, jax.device_put(z[i:i + batch], sharding)))
          for i in range(0, len(z), batch)]
   return np.concatenate(out)[:num]
 

@@ -10,27 +10,7 @@ import pytest
 
 from jaxgan import checkpoint, classifier, train
 from jaxgan.errors import UserError
-from tests.conftest import ROOT, tiny_config, write_idx
-
-
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
-  """A two-class IDX dataset (dark and bright noise) and a classifier."""
-  root = tmp_path_factory.mktemp("labelled")
-  rng = np.random.default_rng(0)
-  data = root / "idx"
-  data.mkdir()
-  for prefix, n in (("train", 96), ("t10k", 40)):
-    labels = np.arange(n) % 2
-    images = np.where(labels[:, None, None] == 1,
-                      rng.integers(150, 256, (n, 28, 28)),
-                      rng.integers(0, 100, (n, 28, 28))).astype(np.uint8)
-    write_idx(data / f"{prefix}-images-idx3-ubyte", images)
-    write_idx(data / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
-  config = tiny_config(**{"data.source": f"idx:{data}"})
-  meta = classifier.train_classifier(config.data, str(root / "clf"), epochs=2,
-                                     batch_size=16, log=lambda *a: None)
-  return {"root": root, "data": data, "clf": root / "clf", "meta": meta}
+from tests.conftest import ROOT, tiny_config
 
 
 def test_classifier_learns_and_records_its_protocol(labelled):

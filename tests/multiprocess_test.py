@@ -143,3 +143,20 @@ def test_group_restarts_after_a_killed_process(tmp_path, idx_dir):
   for a, b in zip(jax.tree.leaves(_state(straight)),
                   jax.tree.leaves(_state(workdir))):
     np.testing.assert_array_equal(a, b)  # Same layout: bit-identical.
+
+
+def test_evaluation_gathers_samples_from_both_processes(tmp_path, labelled):
+  workdir = tmp_path / "run"
+  procs = _start_group(workdir, labelled["data"],
+                       f"--config.eval.classifier={labelled['clf']}",
+                       "--config.eval.every_steps=3",
+                       "--config.eval.num_samples=24")
+  assert _wait(procs) == [0, 0], _log(workdir, 1)[-3000:]
+  evals = [r for r in _rows(workdir) if "fd" in r]
+  assert [r["step"] for r in evals] == [3, 6]
+  assert all(np.isfinite(r["fd"]) for r in evals)
+  # Both processes computed the same metrics from all 24 samples.
+  lines = [[l for l in _log(workdir, i).splitlines() if l.startswith("eval step")]
+           for i in range(2)]
+  assert lines[0] == lines[1] and len(lines[0]) == 2
+  assert (workdir / "best").is_dir()
