@@ -23,6 +23,12 @@ def _positive_int(name: str, value) -> None:
     raise UserError(f"{name}={value!r} must be a positive integer")
 
 
+def _one_of(name: str, value, choices) -> None:
+  if value not in choices:
+    raise UserError(f"{name}={value!r} is unknown; use one of "
+                    f"{sorted(choices)}")
+
+
 def _in_range(name: str, value, low: float, high: float, note: str = ""):
   if not isinstance(value, (int, float)) or not low <= value <= high:
     raise UserError(f"{name}={value!r} must be in [{low}, {high}]{note}")
@@ -40,30 +46,20 @@ def validate_config(config: ml_collections.ConfigDict,
   if config.eval.every_steps != 0:
     _positive_int("eval.every_steps", config.eval.every_steps)
   from jaxgan import evaluation  # pylint: disable=g-import-not-at-top
-  if config.eval.primary not in evaluation.PRIMARY:
-    raise UserError(f"eval.primary={config.eval.primary!r} is unknown; use "
-                    f"one of {sorted(evaluation.PRIMARY)}")
-  if config.eval.extractor not in evaluation.EXTRACTORS:
-    raise UserError(f"eval.extractor={config.eval.extractor!r} is unknown; "
-                    f"use one of {sorted(evaluation.EXTRACTORS)}")
+  _one_of("eval.primary", config.eval.primary, evaluation.PRIMARY)
+  _one_of("eval.extractor", config.eval.extractor, evaluation.EXTRACTORS)
   if config.eval.classifier and sources.is_toy(config.data):
     raise UserError(f"eval.classifier={config.eval.classifier!r} is for "
                     "images; the 2-D toys are evaluated by their mode "
                     "metrics: leave it empty")
-  if t.on_nonfinite not in ("stop", "skip"):
-    raise UserError(f"train.on_nonfinite={t.on_nonfinite!r} is unknown; use "
-                    "'stop' or 'skip'")
+  _one_of("train.on_nonfinite", t.on_nonfinite, ("stop", "skip"))
   if not 0.0 <= config.model.ema_decay < 1.0:
     raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
                     "[0, 1); 0 turns the EMA off")
   if config.data.channels not in (1, 3):
     raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
-  if config.model.noise not in step_lib.NOISE:
-    raise UserError(f"model.noise={config.model.noise!r} is unknown; use "
-                    f"one of {sorted(step_lib.NOISE)}")
-  if config.model.d_norm not in dcgan.D_NORMS:
-    raise UserError(f"model.d_norm={config.model.d_norm!r} is unknown; use "
-                    f"one of {list(dcgan.D_NORMS)}")
+  _one_of("model.noise", config.model.noise, step_lib.NOISE)
+  _one_of("model.d_norm", config.model.d_norm, dcgan.D_NORMS)
   _check_numbers(config)
   state_lib.make_optimizers(config)  # Checks optim.name.
   spec = models.get_spec(config.model.name)
@@ -135,9 +131,7 @@ def _check_regularizers(config, loss: losses.GanLoss, spec: models.ModelSpec,
                         num_devices: int) -> None:
   c, m, p = config.loss, config.model, config.penalty
   name, model = c.name, m.name
-  if p.name not in penalties.PENALTIES:
-    raise UserError(f"penalty.name={p.name!r} is unknown; use one of "
-                    f"{sorted(penalties.PENALTIES)}")
+  _one_of("penalty.name", p.name, penalties.PENALTIES)
   if loss.penalty and p.name != "none":
     raise UserError(
         f"loss.name={name!r} includes the {loss.penalty!r} penalty (its "
