@@ -61,6 +61,17 @@ def _to_input(images: jax.Array) -> jax.Array:
   return images.astype(jnp.float32) / 127.5 - 1.0
 
 
+def batched(fn, images, batch: int) -> tuple[np.ndarray, np.ndarray]:
+  """fn(batch of images) -> (features, logits), over all images in batches,
+  concatenated as numpy arrays."""
+  feats, logits = [], []
+  for i in range(0, len(images), batch):
+    f, l = fn(jnp.asarray(images[i:i + batch]))
+    feats.append(np.asarray(f))
+    logits.append(np.asarray(l))
+  return np.concatenate(feats), np.concatenate(logits)
+
+
 def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   """All (uint8 images, int32 labels) of a split, preprocessed as for the GAN."""
   from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
@@ -68,9 +79,9 @@ def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   cfg.split = split
   source = sources.get_source(cfg)
   fn = pipeline.preprocess_for(cfg)
-  images = np.stack([fn(source[i]) for i in range(len(source))])
-  labels = np.array([int(source[i]["label"]) for i in range(len(source))],
-                    np.int32)
+  examples = [source[i] for i in range(len(source))]
+  images = np.stack([fn(e) for e in examples])
+  labels = np.array([int(e["label"]) for e in examples], np.int32)
   return images, labels
 
 
@@ -126,14 +137,9 @@ class Extractor:
 
     images: uint8 (N, H, W, C), or floats already in [-1, 1].
     """
-    feats, logits = [], []
-    for i in range(0, len(images), batch):
-      x = jnp.asarray(images[i:i + batch])
-      x = _to_input(x) if x.dtype == jnp.uint8 else x
-      f, l = self._apply(self.params, x)
-      feats.append(np.asarray(f))
-      logits.append(np.asarray(l))
-    return np.concatenate(feats), np.concatenate(logits)
+    return batched(lambda x: self._apply(
+        self.params, _to_input(x) if x.dtype == jnp.uint8 else x), images,
+                   batch)
 
 
 def train_classifier(data_config, workdir: str, *, epochs: int = 8,
@@ -170,9 +176,8 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
   predict = jax.jit(lambda p, x: model.apply({"params": p}, _to_input(x)))
 
   def accuracy(params, x, y):
-    hits = sum(int(np.sum(np.argmax(predict(params, x[i:i + 1000])[1], -1)
-                          == y[i:i + 1000])) for i in range(0, len(x), 1000))
-    return hits / len(x)
+    logits = batched(lambda b: predict(params, b), x, 1000)[1]
+    return int(np.sum(np.argmax(logits, -1) == y)) / len(x)
 
   rng = np.random.default_rng(seed)
   for epoch in range(epochs):
@@ -205,8 +210,7 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
   # Reference values: real train vs real test, and noise vs real test, on up
   # to 10,000 images each.
   n = min(10_000, len(train_x), len(test_x))
-  apply = lambda x: np.concatenate([np.asarray(predict(params, x[i:i + 1000])[0])
-                                    for i in range(0, len(x), 1000)])
+  apply = lambda x: batched(lambda b: predict(params, b), x, 1000)[0]
   stats = {}
   noise = np.random.default_rng(seed + 1).integers(
       0, 256, (n, *train_x.shape[1:]), dtype=np.uint8)

@@ -27,7 +27,7 @@ import numpy as np
 from absl import flags, logging
 from flax import serialization, traverse_util
 
-from jaxgan import cli
+from jaxgan import classifier, cli
 from jaxgan.errors import UserError
 from jaxgan.models import inception
 
@@ -157,12 +157,8 @@ class InceptionExtractor:
                       "repeated to 3 channels"}
 
   def __call__(self, images, batch: int = 100):
-    feats, logits = [], []
-    for i in range(0, len(images), batch):
-      f, l = self._apply(self.variables, jnp.asarray(images[i:i + batch]))
-      feats.append(np.asarray(f))
-      logits.append(np.asarray(l))
-    return np.concatenate(feats), np.concatenate(logits)
+    return classifier.batched(lambda x: self._apply(self.variables, x),
+                              images, batch)
 
 
 FLAGS = flags.FLAGS

@@ -249,10 +249,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   pipeline.check_source(source, config.data, config.train.batch_size)
   new_config = _check_workdir(config, workdir)
   ckpt_dir = os.path.join(workdir, "checkpoints")
-  evaluator = None
-  if evaluation.extractor_path(config):
+  evaluator, extractor_path = None, evaluation.extractor_path(config)
+  if extractor_path:
     evaluator = evaluation.Evaluator(
-        config, evaluation.extractor_path(config),
+        config, extractor_path,
         num_samples=config.eval.num_samples,
         reference_split=config.eval.reference_split,
         kind=config.eval.extractor)
