@@ -3,6 +3,7 @@
   python benchmarks/toy_losses.py                      # 9 losses x 2 x 3 seeds
   python benchmarks/toy_losses.py --losses=hinge,wgan_gp --seeds=1 --steps=2000
   python benchmarks/toy_losses.py --steps=4000 --merge a.json b.json  # one table
+  python benchmarks/toy_losses.py --dtypes=float32,bfloat16 --out=...  # bf16
 
 Each run is what `python -m jaxgan.main --config=configs/toy_<mixture>.py:<loss>`
 runs (the toy config with the loss's paper settings, configs/paper_losses.py)
@@ -41,9 +42,11 @@ PUBLISHED = {
 }
 
 
-def run_one(mixture: str, loss: str, seed: int, steps: int) -> dict:
+def run_one(mixture: str, loss: str, seed: int, steps: int,
+            dtype: str = "float32") -> dict:
   config = importlib.import_module(f"configs.toy_{mixture}").get_config(loss)
   config.seed = seed
+  config.train.dtype = dtype
   config.train.num_steps = steps
   for key in ("train.log_every_steps", "train.sample_every_steps",
               "eval.every_steps", "checkpoint.every_steps"):
@@ -55,13 +58,13 @@ def run_one(mixture: str, loss: str, seed: int, steps: int) -> dict:
       with contextlib.redirect_stdout(io.StringIO()):
         train.train_and_evaluate(config, workdir)
     except FloatingPointError as e:  # Diverged: reported, not fatal.
-      return dict(mixture=mixture, loss=loss, seed=seed,
+      return dict(mixture=mixture, loss=loss, seed=seed, dtype=dtype,
                   wall_s=time.perf_counter() - start, error=str(e))
     wall = time.perf_counter() - start
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
       rows = [json.loads(line) for line in f]
   final = [r for r in rows if "modes" in r][-1]
-  return dict(mixture=mixture, loss=loss, seed=seed, wall_s=wall,
+  return dict(mixture=mixture, loss=loss, seed=seed, dtype=dtype, wall_s=wall,
               modes=final["modes"], high_quality=final["high_quality"],
               # Not logged when undefined (no high-quality sample).
               reverse_kl=final.get("reverse_kl", float("inf")))
@@ -83,27 +86,31 @@ def table(results: list[dict], steps: int, seeds: int) -> str:
            "includes compilation. Each loss runs with its paper's settings "
            "(configs/paper_losses.py) inside the toy configs (EMA, "
            "minibatch stddev; R1 with gamma 1 on the grid).", "",
-           "| mixture | loss | modes | high quality % | reverse KL | wall s |",
-           "| --- | --- | --- | --- | --- | --- |"]
+           "| mixture | loss | dtype | modes | high quality % | reverse KL | "
+           "wall s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+  dtypes = [d for d in ("float32", "bfloat16")
+            if any(r.get("dtype", "float32") == d for r in results)]
   for mixture in [m for m in MIXTURES if any(r["mixture"] == m
                                               for r in results)]:
-    for loss in sorted({r["loss"] for r in results}):
-      rs = [r for r in results if r["mixture"] == mixture and r["loss"] == loss]
+    for loss, dtype in [(l, d) for l in sorted({r["loss"] for r in results})
+                        for d in dtypes]:
+      rs = [r for r in results if r["mixture"] == mixture and r["loss"] == loss
+            and r.get("dtype", "float32") == dtype]
       if not rs:
         continue
       ok = [r for r in rs if "error" not in r]
       failed = len(rs) - len(ok)
       note = f" ({failed} failed)" if failed else ""
       lines.append(
-          f"| {mixture} | {loss}{note} | "
+          f"| {mixture} | {loss}{note} | {dtype} | "
           f"{_stat([r['modes'] for r in ok], '{:.1f}')} | "
           f"{_stat([100 * r['high_quality'] for r in ok], '{:.1f}')} | "
           f"{_stat([r['reverse_kl'] for r in ok], '{:.3f}')} | "
           f"{_stat([r['wall_s'] for r in rs], '{:.0f}')} |")
     for (m, name), (modes, hq, kl) in PUBLISHED.items():
       if m == mixture:
-        lines.append(f"| {mixture} | PacGAN paper: {name} | {modes} | {hq} | "
-                     f"{kl} | - |")
+        lines.append(f"| {mixture} | PacGAN paper: {name} | float32 | {modes}"
+                     f" | {hq} | {kl} | - |")
   return "\n".join(lines) + "\n"
 
 
@@ -113,6 +120,8 @@ def main():
       sorted(paper_losses.PAPER_SETTINGS)))
   parser.add_argument("--mixtures", default=",".join(MIXTURES))
   parser.add_argument("--seeds", type=int, default=3)
+  parser.add_argument("--dtypes", default="float32",
+                      help="train.dtype values, e.g. float32,bfloat16")
   parser.add_argument("--steps", type=int, default=20_000,
                       help="iterations per run (the toy configs' default)")
   parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
@@ -127,14 +136,16 @@ def main():
   for path in args.merge or ():
     with open(path) as f:
       for r in json.load(f)["results"]:
-        merged[r["mixture"], r["loss"], r["seed"]] = r
+        merged[r["mixture"], r["loss"], r["seed"],
+               r.get("dtype", "float32")] = r
   results = list(merged.values())
   for mixture in args.mixtures.split(",") if args.merge is None else ():
     for loss in args.losses.split(","):
       for seed in range(args.seeds):
-        r = run_one(mixture, loss, seed, args.steps)
-        results.append(r)
-        print(json.dumps(r), flush=True)
+        for dtype in args.dtypes.split(","):
+          r = run_one(mixture, loss, seed, args.steps, dtype)
+          results.append(r)
+          print(json.dumps(r), flush=True)
   os.makedirs(os.path.dirname(args.out), exist_ok=True)
   with open(args.out + ".json", "w") as f:
     json.dump(dict(steps=args.steps, seeds=args.seeds, results=results), f,

@@ -84,6 +84,10 @@ def get_config() -> ml_collections.ConfigDict:
   # it at the next log or checkpoint step and exit; the last checkpoint is
   # kept) or 'skip' (leave that update out, count it, and go on).
   config.train.on_nonfinite = "stop"
+  # Computation dtype of G and D: 'float32' | 'bfloat16' (mixed precision:
+  # parameters, optimizer states, batch-norm statistics and losses stay
+  # float32; no loss scaling, as on TPU). See jaxgan/models/__init__.py.
+  config.train.dtype = "float32"
 
   # Quality metrics during training; for the 2-D toys: modes covered,
   # high-quality fraction and reverse KL (jaxgan/metrics/modes.py).

@@ -53,6 +53,7 @@ def validate_config(config: ml_collections.ConfigDict,
                     "images; the 2-D toys are evaluated by their mode "
                     "metrics: leave it empty")
   _one_of("train.on_nonfinite", t.on_nonfinite, ("stop", "skip"))
+  _one_of("train.dtype", t.dtype, models.DTYPES)
   if not 0.0 <= config.model.ema_decay < 1.0:
     raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
                     "[0, 1); 0 turns the EMA off")

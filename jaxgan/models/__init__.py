@@ -12,6 +12,7 @@ import dataclasses
 from typing import Callable
 
 import flax.linen as nn
+import jax.numpy as jnp
 import ml_collections
 
 from jaxgan.errors import UserError
@@ -29,16 +30,28 @@ class ModelSpec:
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
 
 
+# train.dtype -> the models' computation dtype. Parameters, optimizer states,
+# batch-norm statistics, losses and gradients' accumulation stay float32;
+# with bfloat16 the layers compute in bf16 (no loss scaling: bf16 has
+# float32's exponent range) and the models return float32.
+DTYPES = {"float32": None, "bfloat16": jnp.bfloat16}
+
+
+def _dtype(config: ml_collections.ConfigDict):
+  return DTYPES[config.train.get("dtype", "float32")]
+
+
 def _dcgan(config: ml_collections.ConfigDict, bn_axis_name):
   m, d = config.model, config.data
   return (
       dcgan.Generator(resolution=d.image_size, channels=d.channels,
                       width=m.g_width, init_std=m.init_std,
-                      bn_axis_name=bn_axis_name),
+                      bn_axis_name=bn_axis_name, dtype=_dtype(config)),
       dcgan.Discriminator(resolution=d.image_size, width=m.d_width,
                           init_std=m.init_std, bn_axis_name=bn_axis_name,
                           norm=m.d_norm, spectral_norm=m.d_spectral_norm,
-                          minibatch_std=m.d_minibatch_std),
+                          minibatch_std=m.d_minibatch_std,
+                          dtype=_dtype(config)),
   )
 
 
@@ -47,8 +60,9 @@ def _mlp(config: ml_collections.ConfigDict, bn_axis_name):
   m, d = config.model, config.data
   return (
       mlp.Generator(resolution=d.image_size, channels=d.channels,
-                    width=m.g_width),
-      mlp.Discriminator(resolution=d.image_size, width=m.d_width),
+                    width=m.g_width, dtype=_dtype(config)),
+      mlp.Discriminator(resolution=d.image_size, width=m.d_width,
+                        dtype=_dtype(config)),
   )
 
 
@@ -57,9 +71,10 @@ def _began(config: ml_collections.ConfigDict, bn_axis_name):
   m, d = config.model, config.data
   return (
       began.Decoder(resolution=d.image_size, channels=d.channels,
-                    width=m.g_width),
+                    width=m.g_width, dtype=_dtype(config)),
       began.Discriminator(resolution=d.image_size, channels=d.channels,
-                          width=m.d_width, code_dim=m.z_dim),
+                          width=m.d_width, code_dim=m.z_dim,
+                          dtype=_dtype(config)),
   )
 
 
@@ -75,9 +90,10 @@ def _toy_mlp(config: ml_collections.ConfigDict, bn_axis_name):
   del bn_axis_name  # No batch norm.
   m, scale = config.model, _toy_scale(config)
   return (
-      toy.Generator(width=m.g_width, scale=scale),
+      toy.Generator(width=m.g_width, scale=scale, dtype=_dtype(config)),
       toy.Discriminator(width=m.d_width, spectral_norm=m.d_spectral_norm,
-                        minibatch_std=m.d_minibatch_std, scale=scale),
+                        minibatch_std=m.d_minibatch_std, scale=scale,
+                        dtype=_dtype(config)),
   )
 
 
@@ -85,8 +101,8 @@ def _toy_began(config: ml_collections.ConfigDict, bn_axis_name):
   del bn_axis_name  # No batch norm.
   m, scale = config.model, _toy_scale(config)
   return (
-      toy.Generator(width=m.g_width, scale=scale),
-      toy.Autoencoder(width=m.d_width, scale=scale),
+      toy.Generator(width=m.g_width, scale=scale, dtype=_dtype(config)),
+      toy.Autoencoder(width=m.d_width, scale=scale, dtype=_dtype(config)),
   )
 
 

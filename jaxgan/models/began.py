@@ -10,6 +10,8 @@ layer to the h-dimensional embedding. No batch norm anywhere. D's output is
 each image's L1 reconstruction error, mean |x - Dec(Enc(x))|, shape (N,).
 """
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -27,8 +29,9 @@ def _num_scales(resolution: int) -> int:
   return {32: 2, 64: 3, 128: 4}[resolution]
 
 
-def _conv(features: int, strides: int = 1) -> nn.Conv:
-  return nn.Conv(features, (3, 3), strides=(strides, strides), padding=1)
+def _conv(features: int, strides: int = 1, dtype: Any = None) -> nn.Conv:
+  return nn.Conv(features, (3, 3), strides=(strides, strides), padding=1,
+                 dtype=dtype)
 
 
 class Decoder(nn.Module):
@@ -36,19 +39,21 @@ class Decoder(nn.Module):
   resolution: int = 64
   channels: int = 3
   width: int = 64
+  dtype: Any = None  # Computation dtype (train.dtype); parameters float32.
 
   @nn.compact
   def __call__(self, h: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del train, labels
-    n = self.width
-    x = nn.Dense(BASE * BASE * n)(h).reshape(h.shape[0], BASE, BASE, n)
+    n, dt = self.width, self.dtype
+    x = nn.Dense(BASE * BASE * n, dtype=dt)(h).reshape(h.shape[0], BASE, BASE,
+                                                       n)
     for i in range(_num_scales(self.resolution) + 1):
-      x = nn.elu(_conv(n)(x))
-      x = nn.elu(_conv(n)(x))
+      x = nn.elu(_conv(n, dtype=dt)(x))
+      x = nn.elu(_conv(n, dtype=dt)(x))
       if i < _num_scales(self.resolution):
         b, hh, ww, c = x.shape
         x = jax.image.resize(x, (b, 2 * hh, 2 * ww, c), "nearest")
-    return _conv(self.channels)(x)
+    return _conv(self.channels, dtype=dt)(x).astype(jnp.float32)
 
 
 class Discriminator(nn.Module):
@@ -57,17 +62,18 @@ class Discriminator(nn.Module):
   channels: int = 3
   width: int = 64
   code_dim: int = 64
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del train, labels
-    n, scales = self.width, _num_scales(self.resolution)
-    h = nn.elu(_conv(n)(x))
+    n, scales, dt = self.width, _num_scales(self.resolution), self.dtype
+    h = nn.elu(_conv(n, dtype=dt)(x))
     for i in range(scales + 1):
-      h = nn.elu(_conv(n * (i + 1))(h))
-      h = nn.elu(_conv(n * (i + 1))(h))
+      h = nn.elu(_conv(n * (i + 1), dtype=dt)(h))
+      h = nn.elu(_conv(n * (i + 1), dtype=dt)(h))
       if i < scales:
-        h = nn.elu(_conv(n * (i + 2), strides=2)(h))
-    code = nn.Dense(self.code_dim)(h.reshape(h.shape[0], -1))
-    reconstruction = Decoder(self.resolution, self.channels, n)(code)
+        h = nn.elu(_conv(n * (i + 2), strides=2, dtype=dt)(h))
+    code = nn.Dense(self.code_dim, dtype=dt)(h.reshape(h.shape[0], -1))
+    reconstruction = Decoder(self.resolution, self.channels, n, dt)(code)
     return jnp.mean(jnp.abs(x - reconstruction), axis=(1, 2, 3))

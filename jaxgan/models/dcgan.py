@@ -49,11 +49,13 @@ class BatchNorm(nn.Module):
   """Batch norm with the DCGAN init; per-device or cross-device statistics."""
   init_std: float = 0.02
   axis_name: str | None = None
+  dtype: Any = None  # Output dtype; statistics are reduced in float32.
 
   @nn.compact
   def __call__(self, x, train: bool):
     return nn.BatchNorm(
         use_running_average=not train, momentum=0.9, epsilon=1e-5,
+        dtype=self.dtype,
         scale_init=_scale_init(self.init_std),
         axis_name=self.axis_name if train else None)(x)
 
@@ -73,14 +75,15 @@ class Generator(nn.Module):
     base, n_up = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width * 2 ** (n_up - 1)
+    bn = lambda: BatchNorm(self.init_std, self.bn_axis_name, self.dtype)  # pylint: disable=unnecessary-lambda-assignment
     x = nn.Dense(base * base * ch, use_bias=False, kernel_init=init,
                  dtype=self.dtype)(z)
     x = x.reshape(z.shape[0], base, base, ch)
-    x = nn.relu(BatchNorm(self.init_std, self.bn_axis_name)(x, train))
+    x = nn.relu(bn()(x, train))
     for _ in range(n_up - 1):
       ch //= 2
       x = ConvTranspose4x4s2(ch, kernel_init=init, dtype=self.dtype)(x)
-      x = nn.relu(BatchNorm(self.init_std, self.bn_axis_name)(x, train))
+      x = nn.relu(bn()(x, train))
     x = ConvTranspose4x4s2(self.channels, kernel_init=init, dtype=self.dtype)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
@@ -118,7 +121,7 @@ class Discriminator(nn.Module):
                      use_bias=False, kernel_init=init, dtype=self.dtype)
       x = spectral(conv, self.spectral_norm, x, train)
       if i > 0 and self.norm == "batch_norm":  # None on the input layer.
-        x = BatchNorm(self.init_std, self.bn_axis_name)(x, train)
+        x = BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(x, train)
       elif i > 0 and self.norm == "layer_norm":
         # Over (H, W, C) with a scale per channel, as the WGAN-GP code does.
         x = nn.LayerNorm(reduction_axes=(1, 2, 3), dtype=self.dtype)(x)

@@ -6,6 +6,8 @@ D: maxout(240 units, 5 pieces) -> maxout(240, 5) -> 1 logit, with dropout
 (0.2 on the input, 0.5 on hidden units) as in the paper's MNIST setup.
 """
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -14,10 +16,11 @@ import jax.numpy as jnp
 class Maxout(nn.Module):
   units: int
   pieces: int
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
-    y = nn.Dense(self.units * self.pieces)(x)
+    y = nn.Dense(self.units * self.pieces, dtype=self.dtype)(x)
     return y.reshape(*y.shape[:-1], self.units, self.pieces).max(axis=-1)
 
 
@@ -25,14 +28,16 @@ class Generator(nn.Module):
   resolution: int = 28
   channels: int = 1
   width: int = 1200
+  dtype: Any = None  # Computation dtype (train.dtype); parameters float32.
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del train, labels
-    x = nn.relu(nn.Dense(self.width)(z))
-    x = nn.relu(nn.Dense(self.width)(x))
-    x = nn.Dense(self.resolution * self.resolution * self.channels)(x)
-    return jnp.tanh(x).reshape(z.shape[0], self.resolution, self.resolution,
+    x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(z))
+    x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
+    x = nn.Dense(self.resolution * self.resolution * self.channels,
+                 dtype=self.dtype)(x)
+    return jnp.tanh(x.astype(jnp.float32)).reshape(z.shape[0], self.resolution, self.resolution,
                                self.channels)
 
 
@@ -42,15 +47,16 @@ class Discriminator(nn.Module):
   pieces: int = 5
   input_dropout: float = 0.2
   dropout: float = 0.5
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del labels
     x = x.reshape(x.shape[0], -1)
     x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
-    x = Maxout(self.width, self.pieces)(x)
+    x = Maxout(self.width, self.pieces, self.dtype)(x)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    x = Maxout(self.width, self.pieces)(x)
+    x = Maxout(self.width, self.pieces, self.dtype)(x)
     self.sow("intermediates", "features", x)  # For feature matching.
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(1)(x)[:, 0]
+    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)

@@ -12,6 +12,8 @@ were standardised, as the WGAN-GP toy code does. BEGAN's discriminator is an aut
 a logit.
 """
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -25,14 +27,16 @@ class Generator(nn.Module):
   depth: int = 4
   dim: int = 2
   scale: float = 1.0
+  dtype: Any = None  # Computation dtype (train.dtype); parameters float32.
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del train, labels
     x = z
     for _ in range(self.depth):
-      x = nn.relu(nn.Dense(self.width)(x))
-    return self.scale * nn.Dense(self.dim)(x)
+      x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
+    return self.scale * nn.Dense(self.dim, dtype=self.dtype)(x).astype(
+        jnp.float32)
 
 
 class Discriminator(nn.Module):
@@ -43,6 +47,7 @@ class Discriminator(nn.Module):
   spectral_norm: bool = False
   minibatch_std: bool = False
   scale: float = 1.0
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
@@ -51,12 +56,13 @@ class Discriminator(nn.Module):
     for i in range(self.depth):
       if self.minibatch_std and i == self.depth - 1:
         x = minibatch_stddev(x)
-      y = spectral(nn.Dense(self.width * self.pieces), self.spectral_norm, x,
-                   train)
+      y = spectral(nn.Dense(self.width * self.pieces, dtype=self.dtype),
+                   self.spectral_norm, x, train)
       x = y.reshape(*y.shape[:-1], self.width, self.pieces).max(axis=-1)
     # Feature matching (Salimans et al. 2016) reads D's last hidden layer.
     self.sow("intermediates", "features", x)
-    return spectral(nn.Dense(1), self.spectral_norm, x, train)[:, 0]
+    return spectral(nn.Dense(1, dtype=self.dtype), self.spectral_norm, x,
+                    train)[:, 0].astype(jnp.float32)
 
 
 class Autoencoder(nn.Module):
@@ -73,16 +79,18 @@ class Autoencoder(nn.Module):
   depth: int = 2
   code_dim: int = 1
   scale: float = 1.0
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
     del train, labels
     x = x / self.scale
+    dense = lambda n: nn.Dense(n, dtype=self.dtype)  # pylint: disable=unnecessary-lambda-assignment
     h = x
     for _ in range(self.depth):
-      h = nn.elu(nn.Dense(self.width)(h))
-    h = nn.Dense(self.code_dim)(h)
+      h = nn.elu(dense(self.width)(h))
+    h = dense(self.code_dim)(h)
     for _ in range(self.depth):
-      h = nn.elu(nn.Dense(self.width)(h))
-    reconstruction = nn.Dense(x.shape[-1])(h)
+      h = nn.elu(dense(self.width)(h))
+    reconstruction = dense(x.shape[-1])(h).astype(jnp.float32)
     return jnp.mean(jnp.abs(x - reconstruction), axis=-1)
