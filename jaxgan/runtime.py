@@ -22,6 +22,14 @@ def is_writer() -> bool:
   return jax.process_index() == 0
 
 
+def log(message: str) -> None:
+  """Prints a progress line on process 0 only (every process computes the
+  same values; N hosts would print N copies). Errors are not logged through
+  this: each process reports its own."""
+  if is_writer():
+    print(message, flush=True)
+
+
 def batch_sizes(global_batch: int) -> tuple[int, int]:
   """Returns (per_process, per_device) batch sizes, validating divisibility."""
   devices, processes = jax.device_count(), jax.process_count()

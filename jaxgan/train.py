@@ -110,8 +110,8 @@ def _check_workdir(config, workdir: str) -> bool:
         f"this config has {k}={_get(current, k)!r} (changed: "
         f"{', '.join(shape_changes)}); its checkpoints cannot be restored "
         "into this model: use a new --workdir or the run's values")
-  if changed and runtime.is_writer():
-    print(f"note: config differs from {path} in: {', '.join(changed)} "
+  if changed:
+    runtime.log(f"note: config differs from {path} in: {', '.join(changed)} "
           "(the saved config is kept)")
   return False
 
@@ -190,9 +190,9 @@ class _Health:
       return h["nonfinite_steps"]
     if self.skip:
       names = ", ".join(step_lib.describe_mask(h["last_mask"]))
-      print(f"warning: {new} iteration(s) in steps {since + 1}-{step} had a "
+      runtime.log(f"warning: {new} iteration(s) in steps {since + 1}-{step} had a "
             f"non-finite {names} (last at step {h['last_step']}); their "
-            "updates were skipped (train.on_nonfinite='skip')", flush=True)
+            "updates were skipped (train.on_nonfinite='skip')")
       return h["nonfinite_steps"]
     first = self.baseline == 0
     at = h["first_step"] if first else h["last_step"]
@@ -310,8 +310,8 @@ class _Best:
     self.value = metrics[self.key]
     self._ckpt.save(step, state, force=True, info={"step": step, **metrics})
     self._ckpt.wait()
-    print(f"best {self.key} so far ({self.value:.4f}): saved to "
-          f"{self._ckpt.directory}", flush=True)
+    runtime.log(f"best {self.key} so far ({self.value:.4f}): saved to "
+          f"{self._ckpt.directory}")
 
   def close(self) -> None:
     if self._ckpt is not None:
@@ -334,23 +334,23 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   k = config.train.d_steps
   num_steps = config.train.num_steps
 
-  print(f"jaxgan: {jax.device_count()} {jax.devices()[0].platform} device(s) "
+  runtime.log(f"jaxgan: {jax.device_count()} {jax.devices()[0].platform} device(s) "
         f"over {jax.process_count()} process(es); global batch "
         f"{config.train.batch_size}, per process {per_process_batch}, per "
         f"device {per_device_batch}; {k} D step(s) per G step")
   shape = "x".join(map(str, sources.data_shape(config.data)))
-  print(f"model {config.model.name}: G {state_lib.param_count(state.g_params):,}"
+  runtime.log(f"model {config.model.name}: G {state_lib.param_count(state.g_params):,}"
         f" params, D {state_lib.param_count(state.d_params):,} params; loss "
         f"{config.loss.name}{_regularizers(config)}; data {config.data.source} "
         f"({len(source):,} examples -> {shape})")
-  print(f"workdir {os.path.abspath(workdir)}: checkpoints/, samples/, "
+  runtime.log(f"workdir {os.path.abspath(workdir)}: checkpoints/, samples/, "
         "metrics.jsonl, tensorboard/")
   for note in notes:
-    print(f"note: {note}")
+    runtime.log(f"note: {note}")
   if restored_step is not None:
-    print(f"resumed from checkpoint at step {restored_step}")
+    runtime.log(f"resumed from checkpoint at step {restored_step}")
   if start_step >= num_steps:
-    print(f"nothing to do: step {start_step} >= train.num_steps={num_steps}")
+    runtime.log(f"nothing to do: step {start_step} >= train.num_steps={num_steps}")
     return state
 
   dataset = pipeline.make_dataset(
@@ -388,11 +388,11 @@ def _train(config, workdir, state, train_step, built, source, mesh,
     if evaluator is not None:
       m = evaluator(sample, state, config, mesh)
       writer.scalars(step, m)
-      print(f"eval step {step}: {evaluator.fd_label} {m['fd']:.3f}, "
-            f"KID {m['kid']:.4f}, classifier score "
-            f"{m['classifier_score']:.2f}, precision {m['precision']:.3f}, "
-            f"recall {m['recall']:.3f}, {m['class_coverage']} classes",
-            flush=True)
+      runtime.log(f"eval step {step}: {evaluator.fd_label} {m['fd']:.3f}, "
+                  f"KID {m['kid']:.4f}, classifier score "
+                  f"{m['classifier_score']:.2f}, precision "
+                  f"{m['precision']:.3f}, recall {m['recall']:.3f}, "
+                  f"{m['class_coverage']} classes")
       if best.improves(m):
         health.check(state, step, last_saved)  # Never keep a bad state.
         best.save(step, state, m)
@@ -404,9 +404,9 @@ def _train(config, workdir, state, train_step, built, source, mesh,
     writer.scalars(step, {k_: m[k_] for k_ in ("modes", "high_quality",
                                                "reverse_kl")
                           if math.isfinite(m[k_])})
-    print(f"eval step {step}: {m['modes']}/{m['num_modes']} modes, "
+    runtime.log(f"eval step {step}: {m['modes']}/{m['num_modes']} modes, "
           f"{100 * m['high_quality']:.1f}% high quality, reverse KL "
-          f"{m['reverse_kl']:.3f}", flush=True)
+          f"{m['reverse_kl']:.3f}")
 
   if start_step == 0:
     if points:
@@ -457,10 +457,10 @@ def _train(config, workdir, state, train_step, built, source, mesh,
         rate = (f" | {img_s:,.0f} img/s, {steps_s:.2f} steps/s | ETA "
                 f"{_format_eta((num_steps - step) / steps_s)}")
       writer.scalars(step, values)
-      print(f"step {step}/{num_steps} | d_loss {values.get('d_loss', nan):.3f}"
+      runtime.log(f"step {step}/{num_steps} | d_loss {values.get('d_loss', nan):.3f}"
             f" g_loss {values.get('g_loss', nan):.3f} {real_label} "
             f"{values.get('d_real', nan):.2f} {fake_label} "
-            f"{values.get('d_fake', nan):.2f}{rate}", flush=True)
+            f"{values.get('d_fake', nan):.2f}{rate}")
       last_log_time, last_log_step = time.perf_counter(), step
     if step % config.train.sample_every_steps == 0 or step == num_steps:
       write_samples(state, step, "samples", f"step_{step:07d}.png")
@@ -474,8 +474,8 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   checkpointer.wait()
   best.close()
   if step < num_steps:
-    print(f"stopped at step {step}; checkpoint saved. Run the same command "
+    runtime.log(f"stopped at step {step}; checkpoint saved. Run the same command "
           "to continue.")
   else:
-    print(f"done: {step} steps; checkpoints in {checkpointer.directory}")
+    runtime.log(f"done: {step} steps; checkpoints in {checkpointer.directory}")
   return state
