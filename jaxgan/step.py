@@ -350,8 +350,9 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
   return new_state, metrics
 
 
-def _compile(opts: StepOptions, mesh: Mesh, generator: nn.Module,
+def _jit_step(opts: StepOptions, mesh: Mesh, generator: nn.Module,
              discriminator: nn.Module, g_tx, d_tx) -> Callable:
+  """jit(shard_map(iteration)): (state, batch) -> (state, metrics)."""
   body = functools.partial(
       _train_iteration, generator=generator, discriminator=discriminator,
       g_tx=g_tx, d_tx=d_tx, opts=opts, num_devices=mesh.shape[AXIS])
@@ -371,19 +372,23 @@ def make_train_step(config, mesh: Mesh, generator: nn.Module,
   compiled variant: with lazy regularisation (`penalty.every` = N > 1,
   Karras et al. 2020) the penalty, weighted N times, is computed only on
   iterations whose step is a multiple of N, in a second compiled program, so
-  the others pay nothing for it.
+  the others pay nothing for it. `train_step.programs` holds the jitted
+  (state, batch) functions, for compiling ahead of time.
   """
   opts = options_from(config, loss)
   every = int(config.penalty.every)
   if opts.penalty is None or every == 1:
-    step_fn = _compile(opts, mesh, generator, discriminator, g_tx, d_tx)
-    return lambda state, batch, step: step_fn(state, batch)
-  with_penalty = _compile(
+    step_fn = _jit_step(opts, mesh, generator, discriminator, g_tx, d_tx)
+    train_step = lambda state, batch, step: step_fn(state, batch)  # pylint: disable=unnecessary-lambda-assignment
+    train_step.programs = (step_fn,)
+    return train_step
+  with_penalty = _jit_step(
       dataclasses.replace(opts, penalty_weight=opts.penalty_weight * every),
       mesh, generator, discriminator, g_tx, d_tx)
-  without = _compile(dataclasses.replace(opts, penalty_weight=0.0), mesh,
+  without = _jit_step(dataclasses.replace(opts, penalty_weight=0.0), mesh,
                      generator, discriminator, g_tx, d_tx)
 
   def train_step(state, batch, step: int):
     return (with_penalty if step % every == 0 else without)(state, batch)
+  train_step.programs = (with_penalty, without)
   return train_step

@@ -29,8 +29,14 @@ from jaxgan.metrics import modes
 from jaxgan.validate import validate_config
 
 
-def build(config: ml_collections.ConfigDict, mesh) -> dict[str, Any]:
-  """Models, optimisers, the initial (replicated) state and the step."""
+def build(config: ml_collections.ConfigDict, mesh, *,
+          abstract: bool = False) -> dict[str, Any]:
+  """Models, optimisers, the initial (replicated) state and the step.
+
+  With `abstract`, the state is only its shapes, dtypes and shardings
+  (`jax.ShapeDtypeStruct`s; nothing is computed), e.g. for compiling ahead
+  of time for devices this machine does not have (jaxgan/aot.py).
+  """
   bn_axis = step_lib.AXIS if config.model.bn_cross_device else None
   generator, discriminator = models.get_models(config, bn_axis_name=bn_axis)
   g_tx, d_tx = state_lib.make_optimizers(config)
@@ -42,7 +48,8 @@ def build(config: ml_collections.ConfigDict, mesh) -> dict[str, Any]:
                         data_shape=sources.data_shape(config.data),
                         loss_state=loss.init_state()),
       out_shardings=runtime.replicated(mesh))
-  state = init(jax.random.PRNGKey(config.seed))
+  key = jax.random.PRNGKey(config.seed)
+  state = init.eval_shape(key) if abstract else init(key)
   train_step = step_lib.make_train_step(config, mesh, generator, discriminator,
                                         g_tx, d_tx, loss)
   return dict(generator=generator, discriminator=discriminator, state=state,
