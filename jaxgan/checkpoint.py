@@ -30,6 +30,7 @@ import orbax.checkpoint as ocp
 from etils import epath
 from jax import lax
 
+from jaxgan import fs
 from jaxgan.errors import UserError
 
 _TMP_MARK = ".orbax-checkpoint-tmp"
@@ -94,14 +95,15 @@ class Checkpointer:
 
   def __init__(self, directory: str, *, every_steps: int, max_to_keep: int,
                async_save: bool = True):
-    self.directory = os.path.abspath(directory)
+    self.directory = fs.absolute(directory)
     self.every_steps = every_steps
     self._options = ocp.CheckpointManagerOptions(
         max_to_keep=max_to_keep,
         enable_async_checkpointing=async_save,
         create=True,
     )
-    if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+    path = fs.path(self.directory)
+    if path.exists() and not path.is_dir():
       raise UserError(f"{self.directory} is a file, not a checkpoint "
                       "directory; move it away or use another --workdir")
     self._manager = self._new_manager()
@@ -121,9 +123,10 @@ class Checkpointer:
 
   def interrupted_saves(self) -> list[str]:
     """Names of directories left by saves that did not finish."""
-    if not os.path.isdir(self.directory):
+    path = fs.path(self.directory)
+    if not path.is_dir():
       return []
-    return sorted(n for n in os.listdir(self.directory) if _TMP_MARK in n)
+    return sorted(p.name for p in path.iterdir() if _TMP_MARK in p.name)
 
   def due(self, step: int, force: bool = False) -> bool:
     """Whether `save(step, ...)` would write a checkpoint."""
@@ -255,7 +258,7 @@ class Checkpointer:
     dest = os.path.join(parent, QUARANTINE,
                         f"{step}-{time.strftime('%Y%m%d-%H%M%S')}")
     if jax.process_index() == 0:
-      os.makedirs(os.path.dirname(dest), exist_ok=True)
+      fs.path(dest).parent.mkdir(parents=True, exist_ok=True)
       epath.Path(self.directory, str(step)).rename(dest)
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top

@@ -1,10 +1,12 @@
 """Image grids and files: uint8 conversion, tiling, PNG writing (Pillow)."""
 
+import io
 import math
-import os
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from jaxgan import fs
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -28,13 +30,17 @@ def make_grid(images: np.ndarray, ncols: int | None = None,
   return grid
 
 
-def save_png(image: np.ndarray, path: str) -> None:
-  """Writes a uint8 (H, W, 1|3) image atomically (tmp file + rename)."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+def png_bytes(image: np.ndarray) -> bytes:
+  """A uint8 (H, W, 1|3) image as PNG file contents."""
   pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-  tmp = path + ".tmp"
-  pil.save(tmp, format="PNG")
-  os.replace(tmp, path)
+  buffer = io.BytesIO()
+  pil.save(buffer, format="PNG")
+  return buffer.getvalue()
+
+
+def save_png(image: np.ndarray, path: str) -> None:
+  """Writes a uint8 (H, W, 1|3) image whole (local or gs://; jaxgan/fs.py)."""
+  fs.write_bytes(path, png_bytes(image))
 
 
 def scatter_plot(points: np.ndarray, centres: np.ndarray | None = None,

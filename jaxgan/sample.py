@@ -38,12 +38,12 @@ def _define_flags() -> None:
 def load_config(workdir: str):
   """The ConfigDict saved in <workdir>/config.json."""
   import ml_collections  # pylint: disable=g-import-not-at-top
-  path = os.path.join(workdir, "config.json")
-  if not os.path.isfile(path):
+  from jaxgan import fs  # pylint: disable=g-import-not-at-top
+  path = fs.path(workdir) / "config.json"
+  if not path.is_file():
     raise UserError(f"--workdir={workdir} has no config.json; give the "
                     "workdir of a jaxgan training run")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  return ml_collections.ConfigDict(json.loads(path.read_text()))
 
 
 def load_run(workdir: str, step: int | None = None, *,

@@ -19,7 +19,7 @@ import jax
 import ml_collections
 
 from jaxgan import checkpoint as ckpt_lib
-from jaxgan import evaluation
+from jaxgan import evaluation, fs
 from jaxgan import images as image_lib
 from jaxgan import losses, models, runtime, state as state_lib, step as step_lib
 from jaxgan import writers
@@ -88,20 +88,21 @@ def _check_workdir(config, workdir: str) -> bool:
   if not workdir:
     raise UserError("--workdir is empty; give a directory, e.g. "
                     "--workdir=runs/NAME")
-  if os.path.exists(workdir) and not os.path.isdir(workdir):
+  root = fs.path(workdir)
+  if root.exists() and not root.is_dir():
     raise UserError(f"--workdir={workdir} is a file; give a directory")
-  parent = os.path.dirname(os.path.abspath(workdir))
-  while not os.path.exists(parent):
-    parent = os.path.dirname(parent)
-  if not os.path.isdir(parent):
-    raise UserError(f"--workdir={workdir} cannot be created: {parent} is a "
-                    "file; give another directory")
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
+  if not fs.is_remote(workdir):
+    parent = os.path.dirname(os.path.abspath(workdir))
+    while not os.path.exists(parent):
+      parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+      raise UserError(f"--workdir={workdir} cannot be created: {parent} is "
+                      "a file; give another directory")
+  path = root / "config.json"
+  if not path.exists():
     return True
   try:
-    with open(path) as f:
-      previous = json.load(f)
+    previous = json.loads(path.read_text())
     if not isinstance(previous, dict):
       raise ValueError("not a JSON object")
   except (OSError, ValueError) as e:
@@ -124,9 +125,9 @@ def _check_workdir(config, workdir: str) -> bool:
 
 
 def _write_config(config, workdir: str) -> None:
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    json.dump(json.loads(config.to_json_best_effort()), f, indent=2,
-              sort_keys=True)
+  fs.write_bytes(os.path.join(workdir, "config.json"), json.dumps(
+      json.loads(config.to_json_best_effort()), indent=2,
+      sort_keys=True).encode())
 
 
 def _get(tree: dict, dotted: str):
@@ -267,11 +268,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   built = build(config, mesh)
   state, train_step = built["state"], built["train_step"]
   notes, restored_step, checkpointer = [], None, None
-  if os.path.exists(ckpt_dir):
+  if fs.path(ckpt_dir).exists():
     checkpointer = _make_checkpointer(config, ckpt_dir)
     state, restored_step, notes = checkpointer.restore_latest(state)
   # Nothing in the workdir has been written before this point.
-  os.makedirs(workdir, exist_ok=True)
+  fs.path(workdir).mkdir(parents=True, exist_ok=True)
   if new_config and runtime.is_writer():
     _write_config(config, workdir)
   if checkpointer is None:
@@ -350,7 +351,7 @@ def _train(config, workdir, state, train_step, built, source, mesh,
         f" params, D {state_lib.param_count(state.d_params):,} params; loss "
         f"{config.loss.name}{_regularizers(config)}; data {config.data.source} "
         f"({len(source):,} examples -> {shape})")
-  runtime.log(f"workdir {os.path.abspath(workdir)}: checkpoints/, samples/, "
+  runtime.log(f"workdir {fs.absolute(workdir)}: checkpoints/, samples/, "
         "metrics.jsonl, tensorboard/")
   for note in notes:
     runtime.log(f"note: {note}")

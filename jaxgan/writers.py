@@ -1,7 +1,9 @@
 """Where a run's numbers and pictures go: metrics.jsonl, TensorBoard, PNGs.
 
 Only the process that `runtime.is_writer()` names writes; other processes get
-a writer that drops everything, so the loop needs no `if process_index`.
+a writer that drops everything, so the loop needs no `if process_index`. The
+workdir may be local or a bucket (gs://; jaxgan/fs.py; tensorboardX writes
+its event files to gs:// with google-cloud-storage).
 """
 
 import json
@@ -10,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from jaxgan import images as image_lib
+from jaxgan import fs, images as image_lib
 
 
 class Writer:
@@ -24,15 +26,14 @@ class Writer:
     if enabled:
       from tensorboardX import SummaryWriter  # Heavy; only the writer needs it.
       self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-      self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+      self._jsonl = fs.LineFile(os.path.join(workdir, "metrics.jsonl"))
 
   def scalars(self, step: int, values: Mapping[str, Any]) -> None:
     if not self.enabled:
       return
     row = {"step": int(step)}
     row.update({k: float(v) for k, v in values.items()})
-    self._jsonl.write(json.dumps(row) + "\n")
-    self._jsonl.flush()
+    self._jsonl.write_line(json.dumps(row))
     for k, v in values.items():
       self._tb.add_scalar(k, float(v), int(step))
 
@@ -52,7 +53,6 @@ class Writer:
   def flush(self) -> None:
     if self.enabled:
       self._tb.flush()
-      self._jsonl.flush()
 
   def close(self) -> None:
     if self.enabled:
