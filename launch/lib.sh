@@ -54,7 +54,8 @@ one_of() {
   exit 2
 }
 
-# The jaxgan command line every process runs (EXTRA_ARGS: more flags,
+# The jaxgan command line every process runs (EXTRA_ARGS: more flags
+# separated by spaces, without quotes or spaces inside a value,
 # e.g. '--config.train.num_steps=20000').
 jaxgan_args() {
   printf '%s\n' -m jaxgan.main "--config=$CONFIG" "--workdir=$WORKDIR"
