@@ -58,6 +58,8 @@ one_of() {
 # separated by spaces, without quotes or spaces inside a value,
 # e.g. '--config.train.num_steps=20000').
 jaxgan_args() {
+  local -
+  set -f  # No file-name expansion of EXTRA_ARGS.
   printf '%s\n' -m jaxgan.main "--config=$CONFIG" "--workdir=$WORKDIR"
   if [ -n "${EXTRA_ARGS:-}" ]; then
     # Word-split on purpose: several flags in one variable.
