@@ -191,6 +191,8 @@ CASES = {
     "unknown_noise": (["--config.model.noise=cauchy"], "'cauchy'"),
     "unknown_nonfinite_mode": (["--config.train.on_nonfinite=ignore"],
                                "'ignore'"),
+    "unknown_dtype": (["--config.train.dtype=float16"],
+                      "train.dtype='float16' is unknown"),
     "ema_decay_one": (["--config.model.ema_decay=1.0"], "model.ema_decay=1.0"),
     "negative_lr": (["--config.optim.g_lr=-0.001"], "optim.g_lr=-0.001"),
     "beta_one": (["--config.optim.b1=1.0"], "optim.b1=1.0"),
