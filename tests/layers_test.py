@@ -11,7 +11,8 @@ from jaxgan.models import layers
 
 
 @pytest.mark.parametrize("shape,cout", [((2, 4, 4, 3), 5), ((3, 7, 7, 8), 4),
-                                        ((1, 8, 6, 16), 1)])
+                                        ((1, 8, 6, 16), 1),
+                                        ((2, 16, 16, 8), 3)])
 def test_equals_flax_conv_transpose(shape, cout):
   kx, kk = jax.random.split(jax.random.PRNGKey(shape[1]))
   x = jax.random.normal(kx, shape)
@@ -27,12 +28,13 @@ def test_equals_flax_conv_transpose(shape, cout):
   np.testing.assert_allclose(y, y_ref, atol=1e-5, rtol=1e-5)
 
 
-def test_gradients_equal_flax_conv_transpose():
-  x = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 4, 6))
+@pytest.mark.parametrize("size", [4, 8])  # The phase and the matmul form.
+def test_gradients_equal_flax_conv_transpose(size):
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 6))
   reference = nn.ConvTranspose(3, (4, 4), strides=(2, 2), padding="SAME",
                                use_bias=False)
   params = reference.init(jax.random.PRNGKey(1), x)
-  target = jax.random.normal(jax.random.PRNGKey(2), (2, 8, 8, 3))
+  target = jax.random.normal(jax.random.PRNGKey(2), (2, 2 * size, 2 * size, 3))
 
   def loss(module, params, x):
     return jnp.sum((module.apply(params, x) - target) ** 2)
@@ -41,6 +43,16 @@ def test_gradients_equal_flax_conv_transpose():
   g = jax.grad(loss, argnums=(1, 2))(layers.ConvTranspose4x4s2(3), params, x)
   for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref)):
     np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("shape,cout", [((2, 3, 5, 4), 2), ((1, 9, 9, 3), 7)])
+def test_matmul_form_equals_phase_form(shape, cout):
+  kx, kk = jax.random.split(jax.random.PRNGKey(7))
+  x = jax.random.normal(kx, shape)
+  kernel = jax.random.normal(kk, (4, 4, shape[-1], cout))
+  np.testing.assert_allclose(layers.conv_transpose_4x4s2_matmul(x, kernel),
+                             layers.conv_transpose_4x4s2(x, kernel),
+                             atol=1e-5, rtol=1e-5)
 
 
 def test_matches_pytorch_convention_by_hand():

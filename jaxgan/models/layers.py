@@ -11,7 +11,9 @@ the stride-2 transposed convolution: each of the four output phases
 with the taps ``kernel[a::2, b::2]``; the phases are then interleaved
 (depth-to-space). XLA:CPU's gradient of the lhs-dilated convolution behind
 `nn.ConvTranspose` is ~25x slower than its forward pass; the gradients of
-these four small stride-1 convolutions are not.
+these four small stride-1 convolutions are not. On inputs of 8x8 and more the
+layer instead computes the same operator as one matmul followed by an
+overlap-add (`conv_transpose_4x4s2_matmul`), which XLA:CPU runs faster there.
 """
 
 from typing import Any, Callable
@@ -48,6 +50,37 @@ def conv_transpose_4x4s2(x: jax.Array, kernel: jax.Array) -> jax.Array:
   return y.reshape(n, 2 * h, 2 * w, cout)
 
 
+def conv_transpose_4x4s2_matmul(x: jax.Array, kernel: jax.Array) -> jax.Array:
+  """The same operator as `conv_transpose_4x4s2`, as one matmul + overlap-add.
+
+  Every input pixel is multiplied by all 16 taps at once,
+  ``Z[p, q, ky, kx] = x[p, q] @ kernel[ky, kx]`` (one (N*H*W, Cin) x
+  (Cin, 16*Cout) matmul); output phase (a, b) then sums the four products
+  that land on it, ``y[2m+a, 2n+b] = sum_{i,j} Z[m+a+i-1, n+b+j-1, a+2i,
+  b+2j]`` (zero outside the input). Its gradients are matmuls too.
+  """
+  n, h, w, cin = x.shape
+  cout = kernel.shape[-1]
+  taps = kernel.transpose(2, 0, 1, 3).reshape(cin, 16 * cout)
+  z = (x.reshape(n * h * w, cin) @ taps).reshape(n, h, w, 4, 4, cout)
+  zp = jnp.pad(z, ((0, 0), (1, 1), (1, 1), (0, 0), (0, 0), (0, 0)))
+  rows = []
+  for a in (0, 1):
+    cols = []
+    for b in (0, 1):
+      cols.append(sum(zp[:, a + i:a + i + h, b + j:b + j + w, a + 2 * i,
+                         b + 2 * j, :] for i in (0, 1) for j in (0, 1)))
+    rows.append(jnp.stack(cols, axis=3))  # (N, H, W, 2[b], Cout)
+  return jnp.stack(rows, axis=2).reshape(n, 2 * h, 2 * w, cout)
+
+
+# Inputs at least this large (height) use the matmul form: measured on
+# XLA:CPU for DCGAN-64's layers at batch 64 (benchmarks/BENCHMARKS.md), the
+# phase form's small stride-1 convolutions are faster on 4x4 inputs and up
+# to 26x slower on the large, narrow layers (64 -> 3 channels at 32x32).
+MATMUL_MIN_SIZE = 8
+
+
 class ConvTranspose4x4s2(nn.Module):
   """DCGAN up-sampling layer: transposed conv, kernel 4, stride 2, no bias."""
   features: int
@@ -60,6 +93,8 @@ class ConvTranspose4x4s2(nn.Module):
                         (4, 4, x.shape[-1], self.features), jnp.float32)
     if self.dtype is not None:
       x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    if x.shape[1] >= MATMUL_MIN_SIZE:
+      return conv_transpose_4x4s2_matmul(x, kernel)
     return conv_transpose_4x4s2(x, kernel)
 
 
