@@ -6,13 +6,14 @@
 Builds the same models, state and data-parallel step as `jaxgan.main`, with
 the state as shapes only, over the devices of a TPU topology described by
 libtpu (`jax.experimental.topologies`, as maxtext's train_compile.py does),
-and compiles it with XLA:TPU. Prints one JSON line: the topology, its chips
-and hosts, the global/per-host/per-chip batch, compile time, and per program
-the memory XLA plans per chip (arguments, outputs, temporaries, code) and its
-FLOP count per iteration. A config that does not fit, does not divide over
-the chips or does not compile fails here, on a CPU machine, before a pod is
-paid for. Needs `libtpu` matching the installed jax (jax 0.10.2: libtpu
-0.0.42.*); no TPU and no network.
+and compiles it with XLA:TPU. Prints one JSON line: the topology, its
+devices and hosts, the global/per-host/per-device batch, and per program the
+compile time, the memory XLA plans per device (arguments, outputs,
+temporaries, code) and its FLOP count per iteration. A config that does not
+fit, does not divide over the devices or does not compile fails here, on a
+CPU machine, before a pod is paid for. Needs the libtpu paired with the
+installed jax (`pip install 'jax[tpu]'`; jax 0.10.2: libtpu 0.0.42.*); no
+TPU and no network.
 """
 
 import json
@@ -56,7 +57,7 @@ def topology_devices(name: str) -> list:
     raise UserError(
         f"--topology={name!r} could not be described ({first}); give one "
         "such as v5e:4x4 or v4:2x2x4, with libtpu installed (pip install "
-        "'libtpu==0.0.42.*' for jax 0.10.2)") from None
+        "'jax[tpu]' installs the release paired with your jax)") from None
   return list(topology.devices)
 
 
@@ -69,13 +70,13 @@ def compile_for(config, devices: list) -> dict:
   from jaxgan.data import sources  # pylint: disable=g-import-not-at-top
   from jaxgan.validate import validate_config  # pylint: disable=g-import-not-at-top
 
-  chips = len(devices)
+  count = len(devices)
   hosts = len({d.process_index for d in devices})
-  validate_config(config, chips)
+  validate_config(config, count)
   batch = config.train.batch_size
-  if batch % chips:
-    raise UserError(f"train.batch_size={batch} is not divisible by {chips} "
-                    f"chips; use a multiple of {chips}")
+  if batch % count:
+    raise UserError(f"train.batch_size={batch} is not divisible by {count} "
+                    f"devices; use a multiple of {count}")
   mesh = Mesh(np.array(devices), (step_lib.AXIS,))
   built = train.build(config, mesh, abstract=True)
   shape = sources.data_shape(config.data)
@@ -91,10 +92,11 @@ def compile_for(config, devices: list) -> dict:
     except jax.errors.JaxRuntimeError as e:
       if "RESOURCE_EXHAUSTED" not in str(e):
         raise
+      why = str(e).splitlines()[0].rstrip(".")
       raise UserError(
-          f"train.batch_size={batch} ({batch // chips} per device) does not "
-          f"fit on {devices[0].device_kind}: {str(e).splitlines()[0].rstrip('.')}; lower "
-          "train.batch_size or the model widths") from None
+          f"train.batch_size={batch} ({batch // count} per device) does not "
+          f"fit on {devices[0].device_kind}: {why}; lower train.batch_size "
+          "or the model widths") from None
     seconds = time.perf_counter() - start
     memory = compiled.memory_analysis()
     cost = compiled.cost_analysis()
@@ -111,11 +113,11 @@ def compile_for(config, devices: list) -> dict:
   return {
       "platform": devices[0].platform,
       "device_kind": devices[0].device_kind,
-      "devices": chips,
+      "devices": count,
       "hosts": hosts,
       "global_batch": batch,
       "per_host_batch": batch // hosts,
-      "per_device_batch": batch // chips,
+      "per_device_batch": batch // count,
       "programs": programs,
   }
 

@@ -3,7 +3,7 @@
 Paths are `etils.epath` paths (the library Orbax uses for its directories):
 local paths go through `os`, `gs://` through fsspec (`gcsfs`, installed with
 the `gcs` extra; TensorFlow's gfile when TensorFlow is installed). Object
-stores have no append and no rename-over: `append_line` rewrites the object
+stores have no append and no rename-over: `LineFile` rewrites the object
 there, `write_bytes` writes objects whole (atomic by nature) and local files
 through a temporary file and a rename.
 """

@@ -95,12 +95,15 @@ def test_bf16_train_state_stays_float32_and_tracks_float32():
       assert np.isfinite(m16[k])
       np.testing.assert_allclose(m16[k], m32[k], rtol=0.05, atol=0.02)
   init = jax.device_get(train.build(cfg32, mesh)["state"])
-  for p0, p32, p16 in zip(jax.tree.leaves(init.g_params),
-                          jax.tree.leaves(s32.g_params),
-                          jax.tree.leaves(s16.g_params)):
-    step32, step16 = p32 - p0, p16 - p0
-    # Adam's first steps are ~lr in size; bf16 moves the same way.
-    assert np.corrcoef(step32.ravel(), step16.ravel())[0, 1] > 0.9
+  flat = lambda tree: np.concatenate([np.ravel(a) for a in  # pylint: disable=unnecessary-lambda-assignment
+                                      jax.tree.leaves(tree)])
+  step32 = flat(s32.g_params) - flat(init.g_params)
+  step16 = flat(s16.g_params) - flat(init.g_params)
+  # Over all of G's parameters: bf16 moved them the same way as float32
+  # (Adam's first steps are ~lr times the gradient's sign, so rounding
+  # flips only the signs of gradients near zero).
+  assert np.corrcoef(step32, step16)[0, 1] > 0.9
+  assert np.mean(np.sign(step32) == np.sign(step16)) > 0.9
 
 
 def test_bf16_toy_run_end_to_end(tmp_path):

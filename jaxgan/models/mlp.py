@@ -37,8 +37,9 @@ class Generator(nn.Module):
     x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
     x = nn.Dense(self.resolution * self.resolution * self.channels,
                  dtype=self.dtype)(x)
-    return jnp.tanh(x.astype(jnp.float32)).reshape(z.shape[0], self.resolution, self.resolution,
-                               self.channels)
+    x = jnp.tanh(x.astype(jnp.float32))
+    return x.reshape(z.shape[0], self.resolution, self.resolution,
+                     self.channels)
 
 
 class Discriminator(nn.Module):
