@@ -16,8 +16,8 @@ loss name as the config argument, e.g. --config=configs/dcgan_fashion_mnist.py:w
 (minimax, non_saturating, wgan, wgan_gp, least_squares, dragan, hinge,
 relativistic_average, began).
 
-Cost on 2 CPU cores (measured): ~6 iterations/s (~390 img/s), 3,000
-iterations in ~7 minutes plus ~1 minute of setup and compilation; garments are
+Cost on 2 CPU cores (measured): ~7.3 iterations/s (~470 img/s), 3,000
+iterations in 7 minutes plus ~20 s of setup and compilation; garments are
 recognisable in the sample grids from iteration ~1,250.
 """
 
