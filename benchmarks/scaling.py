@@ -27,6 +27,9 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(__file__))
+
+import report as report_lib  # pylint: disable=g-import-not-at-top
 
 
 def _config(resolution=32, channels=1, batch=64):
@@ -180,10 +183,7 @@ def main():
   text = "\n".join(lines)
   print(text)
   if args.out:
-    with open(args.out + ".json", "w") as f:
-      json.dump(report, f, indent=1)
-    with open(args.out + ".md", "w") as f:
-      f.write(text)
+    report_lib.write(args.out, report, text)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import torch  # pylint: disable=g-import-not-at-top
 
 from configs import default  # pylint: disable=g-import-not-at-top
 from jaxgan import runtime, state as state_lib, train  # pylint: disable=g-import-not-at-top
+import report as report_lib  # pylint: disable=g-import-not-at-top
 import torch_gan  # pylint: disable=g-import-not-at-top
 
 BENCHMARKS = {
@@ -282,11 +283,7 @@ def main():
   text = table(report)
   print(text)
   if args.out:
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out + ".json", "w") as f:
-      json.dump(report, f, indent=1)
-    with open(args.out + ".md", "w") as f:
-      f.write(text)
+    report_lib.write(args.out, report, text)
 
 
 if __name__ == "__main__":
