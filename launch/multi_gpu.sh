@@ -57,6 +57,7 @@ done
 [ "$DRY_RUN" = 1 ] && exit 0
 # The first process to fail stops the rest (they would wait for it).
 status=0
+killer=""
 while [ ${#pids[@]} -gt 0 ]; do
   done_pid=""
   wait -n -p done_pid "${pids[@]}" && code=0 || code=$?
@@ -68,10 +69,12 @@ while [ ${#pids[@]} -gt 0 ]; do
     stop_all
     # A process waiting on a collective with a dead peer cannot save; JAX
     # would abort it after its heartbeat timeout. Do not wait that long.
-    (sleep "$GRACE"; kill -KILL "${pids[@]}" 2>/dev/null) &
+    (sleep "$GRACE"; kill -KILL "${pids[@]}" 2>/dev/null) >/dev/null 2>&1 &
+    killer=$!
   fi
   rest=()
   for p in "${pids[@]}"; do [ "$p" = "$done_pid" ] || rest+=("$p"); done
   pids=(${rest[@]+"${rest[@]}"})
 done
+[ -z "$killer" ] || kill "$killer" 2>/dev/null || true
 exit $status
