@@ -74,9 +74,7 @@ def compile_for(config, devices: list) -> dict:
   hosts = len({d.process_index for d in devices})
   validate_config(config, count)
   batch = config.train.batch_size
-  if batch % count:
-    raise UserError(f"train.batch_size={batch} is not divisible by {count} "
-                    f"devices; use a multiple of {count}")
+  per_host, per_device = runtime.batch_sizes(batch, count, hosts)
   mesh = Mesh(np.array(devices), (step_lib.AXIS,))
   built = train.build(config, mesh, abstract=True)
   shape = sources.data_shape(config.data)
@@ -94,7 +92,7 @@ def compile_for(config, devices: list) -> dict:
         raise
       why = str(e).splitlines()[0].rstrip(".")
       raise UserError(
-          f"train.batch_size={batch} ({batch // count} per device) does not "
+          f"train.batch_size={batch} ({per_device} per device) does not "
           f"fit on {devices[0].device_kind}: {why}; lower train.batch_size "
           "or the model widths") from None
     seconds = time.perf_counter() - start
@@ -116,8 +114,8 @@ def compile_for(config, devices: list) -> dict:
       "devices": count,
       "hosts": hosts,
       "global_batch": batch,
-      "per_host_batch": batch // hosts,
-      "per_device_batch": batch // count,
+      "per_host_batch": per_host,
+      "per_device_batch": per_device,
       "programs": programs,
   }
 

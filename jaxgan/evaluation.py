@@ -28,12 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import classifier, step as step_lib
+from jaxgan import classifier, runtime, step as step_lib
 from jaxgan.data import sources
 from jaxgan.errors import UserError
 from jaxgan.metrics import fid, inception_score, kid, precision_recall
 
 ENV_CLASSIFIER = "JAXGAN_CLASSIFIER"
+ENV_INCEPTION = "JAXGAN_INCEPTION"
 # eval.primary -> True when lower is better.
 PRIMARY = {"fd": True, "kid": True, "precision": False, "recall": False,
            "classifier_score": False}
@@ -42,7 +43,7 @@ NOISE_SEED = 12345  # Evaluation noise, apart from training's.
 
 # eval.extractor -> (config field, environment variable) naming its weights.
 EXTRACTORS = {"classifier": ("classifier", ENV_CLASSIFIER),
-              "inception": ("inception", "JAXGAN_INCEPTION")}
+              "inception": ("inception", ENV_INCEPTION)}
 
 
 def extractor_path(config) -> str | None:
@@ -79,15 +80,11 @@ def generate(sample: Callable, state, num: int, config, mesh,
 
   run = jax.jit(jax.shard_map(body, mesh=mesh, in_specs=(P(), P(step_lib.AXIS)),
                               out_specs=P(step_lib.AXIS)))
-  def fetch(x):  # Every process gets all the samples.
-    if jax.process_count() == 1:
-      return np.asarray(x)
-    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-
   z = np.asarray(z)
-  out = [fetch(run(state, jax.device_put(z[i:i + batch], sharding)))
-         for i in range(0, len(z), batch)]
+  out = []
+  for i in range(0, len(z), batch):
+    x = run(state, jax.device_put(z[i:i + batch], sharding))
+    out.append(runtime.all_processes(x, tiled=True))  # All samples, everywhere.
   return np.concatenate(out)[:num]
 
 

@@ -30,9 +30,15 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def batch_sizes(global_batch: int) -> tuple[int, int]:
-  """Returns (per_process, per_device) batch sizes, validating divisibility."""
-  devices, processes = jax.device_count(), jax.process_count()
+def batch_sizes(global_batch: int, devices: int | None = None,
+                processes: int | None = None) -> tuple[int, int]:
+  """Returns (per_process, per_device) batch sizes, validating divisibility.
+
+  The counts default to this run's (`jax.device_count()`,
+  `jax.process_count()`); jaxgan/aot.py passes a TPU topology's.
+  """
+  devices = devices or jax.device_count()
+  processes = processes or jax.process_count()
   if global_batch <= 0 or global_batch % devices:
     raise UserError(
         f"train.batch_size={global_batch} is not divisible by {devices} "
@@ -54,13 +60,20 @@ def global_batch(local: np.ndarray, mesh: Mesh) -> jax.Array:
   return jax.make_array_from_process_local_data(batch_sharding(mesh), local)
 
 
+def all_processes(x, *, tiled: bool = False) -> np.ndarray:
+  """`x` from every process, as numpy on each: stacked on a new first axis,
+  or with `tiled` concatenated along the first (a global array's pieces).
+  With one process, `x` itself (stacked: with a leading axis of 1)."""
+  if jax.process_count() == 1:
+    return np.asarray(x) if tiled else np.asarray(x)[None]
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  return np.asarray(multihost_utils.process_allgather(x, tiled=tiled))
+
+
 def any_process(flag: bool) -> bool:
   """True on every process when `flag` is True on any (e.g. a SIGTERM that
   reached one host), so all stop and save at the same step."""
-  if jax.process_count() == 1:
-    return flag
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
-  return bool(np.any(multihost_utils.process_allgather(np.array(flag))))
+  return bool(np.any(all_processes(np.array(flag))))
 
 
 def initialize(*, coordinator_address: str | None = None,
