@@ -35,7 +35,7 @@ from absl import flags, logging
 from flax import serialization
 from ml_collections import config_dict, config_flags
 
-from jaxgan import cli
+from jaxgan import cli, fs
 from jaxgan.errors import UserError
 
 FEATURE_DIM = 128
@@ -195,9 +195,7 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
   os.makedirs(workdir, exist_ok=True)
   raw = serialization.to_bytes(params)
   weights_path = os.path.join(workdir, WEIGHTS)
-  with open(weights_path + ".tmp", "wb") as f:
-    f.write(raw)
-  os.replace(weights_path + ".tmp", weights_path)
+  fs.write_bytes(weights_path, raw)
   source = data_config.source
   meta = {
       "dataset": _dataset_name(source),
@@ -226,9 +224,7 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
                                                   stats["test"]),
   }
   meta_path = os.path.join(workdir, META)
-  with open(meta_path + ".tmp", "w") as f:
-    json.dump(meta, f, indent=2)
-  os.replace(meta_path + ".tmp", meta_path)
+  fs.write_bytes(meta_path, json.dumps(meta, indent=2).encode())
   log(f"saved {weights_path}: test accuracy {acc:.4f}; FD train vs test "
       f"{meta['reference']['fd_train_vs_test']:.3f}, noise vs test "
       f"{meta['reference']['fd_noise_vs_test']:.1f} ({n:,} images each); "

@@ -27,12 +27,11 @@ import numpy as np
 from absl import flags, logging
 from flax import serialization, traverse_util
 
-from jaxgan import classifier, cli
+from jaxgan import classifier, cli, fs
 from jaxgan.errors import UserError
 from jaxgan.models import inception
 
 PTH_SHA256_PREFIX = "6726825d"
-ENV = "JAXGAN_INCEPTION"
 
 
 def template() -> dict[str, Any]:
@@ -105,14 +104,11 @@ def sha256(path: str) -> str:
 
 def write(variables: dict[str, Any], out: str, source: str) -> dict[str, Any]:
   raw = serialization.to_bytes(variables)
-  with open(out + ".tmp", "wb") as f:
-    f.write(raw)
-  os.replace(out + ".tmp", out)
+  fs.write_bytes(out, raw)
   meta = {"source": os.path.basename(source), "source_sha256": sha256(source),
           "sha256": hashlib.sha256(raw).hexdigest(),
           "model": "jaxgan.models.inception.InceptionV3"}
-  with open(out + ".json", "w") as f:
-    json.dump(meta, f, indent=2)
+  fs.write_bytes(out + ".json", json.dumps(meta, indent=2).encode())
   return meta
 
 
