@@ -120,7 +120,7 @@ def _check_workdir(config, workdir: str) -> bool:
         "into this model: use a new --workdir or the run's values")
   if changed:
     runtime.log(f"note: config differs from {path} in: {', '.join(changed)} "
-          "(the saved config is kept)")
+                "(the saved config is kept)")
   return False
 
 
@@ -199,8 +199,8 @@ class _Health:
     if self.skip:
       names = ", ".join(step_lib.describe_mask(h["last_mask"]))
       runtime.log(f"warning: {new} iteration(s) in steps {since + 1}-{step} had a "
-            f"non-finite {names} (last at step {h['last_step']}); their "
-            "updates were skipped (train.on_nonfinite='skip')")
+                  f"non-finite {names} (last at step {h['last_step']}); their "
+                  "updates were skipped (train.on_nonfinite='skip')")
       return h["nonfinite_steps"]
     first = self.baseline == 0
     at = h["first_step"] if first else h["last_step"]
@@ -319,7 +319,7 @@ class _Best:
     self._ckpt.save(step, state, force=True, info={"step": step, **metrics})
     self._ckpt.wait()
     runtime.log(f"best {self.key} so far ({self.value:.4f}): saved to "
-          f"{self._ckpt.directory}")
+                f"{self._ckpt.directory}")
 
   def close(self) -> None:
     if self._ckpt is not None:
@@ -343,16 +343,16 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   num_steps = config.train.num_steps
 
   runtime.log(f"jaxgan: {jax.device_count()} {jax.devices()[0].platform} device(s) "
-        f"over {jax.process_count()} process(es); global batch "
-        f"{config.train.batch_size}, per process {per_process_batch}, per "
-        f"device {per_device_batch}; {k} D step(s) per G step")
+              f"over {jax.process_count()} process(es); global batch "
+              f"{config.train.batch_size}, per process {per_process_batch}, per "
+              f"device {per_device_batch}; {k} D step(s) per G step")
   shape = "x".join(map(str, sources.data_shape(config.data)))
   runtime.log(f"model {config.model.name}: G {state_lib.param_count(state.g_params):,}"
-        f" params, D {state_lib.param_count(state.d_params):,} params; loss "
-        f"{config.loss.name}{_regularizers(config)}; data {config.data.source} "
-        f"({len(source):,} examples -> {shape})")
+              f" params, D {state_lib.param_count(state.d_params):,} params; loss "
+              f"{config.loss.name}{_regularizers(config)}; data {config.data.source} "
+              f"({len(source):,} examples -> {shape})")
   runtime.log(f"workdir {fs.absolute(workdir)}: checkpoints/, samples/, "
-        "metrics.jsonl, tensorboard/")
+              "metrics.jsonl, tensorboard/")
   for note in notes:
     runtime.log(f"note: {note}")
   if restored_step is not None:
@@ -413,8 +413,8 @@ def _train(config, workdir, state, train_step, built, source, mesh,
                                                "reverse_kl")
                           if math.isfinite(m[k_])})
     runtime.log(f"eval step {step}: {m['modes']}/{m['num_modes']} modes, "
-          f"{100 * m['high_quality']:.1f}% high quality, reverse KL "
-          f"{m['reverse_kl']:.3f}")
+                f"{100 * m['high_quality']:.1f}% high quality, reverse KL "
+                f"{m['reverse_kl']:.3f}")
 
   if start_step == 0:
     if points:
@@ -466,9 +466,9 @@ def _train(config, workdir, state, train_step, built, source, mesh,
                 f"{_format_eta((num_steps - step) / steps_s)}")
       writer.scalars(step, values)
       runtime.log(f"step {step}/{num_steps} | d_loss {values.get('d_loss', nan):.3f}"
-            f" g_loss {values.get('g_loss', nan):.3f} {real_label} "
-            f"{values.get('d_real', nan):.2f} {fake_label} "
-            f"{values.get('d_fake', nan):.2f}{rate}")
+                  f" g_loss {values.get('g_loss', nan):.3f} {real_label} "
+                  f"{values.get('d_real', nan):.2f} {fake_label} "
+                  f"{values.get('d_fake', nan):.2f}{rate}")
       last_log_time, last_log_step = time.perf_counter(), step
     if step % config.train.sample_every_steps == 0 or step == num_steps:
       write_samples(state, step, "samples", f"step_{step:07d}.png")
@@ -483,7 +483,7 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   best.close()
   if step < num_steps:
     runtime.log(f"stopped at step {step}; checkpoint saved. Run the same command "
-          "to continue.")
+                "to continue.")
   else:
     runtime.log(f"done: {step} steps; checkpoints in {checkpointer.directory}")
   return state
