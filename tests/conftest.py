@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import socket
 import sys
 
 # LLVM's expensive optimisation passes are skipped: they halve the compile
@@ -20,6 +21,13 @@ sys.path.insert(0, str(ROOT))  # `configs` and `jaxgan` from this checkout.
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest  # pylint: disable=g-import-not-at-top
+
+
+def free_port() -> int:
+  """A TCP port on 127.0.0.1 that nothing listens on now."""
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
 
 
 def write_idx(path: pathlib.Path, array: np.ndarray) -> None:

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 LAUNCH = pathlib.Path(ROOT) / "launch"
 SCRIPTS = ("lib.sh", "multi_gpu.sh", "slurm.sh", "tpu_pod.sh")
@@ -145,12 +145,6 @@ def test_bad_settings(script, env, args, message):
   assert not _commands(result)
 
 
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
-
 def _cpu_env(tmp_path, **extra):
   return {"JAX_PLATFORMS": "cpu", "PYTHON": sys.executable,
           "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
@@ -162,7 +156,7 @@ def _cpu_env(tmp_path, **extra):
 
 def test_multi_gpu_per_gpu_processes_train(tmp_path, idx_dir):
   env = _cpu_env(tmp_path, MODE="per-gpu", NUM_GPUS="2",
-                 PORT=str(_free_port()))
+                 PORT=str(free_port()))
   env["EXTRA_ARGS"] += f" --config.data.source=idx:{idx_dir}"
   result = _run("multi_gpu.sh", env=env, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
@@ -212,7 +206,7 @@ def _fake_bin(tmp_path, **scripts):
 def _job_id_for_free_port() -> int:
   # JAX's SLURM support puts the coordinator on port 61440 + job_id % 4096.
   for _ in range(50):
-    port = _free_port()
+    port = free_port()
     if port >= 61440:
       return port - 61440
   with socket.socket() as s:

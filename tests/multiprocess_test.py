@@ -9,7 +9,6 @@ ends where an uninterrupted group does.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,9 @@ import jax
 import numpy as np
 
 from jaxgan import sample
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 STEPS = ["--config.train.log_every_steps=1", "--config.checkpoint.every_steps=2"]
-
-
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
 
 
 def _env(devices: int) -> dict[str, str]:
@@ -35,7 +28,7 @@ def _env(devices: int) -> dict[str, str]:
 
 
 def _start_group(workdir, idx_dir, *extra, processes=2):
-  port = _free_port()
+  port = free_port()
   procs = []
   for i in range(processes):
     log = open(workdir.parent / f"{workdir.name}_p{i}.log", "a")
