@@ -43,6 +43,17 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.d_norm = "batch_norm"  # DCGAN: 'batch_norm' | 'layer_norm' | 'none'
   config.model.d_spectral_norm = False  # Miyato et al. 2018.
   config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
+  # Class conditioning (dcgan, mlp; jaxgan/models/conditioning.py): 'none' |
+  # 'concat' (one-hot label joined to z and D's input, Mirza & Osindero 2014)
+  # | 'projection' (conditional batch norm in G, projection D, Miyato &
+  # Koyama 2018) | 'acgan' (auxiliary classifier D, Odena et al. 2017).
+  config.model.conditioning = "none"
+  config.model.num_classes = 10  # Labels 0..num_classes-1 (when conditioned).
+  # InfoGAN codes joined to z, recovered by a Q head on D (jaxgan/latent.py):
+  # one categorical code with this many categories (0 = none), and this many
+  # continuous U(-1, 1) codes.
+  config.model.info_categorical = 0
+  config.model.info_continuous = 0
 
   config.loss = ml_collections.ConfigDict()
   # 'minimax' | 'non_saturating' | 'wgan' | 'wgan_gp' | 'least_squares' |
@@ -53,6 +64,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.feature_matching = 0.0  # Weight of the FM term in G's loss.
   config.loss.began_gamma = 0.75  # BEGAN diversity ratio.
   config.loss.began_lambda_k = 0.001  # BEGAN k_t learning rate.
+  config.loss.acgan_weight = 1.0  # ACGAN: weight of the class cross-entropy.
+  config.loss.info_weight = 1.0  # InfoGAN: lambda of the information term.
 
   # An input-gradient penalty on D, added to any loss (jaxgan/penalties.py).
   # Losses 'wgan_gp' and 'dragan' include theirs; their weight is set here.

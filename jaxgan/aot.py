@@ -68,6 +68,7 @@ def compile_for(config, devices: list) -> dict:
   from jax.sharding import Mesh  # pylint: disable=g-import-not-at-top
   from jaxgan import runtime, train, step as step_lib  # pylint: disable=g-import-not-at-top
   from jaxgan.data import sources  # pylint: disable=g-import-not-at-top
+  from jaxgan.models import conditioning  # pylint: disable=g-import-not-at-top
   from jaxgan.validate import validate_config  # pylint: disable=g-import-not-at-top
 
   count = len(devices)
@@ -79,9 +80,12 @@ def compile_for(config, devices: list) -> dict:
   built = train.build(config, mesh, abstract=True)
   shape = sources.data_shape(config.data)
   dtype = np.float32 if sources.is_toy(config.data) else np.uint8
+  sharding = runtime.batch_sharding(mesh)
   batch_spec = jax.ShapeDtypeStruct((config.train.d_steps, batch, *shape),
-                                    dtype,
-                                    sharding=runtime.batch_sharding(mesh))
+                                    dtype, sharding=sharding)
+  if conditioning.from_config(config).labelled:
+    batch_spec = (batch_spec, jax.ShapeDtypeStruct(
+        (config.train.d_steps, batch), np.int32, sharding=sharding))
   programs = []
   for program in built["train_step"].programs:
     start = time.perf_counter()

@@ -55,9 +55,12 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(None, AXIS))
 
 
-def global_batch(local: np.ndarray, mesh: Mesh) -> jax.Array:
-  """Assembles each process's (k, per_process_batch, ...) into a global array."""
-  return jax.make_array_from_process_local_data(batch_sharding(mesh), local)
+def global_batch(local, mesh: Mesh):
+  """Assembles each process's (k, per_process_batch, ...) arrays (one, or a
+  tuple of images and labels) into global arrays."""
+  sharding = batch_sharding(mesh)
+  return jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(sharding, x), local)
 
 
 def all_processes(x, *, tiled: bool = False) -> np.ndarray:

@@ -87,16 +87,20 @@ def make_optimizers(config) -> tuple[optax.GradientTransformation,
 def init_state(key: jax.Array, generator: nn.Module,
                discriminator: nn.Module, g_tx, d_tx, *, z_dim: int,
                data_shape: tuple[int, ...],
-               loss_state: dict[str, jax.Array]) -> TrainState:
+               loss_state: dict[str, jax.Array],
+               labelled: bool = False) -> TrainState:
   """Initialises all variables from `key` (call under jit).
 
+  z_dim: the generator's input width (noise and InfoGAN codes).
   data_shape: one example's shape, (H, W, C) for images or (2,) for points.
+  labelled: the models take class labels.
   """
   init_key, g_key, d_key = jax.random.split(key, 3)
   z = jnp.zeros((4, z_dim), jnp.float32)
   x = jnp.zeros((4, *data_shape), jnp.float32)
-  g_vars = generator.init(g_key, z, train=False)
-  d_vars = discriminator.init(d_key, x, train=False)
+  kwargs = {"labels": jnp.zeros((4,), jnp.int32)} if labelled else {}
+  g_vars = generator.init(g_key, z, train=False, **kwargs)
+  d_vars = discriminator.init(d_key, x, train=False, **kwargs)
   g_params, d_params = g_vars["params"], d_vars["params"]
   g_stats = g_vars.get("batch_stats", {})
   return TrainState(

@@ -21,36 +21,51 @@ import optax
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
-from jaxgan import losses, penalties
-from jaxgan.errors import UserError
+from jaxgan import latent, losses, penalties
+from jaxgan.models import conditioning
 from jaxgan.state import TrainState
 
 AXIS = "data"
 
 
-def _apply(module: nn.Module, params, batch_stats, x, *, train: bool, rng=None,
-           features: bool = False):
-  """Applies a module; returns (output, new batch_stats[, features]).
+def apply_model(module: nn.Module, params, batch_stats, x, *, train: bool, rng=None,
+           labels=None, collect: tuple[str, ...] | None = None):
+  """Applies a module; returns (output, new batch_stats[, sown]).
 
-  With `features`, also returns what the module sowed as
-  ('intermediates', 'features') (D's last hidden layer).
+  With `collect` (even empty), also returns a dict of what the module (or a submodule)
+  sowed as ('intermediates', name) for each name: D's last hidden layer
+  'features', its ACGAN 'class_logits' and InfoGAN 'info' heads.
   """
   variables = {"params": params}
   if batch_stats:
     variables["batch_stats"] = batch_stats
   rngs = {"dropout": rng} if rng is not None else None
   mutable = (["batch_stats"] if train and batch_stats else [])
-  mutable += ["intermediates"] if features else []
+  mutable += ["intermediates"] if collect else []
+  kwargs = {"labels": labels} if labels is not None else {}
   if mutable:
     out, updates = module.apply(variables, x, train=train, rngs=rngs,
-                                mutable=mutable)
+                                mutable=mutable, **kwargs)
     stats = updates.get("batch_stats", batch_stats)
   else:
-    out, updates = module.apply(variables, x, train=train, rngs=rngs), {}
-    stats = batch_stats
-  if features:
-    return out, stats, updates["intermediates"]["features"][0]
+    out = module.apply(variables, x, train=train, rngs=rngs, **kwargs)
+    updates, stats = {}, batch_stats
+  if collect is not None:
+    return out, stats, {name: _sown(updates["intermediates"], name)
+                        for name in collect}
   return out, stats
+
+
+def _sown(tree: dict, name: str):
+  """The value sown as `name` anywhere in an 'intermediates' tree."""
+  if name in tree:
+    return tree[name][0]
+  for value in tree.values():
+    if isinstance(value, dict):
+      found = _sown(value, name)
+      if found is not None:
+        return found
+  return None
 
 
 def to_model_input(batch: jax.Array) -> jax.Array:
@@ -116,22 +131,6 @@ def _per_device(params):
   return lax.pcast(params, AXIS, to="varying")
 
 
-# model.noise -> (key, shape) -> z.
-NOISE = {
-    "normal": lambda key, shape: jax.random.normal(key, shape, jnp.float32),
-    "uniform": lambda key, shape: jax.random.uniform(key, shape, jnp.float32,
-                                                     -1.0, 1.0),
-}
-
-
-def sample_noise(key: jax.Array, num: int, z_dim: int,
-                 dist: str = "normal") -> jax.Array:
-  if dist not in NOISE:
-    raise UserError(f"model.noise={dist!r} is unknown; use one of "
-                    f"{sorted(NOISE)}")
-  return NOISE[dist](key, (num, z_dim))
-
-
 @dataclasses.dataclass(frozen=True)
 class StepOptions:
   """What the iteration applies, resolved from the config by `options_from`.
@@ -146,6 +145,10 @@ class StepOptions:
     feature_matching: weight of Salimans et al.'s feature-matching term in
       G's loss; 0 = off.
     z_dim, noise, ema_decay: the generator's input and EMA.
+    cond: labels and InfoGAN codes (models/conditioning.py).
+    acgan_weight: weight of ACGAN's class cross-entropy in both losses.
+    info_weight: InfoGAN's lambda: D (its Q head) and G both subtract
+      lambda * L_I (latent.information) from their losses.
     skip_nonfinite: an update with a NaN or Inf in a `CHECKED` quantity
       leaves the parameters, optimizer and batch statistics as they were
       (`train.on_nonfinite='skip'`); by default it is applied and the host
@@ -160,6 +163,15 @@ class StepOptions:
   noise: str = "normal"
   ema_decay: float = 0.0
   skip_nonfinite: bool = False
+  cond: conditioning.Conditioning = conditioning.Conditioning()
+  acgan_weight: float = 1.0
+  info_weight: float = 1.0
+
+  @property
+  def heads(self) -> tuple[str, ...]:
+    """D's sown heads the losses read."""
+    return ((("class_logits",) if self.cond.mode == "acgan" else ())
+            + (("info",) if self.cond.info else ()))
 
   @property
   def applies_penalty(self) -> bool:
@@ -177,7 +189,32 @@ def options_from(config, loss: losses.GanLoss | None = None) -> StepOptions:
       feature_matching=float(config.loss.feature_matching),
       z_dim=config.model.z_dim, noise=config.model.noise,
       ema_decay=float(config.model.ema_decay),
-      skip_nonfinite=config.train.on_nonfinite == "skip")
+      skip_nonfinite=config.train.on_nonfinite == "skip",
+      cond=conditioning.from_config(config),
+      acgan_weight=float(config.loss.get("acgan_weight", 1.0)),
+      info_weight=float(config.loss.get("info_weight", 1.0)))
+
+
+def split_batch(batch):
+  """(images or points, labels or None) of a step's batch: an array, or an
+  (images, labels) pair for a class-conditional model."""
+  return batch if isinstance(batch, tuple) else (batch, None)
+
+
+def _class_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+
+def _head_losses(heads: dict, g_input: jax.Array, labels, opts: StepOptions):
+  """(weighted loss, metrics) of ACGAN's and InfoGAN's heads on fakes."""
+  total, metrics = jnp.zeros((), jnp.float32), {}
+  if "class_logits" in heads:
+    metrics["class_loss"] = _class_loss(heads["class_logits"], labels)
+    total += opts.acgan_weight * metrics["class_loss"]
+  if "info" in heads:
+    metrics.update(latent.information(heads["info"], g_input, opts.cond))
+    total -= opts.info_weight * metrics["info_mi"]
+  return total, metrics
 
 
 def _train_iteration(state: TrainState, batch: jax.Array, *,
@@ -185,16 +222,22 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
                      g_tx: optax.GradientTransformation,
                      d_tx: optax.GradientTransformation, opts: StepOptions,
                      num_devices: int) -> tuple[TrainState, dict[str, Any]]:
-  """Per-device body. batch: (k, local_batch, ...) uint8 images or floats."""
+  """Per-device body. batch: (k, local_batch, ...) uint8 images or floats,
+  or an (images, labels (k, local_batch)) pair for a labelled model."""
+  batch, batch_labels = split_batch(batch)
   k, local_batch = batch.shape[:2]
   global_batch = local_batch * num_devices
   device = lax.axis_index(AXIS)
   key = jax.random.fold_in(state.key, state.step)
   loss = opts.loss
+  heads = opts.heads
 
-  def local_noise(key):
-    z = sample_noise(key, global_batch, opts.z_dim, opts.noise)
+  def local_input(key):
+    z = latent.draw(key, global_batch, opts.z_dim, opts.noise, opts.cond)
     return lax.dynamic_slice_in_dim(z, device * local_batch, local_batch)
+
+  def labels_of(i):  # Fakes take the labels of the real batch they meet.
+    return None if batch_labels is None else batch_labels[i]
 
   def per_device(key):  # Dropout masks and penalty draws differ per slice.
     return jax.random.fold_in(key, device)
@@ -203,33 +246,46 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
     """One discriminator update on real batch i and fresh noise."""
     d_params, d_stats, d_opt_state, loss_state = carry
     z_key, drop_key = jax.random.split(jax.random.fold_in(key, i))
-    real = to_model_input(batch[i])
+    real, labels = to_model_input(batch[i]), labels_of(i)
+    g_input = local_input(z_key)
     # G normalises with this batch's statistics (train mode); its running
     # statistics change only in G's own update below.
-    fake, _ = _apply(generator, state.g_params, state.g_batch_stats,
-                     local_noise(z_key), train=True)
+    fake, _ = apply_model(generator, state.g_params, state.g_batch_stats,
+                     g_input, train=True, labels=labels)
     fake = lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
       k_real, k_fake, k_pen = jax.random.split(per_device(drop_key), 3)
       # Real and fake batches go through D separately, so batch norm
       # normalises each on its own statistics (as the DCGAN reference does).
-      real_out, stats = _apply(discriminator, d_params, d_stats, real,
-                               train=True, rng=k_real)
-      fake_out, stats = _apply(discriminator, d_params, stats, fake,
-                               train=True, rng=k_fake)
+      real_out, stats, real_heads = apply_model(
+          discriminator, d_params, d_stats, real, train=True, rng=k_real,
+          labels=labels, collect=heads)
+      fake_out, stats, fake_heads = apply_model(
+          discriminator, d_params, stats, fake, train=True, rng=k_fake,
+          labels=labels, collect=heads)
       d_loss, _ = loss.fn(real_out, fake_out, loss_state)
+      # ACGAN: D classifies reals and fakes; InfoGAN: Q recovers the codes.
+      head_loss, head_metrics = _head_losses(fake_heads, g_input, labels,
+                                             opts)
+      if "class_logits" in heads:
+        real_logits = real_heads["class_logits"]
+        real_class_loss = _class_loss(real_logits, labels)
+        head_metrics["class_loss"] += real_class_loss
+        head_loss += opts.acgan_weight * real_class_loss
+        head_metrics["class_accuracy"] = jnp.mean(
+            jnp.argmax(real_logits, -1) == labels)
       penalty = jnp.zeros((), jnp.float32)
       if opts.applies_penalty:
         # D without batch norm (validated), so its statistics (spectral-norm
         # vectors at most) from this pass are not kept.
-        d_fn = lambda x: _apply(discriminator, d_params, stats, x,
-                                train=True, rng=k_real)[0]
+        d_fn = lambda x: apply_model(discriminator, d_params, stats, x,
+                                train=True, rng=k_real, labels=labels)[0]
         penalty = opts.penalty(d_fn, real, fake, k_pen)
-      total = d_loss + opts.penalty_weight * penalty
-      return total, (stats, real_out, fake_out, d_loss, penalty)
+      total = d_loss + head_loss + opts.penalty_weight * penalty
+      return total, (stats, real_out, fake_out, d_loss, penalty, head_metrics)
 
-    (_, (stats, real_out, fake_out, d_loss, penalty)), grads = (
+    (_, (stats, real_out, fake_out, d_loss, penalty, head_metrics)), grads = (
         jax.value_and_grad(d_loss_fn, has_aux=True)(_per_device(d_params)))
     grads = lax.pmean(grads, AXIS)
     stats = lax.pmean(stats, AXIS)
@@ -247,6 +303,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
       metrics["d_real"], metrics["d_fake"] = real_out.mean(), fake_out.mean()
     if opts.applies_penalty:
       metrics["d_penalty"] = penalty
+    metrics.update({f"d_{name}": v for name, v in head_metrics.items()})
     if loss.update is not None:
       # On the global batch's outputs (equal slices: the mean of per-device
       # means), so every device computes the same new loss state.
@@ -279,34 +336,37 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
 
   # --- one generator update, with fresh noise, against the updated D.
   z_key, drop_key = jax.random.split(jax.random.fold_in(key, k))
-  z = local_noise(z_key)
+  g_input, labels = local_input(z_key), labels_of(k - 1)
 
   def g_loss_fn(g_params):
     k_real, k_fake = jax.random.split(per_device(drop_key))
-    fake, g_stats = _apply(generator, g_params, state.g_batch_stats, z,
-                           train=True)
+    fake, g_stats = apply_model(generator, g_params, state.g_batch_stats, g_input,
+                           train=True, labels=labels)
     # D's batch statistics from this pass are not kept: D's state changes only
     # in its own update.
     fm = opts.feature_matching > 0
-    fake_out, d_stats_g, *fake_features = _apply(
+    collect = heads + (("features",) if fm else ())
+    fake_out, d_stats_g, fake_sown = apply_model(
         discriminator, d_params, d_stats, fake, train=True, rng=k_fake,
-        features=fm)
+        labels=labels, collect=collect)
     real_out = None
     if loss.g_uses_real or fm:
-      real_out, _, *real_features = _apply(
+      real_out, _, real_sown = apply_model(
           discriminator, d_params, d_stats_g, to_model_input(batch[-1]),
-          train=True, rng=k_real, features=fm)
+          train=True, rng=k_real, labels=labels, collect=collect)
     _, g_loss = loss.fn(real_out if loss.g_uses_real else None, fake_out,
                         loss_state)
     aux = {"g_adv_loss": g_loss}
     if fm:
       # Salimans et al. 2016, Sec. 3.1: |E f(x) - E f(G(z))|^2 on D's last
       # hidden layer f.
-      fm = jnp.sum((jnp.mean(lax.stop_gradient(real_features[0]), axis=0)
-                    - jnp.mean(fake_features[0], axis=0)) ** 2)
+      fm = jnp.sum((jnp.mean(lax.stop_gradient(real_sown["features"]), axis=0)
+                    - jnp.mean(fake_sown["features"], axis=0)) ** 2)
       aux["g_feature_matching"] = fm
       g_loss = g_loss + opts.feature_matching * fm
-    return g_loss, (g_stats, aux)
+    head_loss, head_metrics = _head_losses(fake_sown, g_input, labels, opts)
+    aux.update({f"g_{name}": v for name, v in head_metrics.items()})
+    return g_loss + head_loss, (g_stats, aux)
 
   (g_loss, (g_stats, g_aux)), g_grads = jax.value_and_grad(
       g_loss_fn, has_aux=True)(_per_device(state.g_params))
@@ -344,7 +404,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
       "g_param_norm": _global_norm(g_params),
       "d_param_norm": _global_norm(d_params),
   }
-  if opts.feature_matching > 0:
+  if opts.feature_matching > 0 or heads:
     metrics.update(g_aux)
   metrics = lax.pmean(metrics, AXIS)
   return new_state, metrics

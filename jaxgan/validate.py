@@ -12,10 +12,10 @@ import jax
 import ml_collections
 
 from jaxgan import losses, models, penalties, state as state_lib
-from jaxgan import step as step_lib
+from jaxgan import latent
 from jaxgan.data import sources
 from jaxgan.errors import UserError
-from jaxgan.models import dcgan
+from jaxgan.models import conditioning, dcgan
 
 
 def _positive_int(name: str, value) -> None:
@@ -59,7 +59,7 @@ def validate_config(config: ml_collections.ConfigDict,
                     "[0, 1); 0 turns the EMA off")
   if config.data.channels not in (1, 3):
     raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
-  _one_of("model.noise", config.model.noise, step_lib.NOISE)
+  _one_of("model.noise", config.model.noise, latent.NOISE)
   _one_of("model.d_norm", config.model.d_norm, dcgan.D_NORMS)
   _check_numbers(config)
   state_lib.make_optimizers(config)  # Checks optim.name.
@@ -67,6 +67,7 @@ def validate_config(config: ml_collections.ConfigDict,
   models.get_models(config)  # Checks resolutions.
   loss = losses.get_loss(config.loss)
   _check_data_and_model(config, spec)
+  _check_conditioning(config, spec)
   _check_loss_and_model(config, loss, spec)
   _check_regularizers(config, loss, spec, num_devices or jax.device_count())
 
@@ -112,6 +113,40 @@ def _check_data_and_model(config, spec: models.ModelSpec) -> None:
         f"model.name={config.model.name!r} is for the 2-D toys but "
         f"data.source={config.data.source!r}; use data.source='toy:ring8' or "
         "'toy:grid25', or an image model")
+
+
+def _check_conditioning(config, spec: models.ModelSpec) -> None:
+  m, c = config.model, config.loss
+  _one_of("model.conditioning", m.conditioning, conditioning.MODES)
+  for name in ("info_categorical", "info_continuous"):
+    value = m[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+      raise UserError(f"model.{name}={value!r} must be an integer >= 0 "
+                      "(0 = no such InfoGAN code)")
+  if m.info_categorical == 1:
+    raise UserError("model.info_categorical=1 is a code with one value; use "
+                    ">= 2 categories (InfoGAN on MNIST: 10) or 0")
+  for name in ("acgan_weight", "info_weight"):
+    _in_range(f"loss.{name}", c[name], 0.0, float("inf"))
+  cond = conditioning.from_config(config)
+  if not (cond.labelled or cond.info):
+    return
+  if not spec.conditioning:
+    what = (f"model.conditioning={m.conditioning!r}" if cond.labelled
+            else "the InfoGAN codes (model.info_*)")
+    supported = sorted(n for n, s in models.MODELS.items() if s.conditioning)
+    raise UserError(f"{what} is not implemented by model.name={m.name!r}; "
+                    f"use model.name in {supported} or turn it off")
+  if cond.labelled:
+    if isinstance(m.num_classes, bool) or not isinstance(
+        m.num_classes, int) or m.num_classes < 2:
+      raise UserError(f"model.num_classes={m.num_classes!r} must be an "
+                      "integer >= 2 with model.conditioning="
+                      f"{m.conditioning!r}")
+    if m.conditioning == "projection" and m.name == "mlp":
+      raise UserError("model.conditioning='projection' conditions G through "
+                      "its batch norms, which model.name='mlp' has none of; "
+                      "use 'concat' or 'acgan' with the MLP")
 
 
 def _check_loss_and_model(config, loss: losses.GanLoss,

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import pytest
 
 from configs import paper_losses
-from jaxgan import models
+from jaxgan import latent, models
+from jaxgan.models import conditioning
 from jaxgan.data import sources
 from jaxgan.validate import validate_config
 from tests.conftest import ROOT
@@ -22,7 +23,8 @@ LOSS_CONFIGS = ("dcgan_fashion_mnist", "toy_ring8", "toy_grid25")
 def test_expected_configs_exist():
   names = {p.stem for p in CONFIGS}
   assert {"default", "dcgan_fashion_mnist", "dcgan_celeba", "gan_mnist",
-          "tiny", "toy_ring8", "toy_grid25"} <= names
+          "tiny", "toy_ring8", "toy_grid25", "cgan_fashion_mnist",
+          "acgan_fashion_mnist", "infogan_mnist"} <= names
 
 
 def _load(path, arg=None):
@@ -51,11 +53,13 @@ def test_config_loads_and_validates(path, arg):
   validate_config(config, num_devices=1)
   assert path.read_text().count("python -m jaxgan.main") >= 1  # Launch line.
   generator, _ = models.get_models(config)
+  cond = conditioning.from_config(config)
+  z = jnp.zeros((1, latent.input_dim(config.model.z_dim, cond)))
+  kwargs = {"labels": jnp.zeros((1,), jnp.int32)} if cond.labelled else {}
   shape = jax.eval_shape(
       lambda: generator.apply(
-          generator.init(jax.random.PRNGKey(0),
-                         jnp.zeros((1, config.model.z_dim)), train=False),
-          jnp.zeros((1, config.model.z_dim)), train=False))
+          generator.init(jax.random.PRNGKey(0), z, train=False, **kwargs),
+          z, train=False, **kwargs))
   assert shape.shape == (1, *sources.data_shape(config.data))
 
 

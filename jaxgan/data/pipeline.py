@@ -12,7 +12,9 @@ number of processes.
 Images leave the pipeline as uint8 (k, per_process_batch, H, W, C) arrays; the
 train step scales them to [-1, 1] on the device (a quarter of the bytes of
 float32 cross the host-device boundary). Points of the 2-D toys leave as
-float32 (k, per_process_batch, 2).
+float32 (k, per_process_batch, 2). For a class-conditional model
+(`labels=True`) each element is a pair (images, int32 labels (k,
+per_process_batch)), read from the same examples.
 """
 
 import dataclasses
@@ -118,26 +120,42 @@ def preprocess_for(data_config) -> Preprocess | Any:
                     name=data_config.source)
 
 
-def check_source(source: Sequence, data_config, global_batch: int) -> None:
+@dataclasses.dataclass(frozen=True)
+class WithLabel:
+  """example -> (preprocessed example, int32 label)."""
+  preprocess: Any
+
+  def __call__(self, example: dict[str, Any]) -> tuple[np.ndarray, np.int32]:
+    return self.preprocess(example), np.int32(example["label"])
+
+
+def check_source(source: Sequence, data_config, global_batch: int,
+                 num_classes: int = 0) -> None:
   """Raises DataError for a source with fewer examples than a batch, or whose
   first example is unreadable or of the wrong size or channel count (checked
   before training starts; a later bad example stops training with a
-  checkpoint of the work done)."""
+  checkpoint of the work done). With `num_classes` (a class-conditional
+  model), also for a source without labels or with labels outside
+  [0, num_classes)."""
   if len(source) < global_batch:
     raise sources.DataError(
         f"data.source={data_config.source!r} has {len(source)} examples, fewer "
         f"than one global batch of {global_batch}; use a smaller "
         "train.batch_size or more data")
   preprocess_for(data_config)(source[0])
+  if num_classes:
+    sources.check_labels(source, data_config, num_classes)
 
 
 def make_dataset(source: Sequence, data_config, *, seed: int,
                  per_process_batch: int, process_index: int,
-                 process_count: int) -> grain.MapDataset:
-  """Infinite MapDataset; element g is this process's part of global batch g."""
+                 process_count: int, labels: bool = False) -> grain.MapDataset:
+  """Infinite MapDataset; element g is this process's part of global batch g
+  (with `labels`, a pair (images, labels))."""
   check_source(source, data_config, per_process_batch * process_count)
   ds = grain.MapDataset.source(source).shuffle(seed=seed % 2**32).repeat()
-  ds = ds.map(preprocess_for(data_config))
+  fn = preprocess_for(data_config)
+  ds = ds.map(WithLabel(fn) if labels else fn)
   ds = ds.batch(per_process_batch, drop_remainder=True)
   return ds[process_index::process_count]
 
@@ -145,7 +163,8 @@ def make_dataset(source: Sequence, data_config, *, seed: int,
 def make_iterator(ds: grain.MapDataset, *, start: int,
                   steps_per_iteration: int, num_threads: int = 2,
                   prefetch: int = 4) -> Iterator[np.ndarray]:
-  """Yields (k, per_process_batch, H, W, C) uint8 from global batch `start`."""
+  """Yields (k, per_process_batch, H, W, C) uint8 from global batch `start`
+  (or (images, labels) pairs of such batches)."""
   options = grain.ReadOptions(num_threads=num_threads,
                               prefetch_buffer_size=prefetch)
   it_ds = ds[start:].to_iter_dataset(options)

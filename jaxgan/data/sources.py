@@ -85,6 +85,7 @@ class IdxSource(Sequence):
                         f"{len(self.images)} images in {images}")
     else:
       self.labels = np.zeros(len(self.images), np.int32)
+    self.has_labels = labels is not None
 
   def __len__(self) -> int:
     return len(self.images)
@@ -113,6 +114,7 @@ class FolderSource(Sequence):
     self.labels = np.array(
         [index.get(pathlib.Path(p).relative_to(d).parts[0], 0)
          for p in self.paths], np.int32)
+    self.has_labels = bool(classes)
 
   def __len__(self) -> int:
     return len(self.paths)
@@ -144,6 +146,7 @@ class TfdsSource(Sequence):
           "copy the folder here or set data.tfds_data_dir") from None
     finally:
       absl_logging.set_verbosity(level)
+    self.has_labels = "label" in self.source[0]
 
   def __len__(self) -> int:
     return len(self.source)
@@ -178,6 +181,27 @@ def data_shape(data_config) -> tuple[int, ...]:
     return (2,)
   return (data_config.image_size, data_config.image_size,
           data_config.channels)
+
+
+def check_labels(source: Sequence, data_config, num_classes: int) -> None:
+  """Raises DataError unless the source has labels in [0, num_classes)
+  (all of them where they are in memory, else the first example's)."""
+  name = data_config.source
+  if not getattr(source, "has_labels", True):
+    raise DataError(
+        f"data.source={name!r} has no labels (an IDX folder without its "
+        "labels file, or a folder: without class subfolders), which "
+        "model.conditioning needs; add them or set model.conditioning='none'")
+  labels = getattr(source, "labels", None)
+  if labels is None:
+    labels = np.array([source[0]["label"]])
+  labels = np.asarray(labels)
+  bad = labels[(labels < 0) | (labels >= num_classes)]
+  if bad.size:
+    raise DataError(
+        f"data.source={name!r} has label {int(bad[0])}, outside model."
+        f"num_classes={num_classes} (labels 0..{num_classes - 1}); set "
+        f"model.num_classes={int(labels.max()) + 1}")
 
 
 def get_source(data_config) -> Sequence:

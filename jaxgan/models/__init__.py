@@ -5,7 +5,9 @@ asking for an impossible combination fails at start-up (validate.py):
 `data` is 'image' or 'points' (the 2-D toys), `autoencoder` marks BEGAN's
 reconstruction-error discriminator, and `d_options` lists the discriminator
 switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
-model.d_norm other than its default, loss.feature_matching).
+model.d_norm other than its default, loss.feature_matching), and
+`conditioning` whether it takes labels and InfoGAN codes
+(model.conditioning, model.info_*; models/conditioning.py).
 """
 
 import dataclasses
@@ -18,7 +20,7 @@ import ml_collections
 from jaxgan.errors import UserError
 
 from jaxgan.data import sources
-from jaxgan.models import began, dcgan, mlp, toy
+from jaxgan.models import began, conditioning, dcgan, mlp, toy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +30,7 @@ class ModelSpec:
   autoencoder: bool = False
   d_options: tuple[str, ...] = ()
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
+  conditioning: bool = False
 
 
 # train.dtype -> the models' computation dtype. Parameters, optimizer states,
@@ -46,12 +49,14 @@ def _dcgan(config: ml_collections.ConfigDict, bn_axis_name):
   return (
       dcgan.Generator(resolution=d.image_size, channels=d.channels,
                       width=m.g_width, init_std=m.init_std,
-                      bn_axis_name=bn_axis_name, dtype=_dtype(config)),
+                      bn_axis_name=bn_axis_name, dtype=_dtype(config),
+                      cond=conditioning.from_config(config)),
       dcgan.Discriminator(resolution=d.image_size, width=m.d_width,
                           init_std=m.init_std, bn_axis_name=bn_axis_name,
                           norm=m.d_norm, spectral_norm=m.d_spectral_norm,
                           minibatch_std=m.d_minibatch_std,
-                          dtype=_dtype(config)),
+                          dtype=_dtype(config),
+                          cond=conditioning.from_config(config)),
   )
 
 
@@ -60,9 +65,11 @@ def _mlp(config: ml_collections.ConfigDict, bn_axis_name):
   m, d = config.model, config.data
   return (
       mlp.Generator(resolution=d.image_size, channels=d.channels,
-                    width=m.g_width, dtype=_dtype(config)),
+                    width=m.g_width, dtype=_dtype(config),
+                    cond=conditioning.from_config(config)),
       mlp.Discriminator(resolution=d.image_size, width=m.d_width,
-                        dtype=_dtype(config)),
+                        dtype=_dtype(config),
+                        cond=conditioning.from_config(config)),
   )
 
 
@@ -110,8 +117,9 @@ MODELS: dict[str, ModelSpec] = {
     "dcgan": ModelSpec(
         _dcgan, d_options=("d_spectral_norm", "d_minibatch_std", "d_norm",
                            "feature_matching"),
-        d_batch_norm=lambda c: c.model.d_norm == "batch_norm"),
-    "mlp": ModelSpec(_mlp, d_options=("feature_matching",)),
+        d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
+        conditioning=True),
+    "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
     "began": ModelSpec(_began, autoencoder=True),
     "toy_mlp": ModelSpec(_toy_mlp, data="points",
                          d_options=("d_spectral_norm", "d_minibatch_std",

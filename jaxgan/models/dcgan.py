@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.errors import UserError
+from jaxgan.models import conditioning
+from jaxgan.models.conditioning import Conditioning
 from jaxgan.models.layers import ConvTranspose4x4s2, minibatch_stddev, spectral
 
 SUPPORTED_RESOLUTIONS = (28, 32, 64, 128)
@@ -61,29 +63,40 @@ class BatchNorm(nn.Module):
 
 
 class Generator(nn.Module):
-  """z (N, z_dim) -> images (N, R, R, C) in [-1, 1]."""
+  """z (N, z_dim) [and labels (N,)] -> images (N, R, R, C) in [-1, 1].
+
+  `cond` (models/conditioning.py): the one-hot label joins z ('concat',
+  'acgan') or every batch norm becomes class-conditional ('projection').
+  """
   resolution: int = 64
   channels: int = 3
   width: int = 64
   init_std: float = 0.02
   bn_axis_name: str | None = None
   dtype: Any = None
+  cond: Conditioning = Conditioning()
+
+  def _norm(self, x, labels, train):
+    if self.cond.mode == "projection":
+      return conditioning.ConditionalBatchNorm(
+          self.cond.num_classes, self.init_std, self.bn_axis_name,
+          self.dtype)(x, labels, train)
+    return BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(x, train)
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
-    del labels  # Unconditional.
     base, n_up = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width * 2 ** (n_up - 1)
-    bn = lambda: BatchNorm(self.init_std, self.bn_axis_name, self.dtype)  # pylint: disable=unnecessary-lambda-assignment
+    x = conditioning.generator_input(z, labels, self.cond)
     x = nn.Dense(base * base * ch, use_bias=False, kernel_init=init,
-                 dtype=self.dtype)(z)
+                 dtype=self.dtype)(x)
     x = x.reshape(z.shape[0], base, base, ch)
-    x = nn.relu(bn()(x, train))
+    x = nn.relu(self._norm(x, labels, train))
     for _ in range(n_up - 1):
       ch //= 2
       x = ConvTranspose4x4s2(ch, kernel_init=init, dtype=self.dtype)(x)
-      x = nn.relu(bn()(x, train))
+      x = nn.relu(self._norm(x, labels, train))
     x = ConvTranspose4x4s2(self.channels, kernel_init=init, dtype=self.dtype)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
@@ -96,7 +109,9 @@ class Discriminator(nn.Module):
   normalises every conv and the output layer (Miyato et al. 2018);
   `minibatch_std` appends the minibatch-stddev map before the output layer
   (Karras et al. 2018). The last hidden map is sown as 'features' for
-  feature matching.
+  feature matching. `cond` adds the label maps to the input ('concat'), the
+  projection term, the ACGAN classifier or the InfoGAN Q head
+  (conditioning.Heads, unnormalised).
   """
   resolution: int = 64
   width: int = 64
@@ -106,16 +121,17 @@ class Discriminator(nn.Module):
   spectral_norm: bool = False
   minibatch_std: bool = False
   dtype: Any = None
+  cond: Conditioning = Conditioning()
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
-    del labels  # Unconditional.
     if self.norm not in D_NORMS:
       raise UserError(f"model.d_norm={self.norm!r} is unknown; use one of "
                       f"{list(D_NORMS)}")
     _, n_down = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width
+    x = conditioning.discriminator_input(x, labels, self.cond)
     for i in range(n_down):
       conv = nn.Conv(ch, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
                      use_bias=False, kernel_init=init, dtype=self.dtype)
@@ -130,7 +146,8 @@ class Discriminator(nn.Module):
     self.sow("intermediates", "features", x)
     if self.minibatch_std:
       x = minibatch_stddev(x)
-    x = x.reshape(x.shape[0], -1)
+    h = x.reshape(x.shape[0], -1)
     x = spectral(nn.Dense(1, use_bias=False, kernel_init=init,
-                          dtype=self.dtype), self.spectral_norm, x, train)
-    return x[:, 0].astype(jnp.float32)
+                          dtype=self.dtype), self.spectral_norm, h, train)
+    extra = conditioning.Heads(self.cond, self.init_std, self.dtype)(h, labels)
+    return x[:, 0].astype(jnp.float32) + extra
