@@ -71,6 +71,11 @@ def evaluate(workdir: str, *, step: int | None = None, best: bool = False,
   t1 = time.perf_counter()
   metrics = evaluator(train.make_sampler(built["generator"], config), state,
                       config, runtime.make_mesh())
+  classify_code = train.make_code_classifier(built["discriminator"], config)
+  if classify_code is not None:
+    metrics["info_accuracy"] = evaluation.CodeAccuracy(
+        config, num_samples=num_samples,
+        reference_split=config.eval.reference_split)(classify_code, state)
   t2 = time.perf_counter()
   return {"workdir": workdir, "step": label,
           "checkpoint": "untrained" if untrained else

@@ -16,16 +16,19 @@ import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 
 from jaxgan import checkpoint as ckpt_lib
 from jaxgan import evaluation, fs
 from jaxgan import images as image_lib
-from jaxgan import losses, models, runtime, state as state_lib, step as step_lib
+from jaxgan import latent, losses, models, runtime, state as state_lib
+from jaxgan import step as step_lib
 from jaxgan import writers
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
 from jaxgan.metrics import modes
+from jaxgan.models import conditioning
 from jaxgan.validate import validate_config
 
 
@@ -41,12 +44,13 @@ def build(config: ml_collections.ConfigDict, mesh, *,
   generator, discriminator = models.get_models(config, bn_axis_name=bn_axis)
   g_tx, d_tx = state_lib.make_optimizers(config)
   loss = losses.get_loss(config.loss)
+  cond = conditioning.from_config(config)
   init = jax.jit(
       functools.partial(state_lib.init_state, generator=generator,
                         discriminator=discriminator, g_tx=g_tx, d_tx=d_tx,
-                        z_dim=config.model.z_dim,
+                        z_dim=latent.input_dim(config.model.z_dim, cond),
                         data_shape=sources.data_shape(config.data),
-                        loss_state=loss.init_state()),
+                        loss_state=loss.init_state(), labelled=cond.labelled),
       out_shardings=runtime.replicated(mesh))
   key = jax.random.PRNGKey(config.seed)
   state = init.eval_shape(key) if abstract else init(key)
@@ -57,18 +61,38 @@ def build(config: ml_collections.ConfigDict, mesh, *,
 
 
 def make_sampler(generator, config) -> Any:
-  """jit(state, z) -> [-1, 1] images from the EMA (or live) generator."""
+  """jit(state, z, labels=None) -> [-1, 1] images from the EMA (or live)
+  generator; z carries the InfoGAN codes, labels (N,) the classes of a
+  class-conditional model (required there)."""
   use_ema = config.model.ema_decay > 0
 
   @jax.jit
-  def sample(state, z):
+  def sample(state, z, labels=None):
     params = state.ema_params if use_ema else state.g_params
     stats = state.ema_batch_stats if use_ema else state.g_batch_stats
     variables = {"params": params}
     if stats:
       variables["batch_stats"] = stats
-    return generator.apply(variables, z, train=False)
+    kwargs = {"labels": labels} if labels is not None else {}
+    return generator.apply(variables, z, train=False, **kwargs)
   return sample
+
+
+def make_code_classifier(discriminator, config) -> Any:
+  """jit(state, uint8 images) -> InfoGAN's categorical code as D's Q head
+  reads it from the images (argmax), or None for models without one (or
+  with class labels, which D would also see)."""
+  cond = conditioning.from_config(config)
+  if not cond.info_categorical or cond.labelled:
+    return None
+
+  @jax.jit
+  def classify(state, images):
+    _, _, sown = step_lib.apply_model(
+        discriminator, state.d_params, state.d_batch_stats,
+        step_lib.to_model_input(images), train=False, collect=("info",))
+    return jnp.argmax(sown["info"][:, :cond.info_categorical], axis=-1)
+  return classify
 
 
 # Config keys that fix the shapes of the saved state: a run cannot resume
@@ -76,7 +100,11 @@ def make_sampler(generator, config) -> Any:
 SHAPE_KEYS = ("model.name", "model.z_dim", "model.g_width", "model.d_width",
               "model.d_norm", "model.d_spectral_norm", "model.d_minibatch_std",
               "optim.name", "optim.schedule", "data.image_size",
-              "data.channels")
+              "data.channels", "model.conditioning", "model.num_classes",
+              "model.info_categorical", "model.info_continuous")
+# Shape keys added after the first release, with the value older runs had.
+ADDED_KEYS = {"model.conditioning": "none", "model.num_classes": 10,
+              "model.info_categorical": 0, "model.info_continuous": 0}
 
 
 def _check_workdir(config, workdir: str) -> bool:
@@ -105,6 +133,10 @@ def _check_workdir(config, workdir: str) -> bool:
     previous = json.loads(path.read_text())
     if not isinstance(previous, dict):
       raise ValueError("not a JSON object")
+    for key, value in ADDED_KEYS.items():  # Runs saved before these keys.
+      node = previous.get(key.split(".")[0])
+      if isinstance(node, dict):
+        node.setdefault(key.split(".")[1], value)
   except (OSError, ValueError) as e:
     raise UserError(f"{path} is not a readable config ({e}); restore it or "
                     "use a new --workdir") from None
@@ -254,7 +286,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict,
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size)
   source = sources.get_source(config.data)
-  pipeline.check_source(source, config.data, config.train.batch_size)
+  pipeline.check_source(source, config.data, config.train.batch_size,
+                        conditioning.from_config(config).num_classes)
   new_config = _check_workdir(config, workdir)
   ckpt_dir = os.path.join(workdir, "checkpoints")
   evaluator, extractor_path = None, evaluation.extractor_path(config)
@@ -364,7 +397,8 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   dataset = pipeline.make_dataset(
       source, config.data, seed=config.seed,
       per_process_batch=per_process_batch,
-      process_index=jax.process_index(), process_count=jax.process_count())
+      process_index=jax.process_index(), process_count=jax.process_count(),
+      labels=conditioning.from_config(config).labelled)
   batches = pipeline.make_iterator(
       dataset, start=int(jax.device_get(state.data_pos)),
       steps_per_iteration=k, num_threads=config.data.num_threads,
@@ -376,13 +410,20 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   # Toys: a scatter of eval.num_samples points; images: a grid.
   num_samples = (config.eval.num_samples if points
                  else config.train.num_sample_images)
+  cond = conditioning.from_config(config)
   fixed_z = jax.device_put(
-      step_lib.sample_noise(jax.random.PRNGKey(config.seed + 1), num_samples,
-                            config.model.z_dim, config.model.noise),
+      latent.draw(jax.random.PRNGKey(config.seed + 1), num_samples,
+                  config.model.z_dim, config.model.noise, cond),
       runtime.replicated(mesh))
+  # Class-conditional grids: one class per row.
+  fixed_labels = None
+  if cond.labelled:
+    fixed_labels = jax.device_put(
+        latent.grid_labels(num_samples, cond.num_classes),
+        runtime.replicated(mesh))
 
   def write_samples(state, step, name, filename):
-    out = jax.device_get(sample(state, fixed_z))
+    out = jax.device_get(sample(state, fixed_z, fixed_labels))
     if points:
       writer.image(step, name, image_lib.scatter_plot(out, mixture.centres),
                    filename)
@@ -390,24 +431,38 @@ def _train(config, workdir, state, train_step, built, source, mesh,
       writer.image_grid(step, name, image_lib.to_uint8(out), filename)
 
   best = _Best(config, workdir, evaluator)
+  classify_code = make_code_classifier(built["discriminator"], config)
+  code_accuracy = None
+  if classify_code is not None:
+    code_accuracy = evaluation.CodeAccuracy(
+        config, num_samples=config.eval.num_samples,
+        reference_split=config.eval.reference_split)
 
   def evaluate(state, step):
     """Image metrics (with a classifier) or the 2-D toys' mode metrics."""
     if evaluator is not None:
       m = evaluator(sample, state, config, mesh)
+      if code_accuracy is not None:
+        m["info_accuracy"] = code_accuracy(classify_code, state)
       writer.scalars(step, m)
       runtime.log(f"eval step {step}: {evaluator.fd_label} {m['fd']:.3f}, "
                   f"KID {m['kid']:.4f}, classifier score "
                   f"{m['classifier_score']:.2f}, precision "
                   f"{m['precision']:.3f}, recall {m['recall']:.3f}, "
-                  f"{m['class_coverage']} classes")
+                  f"{m['class_coverage']} classes"
+                  + evaluation.describe_extra(m))
       if best.improves(m):
         health.check(state, step, last_saved)  # Never keep a bad state.
         best.save(step, state, m)
       return
+    if code_accuracy is not None:  # InfoGAN without a feature extractor.
+      m = {"info_accuracy": code_accuracy(classify_code, state)}
+      writer.scalars(step, m)
+      runtime.log(f"eval step {step}: code accuracy {m['info_accuracy']:.3f}")
     if not points:
       return
-    m = modes.mode_metrics(jax.device_get(sample(state, fixed_z)), mixture)
+    m = modes.mode_metrics(jax.device_get(sample(state, fixed_z, fixed_labels)),
+                           mixture)
     # reverse_kl is undefined (inf) without any high-quality sample.
     writer.scalars(step, {k_: m[k_] for k_ in ("modes", "high_quality",
                                                "reverse_kl")

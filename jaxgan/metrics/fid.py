@@ -71,3 +71,14 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
 
 def frechet_distance_of(a: FeatureStats, b: FeatureStats) -> float:
   return frechet_distance(a.mean, a.cov, b.mean, b.cov)
+
+
+def stats_of(features: np.ndarray) -> FeatureStats:
+  stats = FeatureStats(features.shape[1])
+  stats.update(features)
+  return stats
+
+
+def frechet_distance_of_features(a: np.ndarray, b: np.ndarray) -> float:
+  """FD between Gaussians fitted to feature arrays a (N, D) and b (M, D)."""
+  return frechet_distance_of(stats_of(a), stats_of(b))
