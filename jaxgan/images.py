@@ -43,6 +43,17 @@ def save_png(image: np.ndarray, path: str) -> None:
   fs.write_bytes(path, png_bytes(image))
 
 
+def save_gif(frames: list[np.ndarray], path: str,
+             duration_ms: int = 120) -> None:
+  """Writes uint8 (H, W, 1|3) frames as an animated GIF that loops."""
+  pics = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f)
+          for f in frames]
+  buffer = io.BytesIO()
+  pics[0].save(buffer, format="GIF", save_all=True, append_images=pics[1:],
+               duration=duration_ms, loop=0)
+  fs.write_bytes(path, buffer.getvalue())
+
+
 def scatter_plot(points: np.ndarray, centres: np.ndarray | None = None,
                  size: int = 480, extent: float | None = None) -> np.ndarray:
   """Draws 2-D points (black) over the true mode centres (red crosses).
