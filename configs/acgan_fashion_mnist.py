@@ -1,0 +1,26 @@
+"""Auxiliary-classifier GAN on Fashion-MNIST (Odena et al. 2017), DCGAN-32.
+
+Launch:
+  python -m jaxgan.main --config=configs/acgan_fashion_mnist.py \
+      --workdir=runs/acgan_fashion_mnist --config.eval.classifier=DIR
+
+G takes the one-hot label with z; D is unconditional with a second head
+that classifies real and generated images (loss.acgan_weight x the class
+cross-entropy, added to D's and G's losses). DIR: a Fashion-MNIST domain
+classifier (python -m jaxgan.classifier), for `class_accuracy` and the
+per-class FD.
+
+Expected (measured on 2 CPU cores): class_accuracy 0.XX after 3,000
+iterations (~X minutes).
+"""
+
+from configs import dcgan_fashion_mnist
+
+
+def get_config():
+  config = dcgan_fashion_mnist.get_config()
+  config.model.conditioning = "acgan"
+  config.model.num_classes = 10
+  config.loss.acgan_weight = 1.0
+  config.train.num_sample_images = 100  # One row per class.
+  return config
