@@ -1,4 +1,4 @@
-"""Samples from a trained generator, and ways to look at it: python -m jaxgan.sample.
+"""Samples of a trained generator, and views of it: python -m jaxgan.sample.
 
   python -m jaxgan.sample --workdir=DIR --num=N --out=FILE.npy  # uint8 NHWC
   python -m jaxgan.sample --workdir=DIR --num=64 --out=FILE.png  # a grid

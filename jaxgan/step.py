@@ -28,13 +28,15 @@ from jaxgan.state import TrainState
 AXIS = "data"
 
 
-def apply_model(module: nn.Module, params, batch_stats, x, *, train: bool, rng=None,
-           labels=None, collect: tuple[str, ...] | None = None):
+def apply_model(module: nn.Module, params, batch_stats, x, *, train: bool,
+                rng=None, labels=None,
+                collect: tuple[str, ...] | None = None):
   """Applies a module; returns (output, new batch_stats[, sown]).
 
-  With `collect` (even empty), also returns a dict of what the module (or a submodule)
-  sowed as ('intermediates', name) for each name: D's last hidden layer
-  'features', its ACGAN 'class_logits' and InfoGAN 'info' heads.
+  `labels` go to a class-conditional module. With `collect` (even empty),
+  also returns a dict of what the module (or a submodule) sowed as
+  ('intermediates', name) for each name: D's last hidden layer 'features',
+  its ACGAN 'class_logits' and InfoGAN 'info' heads.
   """
   variables = {"params": params}
   if batch_stats:
@@ -251,7 +253,7 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
     # G normalises with this batch's statistics (train mode); its running
     # statistics change only in G's own update below.
     fake, _ = apply_model(generator, state.g_params, state.g_batch_stats,
-                     g_input, train=True, labels=labels)
+                          g_input, train=True, labels=labels)
     fake = lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
@@ -280,7 +282,8 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
         # D without batch norm (validated), so its statistics (spectral-norm
         # vectors at most) from this pass are not kept.
         d_fn = lambda x: apply_model(discriminator, d_params, stats, x,
-                                train=True, rng=k_real, labels=labels)[0]
+                                     train=True, rng=k_real,
+                                     labels=labels)[0]
         penalty = opts.penalty(d_fn, real, fake, k_pen)
       total = d_loss + head_loss + opts.penalty_weight * penalty
       return total, (stats, real_out, fake_out, d_loss, penalty, head_metrics)
@@ -340,8 +343,8 @@ def _train_iteration(state: TrainState, batch: jax.Array, *,
 
   def g_loss_fn(g_params):
     k_real, k_fake = jax.random.split(per_device(drop_key))
-    fake, g_stats = apply_model(generator, g_params, state.g_batch_stats, g_input,
-                           train=True, labels=labels)
+    fake, g_stats = apply_model(generator, g_params, state.g_batch_stats,
+                                g_input, train=True, labels=labels)
     # D's batch statistics from this pass are not kept: D's state changes only
     # in its own update.
     fm = opts.feature_matching > 0

@@ -263,6 +263,15 @@ def _regularizers(config) -> str:
     parts.append("spectral norm")
   if config.model.d_minibatch_std:
     parts.append("minibatch stddev")
+  cond = conditioning.from_config(config)
+  if cond.labelled:
+    parts.append(f"{cond.mode} conditioning on {cond.num_classes} classes")
+  if cond.info:
+    codes = [f"{cond.info_categorical}-way" if cond.info_categorical else "",
+             f"{cond.info_continuous} continuous"
+             if cond.info_continuous else ""]
+    parts.append(f"InfoGAN codes ({' + '.join(c for c in codes if c)}) x"
+                 f"{config.loss.info_weight:g}")
   return "".join(f" + {p}" for p in parts)
 
 
@@ -394,11 +403,12 @@ def _train(config, workdir, state, train_step, built, source, mesh,
     runtime.log(f"nothing to do: step {start_step} >= train.num_steps={num_steps}")
     return state
 
+  cond = conditioning.from_config(config)
   dataset = pipeline.make_dataset(
       source, config.data, seed=config.seed,
       per_process_batch=per_process_batch,
       process_index=jax.process_index(), process_count=jax.process_count(),
-      labels=conditioning.from_config(config).labelled)
+      labels=cond.labelled)
   batches = pipeline.make_iterator(
       dataset, start=int(jax.device_get(state.data_pos)),
       steps_per_iteration=k, num_threads=config.data.num_threads,
@@ -410,7 +420,6 @@ def _train(config, workdir, state, train_step, built, source, mesh,
   # Toys: a scatter of eval.num_samples points; images: a grid.
   num_samples = (config.eval.num_samples if points
                  else config.train.num_sample_images)
-  cond = conditioning.from_config(config)
   fixed_z = jax.device_put(
       latent.draw(jax.random.PRNGKey(config.seed + 1), num_samples,
                   config.model.z_dim, config.model.noise, cond),

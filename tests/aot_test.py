@@ -45,6 +45,18 @@ def test_step_compiles_for_a_v5e_16_pod(v5e_16):
   assert 1.6 < ratio < 2.1, ratio
 
 
+def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
+  # The batch is then (images, labels); D has the ACGAN and Q heads.
+  from jaxgan import aot  # pylint: disable=g-import-not-at-top
+  plain = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
+  result = aot.compile_for(tiny_config(**{
+      "train.batch_size": 32, "model.conditioning": "acgan",
+      "model.num_classes": 10, "model.info_categorical": 10,
+      "model.info_continuous": 2}), v5e_16)
+  [program], [base] = result["programs"], plain["programs"]
+  assert program["flops_per_iteration"] > base["flops_per_iteration"]
+
+
 def test_lazy_penalty_compiles_two_programs_for_a_v4_pod():
   from jaxgan import aot  # pylint: disable=g-import-not-at-top
   devices = aot.topology_devices("v4:2x2x4")

@@ -160,6 +160,42 @@ def test_labels_flow_through_the_pipeline_per_process(labelled):
   assert not np.array_equal(parts[0][0], parts[1][0])
 
 
+def _pairs_match_source(source, data_config, images, labels):
+  """Every (image, label) of a batch is an example of the source."""
+  preprocess = pipeline.preprocess_for(data_config)
+  truth = {preprocess(source[i]).tobytes(): int(source[i]["label"])
+           for i in range(len(source))}
+  for image, label in zip(images.reshape(-1, *images.shape[2:]),
+                          labels.reshape(-1)):
+    assert truth[image.tobytes()] == label
+
+
+def test_labels_flow_from_tfds_and_class_folders(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  for cls in ("cats", "dogs", "owls"):
+    (tmp_path / cls).mkdir()
+    for i in range(4):
+      Image.fromarray(rng.integers(0, 256, (32, 32, 1), np.uint8)[..., 0]).save(
+          tmp_path / cls / f"{i}.png")
+  for source_name, shape in ((f"folder:{tmp_path}", 32), ("tfds:mnist", 28)):
+    config = tiny_config(**{"data.source": source_name,
+                            "data.image_size": shape,
+                            "data.preprocess": "none"})
+    with tfds.testing.mock_data(num_examples=12):
+      source = sources.get_source(config.data)
+      pipeline.check_source(source, config.data, 8, num_classes=10)
+      ds = pipeline.make_dataset(source, config.data, seed=0,
+                                 per_process_batch=4, process_index=0,
+                                 process_count=1, labels=True)
+      images, labels = next(pipeline.make_iterator(ds, start=0,
+                                                   steps_per_iteration=2))
+      _pairs_match_source(source, config.data, images, labels)
+    if source_name.startswith("folder"):
+      assert sorted(set(source.labels)) == [0, 1, 2]
+
+
 def test_label_errors(labelled, tmp_path):
   config = tiny_config(**{"data.source": f"idx:{labelled['data']}"})
   source = sources.get_source(config.data)

@@ -95,6 +95,10 @@ RESUME_CASES = {
         **_TOY, "model.name": "toy_mlp", "loss.name": "hinge",
         "model.d_spectral_norm": True, "model.d_minibatch_std": True,
         "penalty.name": "r1", "penalty.every": 2, "model.ema_decay": 0.9},
+    # Labels in the data order and InfoGAN codes in the step's keys.
+    "acgan_infogan": {"model.conditioning": "acgan", "model.num_classes": 10,
+                      "model.info_categorical": 3,
+                      "model.info_continuous": 1},
 }
 
 
