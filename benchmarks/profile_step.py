@@ -1,0 +1,210 @@
+"""Where the time of one training iteration goes, by op family (XLA profiler).
+
+  python benchmarks/profile_step.py --model=dcgan64 \
+      --out=benchmarks/results/profile_dcgan64
+
+Profiles jaxgan's compiled iteration (batch 64, as benchmarks/vs_pytorch.py)
+with `jax.profiler.trace` and adds up the XLA:CPU thunks it ran, each
+attributed through the compiled HLO's metadata to a network (G, D, or the
+rest: optimiser, EMA, metrics), a pass (forward, or backward for ops under
+`transpose(jvp(...))`) and an op family (convolution, matmul, fused
+elementwise, reduction, data movement: copies, transposes, pads, slices,
+concatenations). `--layers=textbook` swaps the DCGAN up-sampling layer for
+flax's `nn.ConvTranspose` (the same operator, jaxgan/models/layers.py) to
+show where the time went before that rewrite.
+
+Thunk times are summed over XLA's threads, so their total can exceed the wall
+time of an iteration (both are reported).
+"""
+
+import argparse
+import collections
+import glob
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, ROOT)
+
+import flax.linen as nn  # pylint: disable=g-import-not-at-top
+import jax  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+
+from configs import default  # pylint: disable=g-import-not-at-top
+from jaxgan import runtime, train  # pylint: disable=g-import-not-at-top
+from jaxgan.models import dcgan  # pylint: disable=g-import-not-at-top
+
+MODELS = {"dcgan64": (64, 3), "dcgan32": (32, 1)}
+MOVEMENT = ("copy", "transpose", "pad", "slice", "concatenate", "bitcast",
+            "broadcast", "reshape", "dynamic-update-slice", "gather")
+
+
+class TextbookConvTranspose(nn.Module):
+  """flax's transposed convolution with the parameter of ConvTranspose4x4s2."""
+  features: int
+  kernel_init: object = nn.initializers.lecun_normal()
+  dtype: object = None
+
+  @nn.compact
+  def __call__(self, x):
+    return nn.ConvTranspose(self.features, (4, 4), strides=(2, 2),
+                            padding="SAME", use_bias=False,
+                            kernel_init=self.kernel_init, name="kernel_holder"
+                            )(x)
+
+
+def config_for(model: str, batch: int):
+  resolution, channels = MODELS[model]
+  config = default.get_config()
+  config.data.image_size, config.data.channels = resolution, channels
+  config.train.batch_size = batch
+  return config
+
+
+def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
+  """HLO instruction name -> (network, pass, op family)."""
+  out = {}
+  pattern = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = \S+ ([\w\-]+)\((.*)$")
+  for line in hlo_text.splitlines():
+    m = pattern.match(line)
+    if not m:
+      continue
+    name, opcode, rest = m.groups()
+    op_name = re.search(r'op_name="([^"]*)"', rest)
+    op_name = op_name.group(1) if op_name else ""
+    network = ("D" if "Discriminator" in op_name
+               else "G" if "Generator" in op_name else "other")
+    direction = "backward" if "transpose(jvp(" in op_name else "forward"
+    if opcode == "convolution":
+      family = "convolution"
+    elif opcode == "dot":
+      family = "matmul"
+    elif opcode == "fusion":
+      lowered = name.lower()
+      if "convolution" in lowered or "conv" in lowered:
+        family = "convolution"
+      elif "dot" in lowered:
+        family = "matmul"
+      elif "reduce" in lowered:
+        family = "reduction"
+      elif any(k in lowered for k in MOVEMENT) and not any(
+          k in lowered for k in ("add", "multiply", "subtract", "select",
+                                 "divide", "exp", "log", "maximum", "tanh")):
+        family = "data movement"
+      else:
+        family = "elementwise (fused)"
+    elif opcode in MOVEMENT:
+      family = "data movement"
+    elif opcode == "reduce":
+      family = "reduction"
+    else:
+      family = opcode
+    out[name] = (network, direction, family)
+  return out
+
+
+def profile(model: str, layers: str, batch: int, steps: int) -> dict:
+  if layers == "textbook":
+    dcgan.ConvTranspose4x4s2 = TextbookConvTranspose
+  config = config_for(model, batch)
+  mesh = runtime.make_mesh()
+  built = train.build(config, mesh)
+  state = built["state"]
+  resolution, channels = MODELS[model]
+  images = np.random.default_rng(0).integers(
+      0, 256, (1, batch, resolution, resolution, channels), np.uint8)
+  batch_array = runtime.global_batch(images, mesh)
+  compiled = built["train_step"].programs[0].lower(state,
+                                                   batch_array).compile()
+  attribution = hlo_attribution(compiled.as_text())
+  for _ in range(2):  # Warm-up.
+    state, metrics = compiled(state, batch_array)
+  jax.block_until_ready(metrics)
+  start = time.perf_counter()
+  for _ in range(steps):
+    state, metrics = compiled(state, batch_array)
+  jax.block_until_ready(metrics)
+  wall = (time.perf_counter() - start) / steps
+  with tempfile.TemporaryDirectory() as tmp:
+    with jax.profiler.trace(tmp):
+      for _ in range(steps):
+        state, metrics = compiled(state, batch_array)
+      jax.block_until_ready(metrics)
+    [path] = glob.glob(os.path.join(tmp, "**", "*.xplane.pb"), recursive=True)
+    data = jax.profiler.ProfileData.from_file(path)
+  totals = collections.Counter()
+  unattributed = collections.Counter()
+  for plane in data.planes:
+    if plane.name != "/host:CPU":
+      continue
+    for line in plane.lines:
+      if not line.name.startswith("tf_XLA"):
+        continue
+      for event in line.events:
+        key = attribution.get(event.name)
+        if key is None:
+          unattributed[event.name] += event.duration_ns
+          continue
+        totals[key] += event.duration_ns
+  per_step = {k: v / steps / 1e6 for k, v in totals.items()}
+  return {"model": model, "layers": layers, "batch": batch, "steps": steps,
+          "wall_ms_per_iteration": wall * 1e3,
+          "thunk_ms_per_iteration": sum(per_step.values()),
+          "by_group": sorted(([*k, ms] for k, ms in per_step.items()),
+                             key=lambda row: -row[3]),
+          "unattributed_ms_per_iteration": sum(unattributed.values())
+                                           / steps / 1e6}
+
+
+def table(result: dict, top: int = 14) -> str:
+  total = result["thunk_ms_per_iteration"]
+  lines = [f"### {result['model']}, {result['layers']} up-sampling layers, "
+           f"batch {result['batch']}",
+           "",
+           f"Wall time per iteration {result['wall_ms_per_iteration']:.1f} "
+           f"ms (without the profiler); XLA thunk time "
+           f"{total:.1f} ms (summed over threads).",
+           "",
+           "| network | pass | op family | ms / iteration | share |",
+           "| --- | --- | --- | --- | --- |"]
+  for network, direction, family, ms in result["by_group"][:top]:
+    lines.append(f"| {network} | {direction} | {family} | {ms:.1f} | "
+                 f"{100 * ms / total:.1f}% |")
+  rest = sum(row[3] for row in result["by_group"][top:])
+  if rest:
+    lines.append(f"| (the rest) | | | {rest:.1f} | {100 * rest / total:.1f}% |")
+  families = collections.Counter()
+  for _, _, family, ms in result["by_group"]:
+    families[family] += ms
+  lines += ["", "By op family: " + ", ".join(
+      f"{family} {100 * ms / total:.0f}%" for family, ms in
+      families.most_common()) + "."]
+  return "\n".join(lines)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--model", default="dcgan64", choices=sorted(MODELS))
+  parser.add_argument("--layers", default="jaxgan",
+                      choices=("jaxgan", "textbook"))
+  parser.add_argument("--batch", type=int, default=64)
+  parser.add_argument("--steps", type=int, default=5)
+  parser.add_argument("--out", default=None,
+                      help="Write OUT.json and OUT.md (else print).")
+  args = parser.parse_args()
+  result = profile(args.model, args.layers, args.batch, args.steps)
+  text = table(result)
+  print(text)
+  if args.out:
+    with open(args.out + ".json", "w") as f:
+      json.dump(result, f, indent=1)
+    with open(args.out + ".md", "w") as f:
+      f.write(text + "\n")
+
+
+if __name__ == "__main__":
+  main()
