@@ -65,45 +65,84 @@ def config_for(model: str, batch: int):
   return config
 
 
+ELEMENTWISE = ("add", "multiply", "subtract", "select", "divide",
+               "exponential", "log", "maximum", "minimum", "tanh", "compare",
+               "negate", "sqrt", "rsqrt", "power", "convert", "clamp", "and",
+               "or", "abs", "sign", "logistic", "log-plus-one")
+_INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = .*? ([\w\-]+)\((.*)$")
+_HEADER = re.compile(r"^(?:ENTRY )?%?([\w.\-]+) .*\{\s*$")
+
+
+def _family(opcodes: set[str]) -> str:
+  """The op family of an instruction or of what a fusion/call computes."""
+  if "convolution" in opcodes:
+    return "convolution"
+  if "dot" in opcodes:
+    return "matmul"
+  if "reduce" in opcodes or "reduce-window" in opcodes:
+    return "reduction"
+  if opcodes & set(ELEMENTWISE):
+    return "elementwise (fused)"
+  if opcodes & set(MOVEMENT):
+    return "data movement"
+  return "other"
+
+
 def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
-  """HLO instruction name -> (network, pass, op family)."""
-  out = {}
-  pattern = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = \S+ ([\w\-]+)\((.*)$")
+  """HLO instruction name -> (network, pass, op family).
+
+  A fusion or call is attributed by what its called computations contain
+  (a wrapped convolution is a convolution), and by their op_name metadata
+  when it has none of its own.
+  """
+  computations, current = {}, None  # name -> (opcodes, calls, op_names)
+  instructions = []
   for line in hlo_text.splitlines():
-    m = pattern.match(line)
-    if not m:
+    header = _HEADER.match(line)
+    if header and "=" not in line.split("{")[0]:
+      current = header.group(1)
+      computations[current] = (set(), set(), [])
+      continue
+    m = _INSTRUCTION.match(line)
+    if not m or current is None:
       continue
     name, opcode, rest = m.groups()
     op_name = re.search(r'op_name="([^"]*)"', rest)
-    op_name = op_name.group(1) if op_name else ""
+    calls = set(re.findall(r"(?:calls|to_apply)=%([\w.\-]+)", rest))
+    opcodes, called, op_names = computations[current]
+    opcodes.add(opcode)
+    called.update(calls)
+    if op_name:
+      op_names.append(op_name.group(1))
+    instructions.append((name, opcode, op_name.group(1) if op_name else "",
+                         calls))
+
+  def contents(comp, seen):
+    """Opcodes and op_names of a computation and what it calls."""
+    if comp not in computations or comp in seen:
+      return set(), []
+    seen.add(comp)
+    opcodes, called, op_names = computations[comp]
+    opcodes, op_names = set(opcodes), list(op_names)
+    for c in called:
+      more_ops, more_names = contents(c, seen)
+      opcodes |= more_ops
+      op_names += more_names
+    return opcodes, op_names
+
+  out = {}
+  for name, opcode, op_name, calls in instructions:
+    opcodes, inner_names = {opcode}, []
+    for c in calls:
+      more_ops, more_names = contents(c, set())
+      opcodes |= more_ops
+      inner_names += more_names
+    op_name = op_name or next(iter(inner_names), "")
     network = ("D" if "Discriminator" in op_name
                else "G" if "Generator" in op_name else "other")
     direction = "backward" if "transpose(jvp(" in op_name else "forward"
-    if opcode == "convolution":
-      family = "convolution"
-    elif opcode == "dot":
-      family = "matmul"
-    elif opcode == "fusion":
-      lowered = name.lower()
-      if "convolution" in lowered or "conv" in lowered:
-        family = "convolution"
-      elif "dot" in lowered:
-        family = "matmul"
-      elif "reduce" in lowered:
-        family = "reduction"
-      elif any(k in lowered for k in MOVEMENT) and not any(
-          k in lowered for k in ("add", "multiply", "subtract", "select",
-                                 "divide", "exp", "log", "maximum", "tanh")):
-        family = "data movement"
-      else:
-        family = "elementwise (fused)"
-    elif opcode in MOVEMENT:
-      family = "data movement"
-    elif opcode == "reduce":
-      family = "reduction"
-    else:
-      family = opcode
-    out[name] = (network, direction, family)
+    out[name] = (network, direction, _family(opcodes - {"fusion", "call",
+                                                        "parameter"}))
   return out
 
 
