@@ -112,8 +112,9 @@ def test_matched_accuracy_equals_hand_computed_values():
   assert sorted(mapping) == [-1, 0, 1, 2]
 
 
-@pytest.mark.parametrize("mode,info", [("concat", 0), ("projection", 0),
-                                       ("acgan", 4)])
+# Conditional batch norm (statistics over devices, per-class scales) and the
+# heads; 'concat' only changes the inputs and trains in the test below.
+@pytest.mark.parametrize("mode,info", [("projection", 0), ("acgan", 4)])
 def test_conditional_step_on_four_devices_equals_one(mode, info):
   config = _config("dcgan", mode, **{"model.bn_cross_device": True,
                                      "train.d_steps": 2,
@@ -132,6 +133,8 @@ def test_conditional_step_on_four_devices_equals_one(mode, info):
   if mode == "acgan":
     assert {"d_class_loss", "d_class_accuracy", "g_class_loss", "g_info_mi",
             "d_info_categorical", "g_info_continuous"} <= set(hist1[-1])
+  if mode != "projection":
+    return
   # The labels matter: other labels give other parameters.
   other = [(images, (labels + 1) % 3) for images, labels in batches]
   state_other, _ = _run(config, _mesh(1), other)
