@@ -10,8 +10,12 @@ cross-entropy, added to D's and G's losses). DIR: a Fashion-MNIST domain
 classifier (python -m jaxgan.classifier), for `class_accuracy` and the
 per-class FD.
 
-Expected (measured on 2 CPU cores): class_accuracy 0.XX after 3,000
-iterations (~X minutes).
+Measured (2 CPU cores, a machine on which dcgan_fashion_mnist.py runs at
+~2.3 iterations/s, the test suite sharing the cores; 10,000 samples):
+after 1,000 iterations (--config.train.num_steps=1000, 1,129 s)
+class_accuracy 0.611, FD 39.0, per-class FD 124.4; the concat cGAN had
+0.783, 21.9 and 34.9 at that point. The 3,000 iterations of this config
+were not measured.
 """
 
 from configs import dcgan_fashion_mnist

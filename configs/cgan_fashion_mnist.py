@@ -13,8 +13,19 @@ class per row (10 x 10). Other conditioning: --config.model.conditioning=
 projection (conditional batch norm + projection D) or acgan
 (configs/acgan_fashion_mnist.py).
 
-Expected (measured on 2 CPU cores, see the closing numbers of issue 7 in
-README.md): class_accuracy 0.XX after 3,000 iterations (~X minutes).
+Measured (2 CPU cores of an AMD EPYC machine on which the unconditional
+dcgan_fashion_mnist.py runs at ~2.3 iterations/s, a third of the Quickstart
+machine's speed; classifier from `python -m jaxgan.classifier` with its
+defaults, 90.9% test accuracy; 10,000 samples, 1,000 per class):
+
+| iteration | class_accuracy | FD-fashion_mnist | per-class FD (mean) |
+| --- | --- | --- | --- |
+| 1,000 | 0.783 | 21.94 | 34.91 |
+| 2,000 | 0.831 | 9.04 | 18.03 |
+| 3,000 | 0.849 | 6.06 | 12.91 |
+
+3,000 iterations took 1,466 s there (~2.2 iterations/s, evaluations
+included).
 """
 
 from configs import dcgan_fashion_mnist

@@ -23,8 +23,16 @@ images, against their labels after the best one-to-one matching (the paper:
   python -m jaxgan.sample --workdir=runs/infogan_mnist --mode=traversal \
       --code=c1 --num=10 --out=c1.png   (and --code=c2, --code=c3)
 
-Expected (measured on 2 CPU cores): info_accuracy 0.XX after 5,000
-iterations (~X minutes).
+Measured (2 CPU cores, a machine on which dcgan_fashion_mnist.py runs at ~2.3
+iterations/s, the test suite sharing the cores; trained offline on the
+10,000 MNIST test images, --config.data.source=idx:DIR
+--config.data.split=test --config.train.num_steps=3000, and evaluated on
+them): info_accuracy 0.383 / 0.408 / 0.420 after 1,000 / 2,000 / 3,000
+iterations (1,657 s), far from the paper's 0.95. The categorical part of
+L_I reached its maximum, log 10 = 2.30 nats, by iteration ~800: Q recovers
+c1 from generated digits, and c1 changes the digit, but together with z
+rather than alone. Not measured: the 5,000 iterations of this config, other
+seeds, the 60,000 training images.
 """
 
 from configs import default
