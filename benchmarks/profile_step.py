@@ -20,7 +20,6 @@ time of an iteration (both are reported).
 import argparse
 import collections
 import glob
-import json
 import os
 import re
 import sys
@@ -29,16 +28,17 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(__file__))
 
 import flax.linen as nn  # pylint: disable=g-import-not-at-top
 import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from configs import default  # pylint: disable=g-import-not-at-top
+from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
 from jaxgan import runtime, train  # pylint: disable=g-import-not-at-top
 from jaxgan.models import dcgan  # pylint: disable=g-import-not-at-top
+import report as report_lib  # pylint: disable=g-import-not-at-top
 
-MODELS = {"dcgan64": (64, 3), "dcgan32": (32, 1)}
 MOVEMENT = ("copy", "transpose", "pad", "slice", "concatenate", "bitcast",
             "broadcast", "reshape", "dynamic-update-slice", "gather")
 
@@ -55,14 +55,6 @@ class TextbookConvTranspose(nn.Module):
                             padding="SAME", use_bias=False,
                             kernel_init=self.kernel_init, name="kernel_holder"
                             )(x)
-
-
-def config_for(model: str, batch: int):
-  resolution, channels = MODELS[model]
-  config = default.get_config()
-  config.data.image_size, config.data.channels = resolution, channels
-  config.train.batch_size = batch
-  return config
 
 
 ELEMENTWISE = ("add", "multiply", "subtract", "select", "divide",
@@ -149,11 +141,11 @@ def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
 def profile(model: str, layers: str, batch: int, steps: int) -> dict:
   if layers == "textbook":
     dcgan.ConvTranspose4x4s2 = TextbookConvTranspose
-  config = config_for(model, batch)
+  config = jaxgan_config(model, batch)
   mesh = runtime.make_mesh()
   built = train.build(config, mesh)
   state = built["state"]
-  resolution, channels = MODELS[model]
+  _, resolution, channels, _ = BENCHMARKS[model]
   images = np.random.default_rng(0).integers(
       0, 256, (1, batch, resolution, resolution, channels), np.uint8)
   batch_array = runtime.global_batch(images, mesh)
@@ -227,7 +219,7 @@ def table(result: dict, top: int = 14) -> str:
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--model", default="dcgan64", choices=sorted(MODELS))
+  parser.add_argument("--model", default="dcgan64", choices=sorted(BENCHMARKS))
   parser.add_argument("--layers", default="jaxgan",
                       choices=("jaxgan", "textbook"))
   parser.add_argument("--batch", type=int, default=64)
@@ -239,10 +231,7 @@ def main():
   text = table(result)
   print(text)
   if args.out:
-    with open(args.out + ".json", "w") as f:
-      json.dump(result, f, indent=1)
-    with open(args.out + ".md", "w") as f:
-      f.write(text + "\n")
+    report_lib.write(args.out, result, text + "\n")
 
 
 if __name__ == "__main__":

@@ -38,31 +38,10 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import torch  # pylint: disable=g-import-not-at-top
 
-from configs import default  # pylint: disable=g-import-not-at-top
 from jaxgan import runtime, state as state_lib, train  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
+from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
 import torch_gan  # pylint: disable=g-import-not-at-top
-
-BENCHMARKS = {
-    # name: (model, resolution, channels, noise)
-    "dcgan64": ("dcgan", 64, 3, "normal"),
-    "dcgan32": ("dcgan", 32, 1, "normal"),
-    "mlp": ("mlp", 28, 1, "uniform"),
-}
-
-
-def jaxgan_config(name: str, batch: int):
-  model, resolution, channels, noise = BENCHMARKS[name]
-  config = default.get_config()
-  config.model.name = model
-  config.data.image_size, config.data.channels = resolution, channels
-  config.data.preprocess = "none"
-  config.model.noise = noise
-  if model == "mlp":
-    config.model.g_width, config.model.d_width = 1200, 240
-  config.train.batch_size = batch
-  return config
-
 
 def forward_flops(name: str) -> tuple[int, int]:
   """(F_G, F_D): forward FLOPs per image (2 x multiply-adds)."""
