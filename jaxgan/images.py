@@ -15,11 +15,17 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
   return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def grid_columns(n: int) -> int:
+  """Columns of a grid of n images: ceil(sqrt(n))."""
+  return int(math.ceil(math.sqrt(n)))
+
+
 def make_grid(images: np.ndarray, ncols: int | None = None,
               padding: int = 2) -> np.ndarray:
-  """Tiles uint8 (N, H, W, C) images into one (rows*H', cols*W', C) image."""
+  """Tiles uint8 (N, H, W, C) images into one (rows*H', cols*W', C) image
+  (`grid_columns(N)` columns by default)."""
   n, h, w, c = images.shape
-  ncols = ncols or int(math.ceil(math.sqrt(n)))
+  ncols = ncols or grid_columns(n)
   nrows = int(math.ceil(n / ncols))
   grid = np.zeros((nrows * (h + padding) + padding,
                    ncols * (w + padding) + padding, c), np.uint8)

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan import images
 from jaxgan.errors import UserError
 from jaxgan.models.conditioning import Conditioning
 
@@ -75,8 +76,7 @@ def with_codes(z: jax.Array, cond: Conditioning, *, categorical=None,
 def grid_labels(num: int, num_classes: int) -> jax.Array:
   """Labels for a grid of `num` images (images.make_grid's columns): one
   class per row, classes 0, 1, ... in order, starting over after the last."""
-  ncols = math.ceil(math.sqrt(num))
-  return (jnp.arange(num) // ncols) % num_classes
+  return (jnp.arange(num) // images.grid_columns(num)) % num_classes
 
 
 def codes_of(g_input: jax.Array, cond: Conditioning):
