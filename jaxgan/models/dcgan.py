@@ -24,7 +24,8 @@ import jax.numpy as jnp
 from jaxgan.errors import UserError
 from jaxgan.models import conditioning
 from jaxgan.models.conditioning import Conditioning
-from jaxgan.models.layers import ConvTranspose4x4s2, minibatch_stddev, spectral
+from jaxgan.models.conv4x4 import Conv4x4s2, ConvTranspose4x4s2
+from jaxgan.models.layers import minibatch_stddev, spectral
 
 SUPPORTED_RESOLUTIONS = (28, 32, 64, 128)
 # model.d_norm: D's normalisation after every conv but the first.
@@ -133,8 +134,8 @@ class Discriminator(nn.Module):
     ch = self.width
     x = conditioning.discriminator_input(x, labels, self.cond)
     for i in range(n_down):
-      conv = nn.Conv(ch, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                     use_bias=False, kernel_init=init, dtype=self.dtype)
+      # Named as the nn.Conv it computes, so parameter trees keep their keys.
+      conv = Conv4x4s2(ch, kernel_init=init, dtype=self.dtype, name=f"Conv_{i}")
       x = spectral(conv, self.spectral_norm, x, train)
       if i > 0 and self.norm == "batch_norm":  # None on the input layer.
         x = BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(x, train)

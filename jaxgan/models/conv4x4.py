@@ -1,0 +1,212 @@
+"""DCGAN's strided and transposed convolutions, in forms XLA:CPU runs well.
+
+D's convolution (kernel 4, stride 2, padding 1: PyTorch's
+`Conv2d(k=4, s=2, p=1)`, flax's `nn.Conv(f, (4, 4), 2, ((1, 1), (1, 1)))`)
+and G's transposed convolution (flax's `nn.ConvTranspose(f, (4, 4), 2,
+'SAME')`, PyTorch's `ConvTranspose2d(k=4, s=2, p=1)`) are one linear operator
+and its transpose. Training them needs three computations, here written for
+the convolution's kernel ``w`` of shape (4, 4, C, O), input ``x`` (N, H, W, C)
+and output ``y`` (N, H/2, W/2, O):
+
+- `conv(x, w) -> y`: D's forward; the input gradient of G's layer.
+- `conv_t(y, w) -> x`: D's input gradient; G's forward.
+- `kernel_grad(x, dy) -> dw`: the kernel gradient of both.
+
+Autodiff of `lax.conv_general_dilated` and `lax.conv_transpose` gives the
+same functions, but XLA:CPU runs the gradient convolutions (lhs- and
+rhs-dilated) 2-25x slower than a forward convolution of the same size. Here
+every one of the three is computed in the exact form measured fastest on
+XLA:CPU for its shape (`benchmarks/conv_layers.py`):
+
+- `conv_t` as one stride-1 2x2 convolution over the output's space-to-depth
+  grid (the (py, px, c) phases of each 2x2 output block are its 4C channels),
+  then depth-to-space;
+- `conv` and `kernel_grad` as im2col + one matmul where the input has few
+  channels (the image layer) or the output is at most 4x4; otherwise `conv`
+  is XLA's forward convolution and `kernel_grad` four matmuls over shifted
+  windows of the input's space-to-depth grid.
+
+`conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
+equals the textbook operator within float32 rounding (tests/layers_test.py).
+"""
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+_DN = ("NHWC", "HWIO", "NHWC")
+# conv and kernel_grad use im2col + matmul when the input has at most this
+# many channels or the output at most this height.
+IM2COL_MAX_CHANNELS = 4
+IM2COL_MAX_OUTPUT = 4
+
+
+def _check_even(x: jax.Array):
+  if x.shape[1] % 2 or x.shape[2] % 2:
+    raise ValueError(f"4x4 stride-2 convolution needs an even input size, "
+                     f"got {x.shape[1]}x{x.shape[2]}")
+
+
+def _im2col(x: jax.Array) -> jax.Array:
+  """(N, H, W, C) -> (N * H/2 * W/2, 16 * C) patches, taps (ky, kx, c)."""
+  n, h, w, c = x.shape
+  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  ho, wo = h // 2, w // 2
+  taps = [xp[:, i:i + 2 * ho:2, j:j + 2 * wo:2, :] for i in range(4)
+          for j in range(4)]
+  return jnp.stack(taps, axis=3).reshape(n * ho * wo, 16 * c)
+
+
+def _space_to_depth(x: jax.Array) -> jax.Array:
+  """Pads by one and folds 2x2 blocks: (N, H, W, C) -> (N, H/2+1, W/2+1, 4C)."""
+  n, h, w, c = x.shape
+  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  hb, wb = h // 2 + 1, w // 2 + 1
+  xs = xp.reshape(n, hb, 2, wb, 2, c).transpose(0, 1, 3, 2, 4, 5)
+  return xs.reshape(n, hb, wb, 4 * c)
+
+
+def _kernel_to_depth(w: jax.Array) -> jax.Array:
+  """(4, 4, C, O) -> (2, 2, 4C, O): tap (2qy+py, 2qx+px) to [qy, qx, (py, px, c)]."""
+  _, _, c, o = w.shape
+  return w.reshape(2, 2, 2, 2, c, o).transpose(0, 2, 1, 3, 4, 5).reshape(
+      2, 2, 4 * c, o)
+
+
+def _uses_im2col(c: int, ho: int) -> bool:
+  return c <= IM2COL_MAX_CHANNELS or ho <= IM2COL_MAX_OUTPUT
+
+
+def conv(x: jax.Array, w: jax.Array) -> jax.Array:
+  """y = conv(x, w, stride 2, padding 1): (N, H, W, C) -> (N, H/2, W/2, O)."""
+  _check_even(x)
+  n, h, wd, c = x.shape
+  if _uses_im2col(c, h // 2):
+    y = _im2col(x) @ w.reshape(16 * c, -1)
+    return y.reshape(n, h // 2, wd // 2, -1)
+  return lax.conv_general_dilated(x, w, (2, 2), ((1, 1), (1, 1)),
+                                  dimension_numbers=_DN)
+
+
+def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
+  """The transpose of `conv` in x: (N, Ho, Wo, O) -> (N, 2Ho, 2Wo, C).
+
+  `conv` is a 2x2 stride-1 convolution of the input's space-to-depth grid
+  (`_space_to_depth`) with `_kernel_to_depth(w)`; its transpose is the full
+  2x2 convolution of y (padded by one) with that kernel flipped and
+  transposed, giving the grid's (Ho+1, Wo+1, 4C) values, which
+  depth-to-space unfolds and the padding crop removes.
+  """
+  n, ho, wo, _ = y.shape
+  c = w.shape[2]
+  k = _kernel_to_depth(w)[::-1, ::-1].transpose(0, 1, 3, 2)  # (2, 2, O, 4C)
+  g = lax.conv_general_dilated(y, k, (1, 1), ((1, 1), (1, 1)),
+                               dimension_numbers=_DN)
+  g = g.reshape(n, ho + 1, wo + 1, 2, 2, c).transpose(0, 1, 3, 2, 4, 5)
+  g = g.reshape(n, 2 * ho + 2, 2 * wo + 2, c)
+  return g[:, 1:-1, 1:-1, :]
+
+
+def kernel_grad(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """d<conv(x, w), dy>/dw: (N, H, W, C), (N, H/2, W/2, O) -> (4, 4, C, O)."""
+  n, ho, wo, o = dy.shape
+  c = x.shape[-1]
+  dyf = dy.reshape(n * ho * wo, o)
+  if _uses_im2col(c, ho):
+    return (_im2col(x).T @ dyf).reshape(4, 4, c, o)
+  xs = _space_to_depth(x)
+  parts = [xs[:, qy:qy + ho, qx:qx + wo, :].reshape(n * ho * wo, 4 * c).T
+           @ dyf for qy in (0, 1) for qx in (0, 1)]
+  # [qy, qx, py, px, c, o] -> [(qy, py), (qx, px), c, o].
+  dw = jnp.stack(parts).reshape(2, 2, 2, 2, c, o).transpose(0, 2, 1, 3, 4, 5)
+  return dw.reshape(4, 4, c, o)
+
+
+def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
+  """Gives a cotangent the primal's dtype and device variance.
+
+  Under shard_map, the cotangent of a replicated (invariant) input is the sum
+  of every device's contribution, as JAX's own differentiation makes it.
+  """
+  varying = lambda a: jax.typeof(a).manual_axis_type.varying  # jax >= 0.8.
+  extra = tuple(sorted(varying(ct) - varying(primal)))
+  if extra:
+    ct = lax.psum(ct, extra)
+  return ct.astype(primal.dtype)
+
+
+@jax.custom_vjp
+def conv4x4s2(x: jax.Array, w: jax.Array) -> jax.Array:
+  """D's convolution `conv(x, w)` with the gradients `conv_t`, `kernel_grad`."""
+  return conv(x, w)
+
+
+def _conv_fwd(x, w):
+  return conv(x, w), (x, w)
+
+
+def _conv_bwd(res, dy):
+  x, w = res
+  return _cotangent(conv_t(dy, w), x), _cotangent(kernel_grad(x, dy), w)
+
+
+conv4x4s2.defvjp(_conv_fwd, _conv_bwd)
+
+
+@jax.custom_vjp
+def conv_transpose4x4s2(y: jax.Array, w: jax.Array) -> jax.Array:
+  """G's transposed convolution `conv_t(y, w)`; w is in `conv`'s layout."""
+  return conv_t(y, w)
+
+
+def _conv_t_fwd(y, w):
+  return conv_t(y, w), (y, w)
+
+
+def _conv_t_bwd(res, dx):
+  y, w = res
+  # conv_t is linear in y with transpose conv; its kernel gradient is
+  # conv's with the roles of input and output gradient swapped.
+  return _cotangent(conv(dx, w), y), _cotangent(kernel_grad(dx, y), w)
+
+
+conv_transpose4x4s2.defvjp(_conv_t_fwd, _conv_t_bwd)
+
+
+class Conv4x4s2(nn.Module):
+  """D's down-sampling layer, `nn.Conv(f, (4, 4), 2, ((1, 1), (1, 1)),
+  use_bias=False)` with the same `kernel` parameter (4, 4, in, out)."""
+  features: int
+  kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.param("kernel", self.kernel_init,
+                        (4, 4, x.shape[-1], self.features), jnp.float32)
+    if self.dtype is not None:
+      x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    return conv4x4s2(x, kernel)
+
+
+class ConvTranspose4x4s2(nn.Module):
+  """G's up-sampling layer, `nn.ConvTranspose(f, (4, 4), (2, 2), 'SAME',
+  use_bias=False)` with the same `kernel` parameter (4, 4, in, out).
+
+  flax's transposed convolution does not flip its kernel, so it is `conv_t`
+  with the kernel flipped in space and its channel axes swapped.
+  """
+  features: int
+  kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
+  dtype: Any = None
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    kernel = self.param("kernel", self.kernel_init,
+                        (4, 4, x.shape[-1], self.features), jnp.float32)
+    if self.dtype is not None:
+      x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    return conv_transpose4x4s2(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2))

@@ -1,0 +1,129 @@
+"""DCGAN's convolutions (models/conv4x4.py) equal flax's nn.Conv and
+nn.ConvTranspose: values and both gradients, in every form, on 1 and 4
+devices."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+from jax.sharding import PartitionSpec as P
+
+from jaxgan.models import conv4x4
+
+
+def _flax_conv(features):
+  return nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
+                 use_bias=False)
+
+
+def _flax_conv_transpose(features):
+  return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME",
+                          use_bias=False)
+
+
+def _assert_same_function(ours, reference, x):
+  """Same parameter tree, outputs and gradients (input and kernel)."""
+  params = reference.init(jax.random.PRNGKey(1), x)
+  assert (jax.tree.structure(params) ==
+          jax.tree.structure(ours.init(jax.random.PRNGKey(1), x)))
+  y_ref = reference.apply(params, x)
+  # A loss whose output gradient differs at every position.
+  weights = jax.random.normal(jax.random.PRNGKey(2), y_ref.shape)
+
+  def loss(module, params, x):
+    return jnp.sum(jnp.sin(module.apply(params, x)) * weights)
+
+  np.testing.assert_allclose(ours.apply(params, x), y_ref, atol=1e-5,
+                             rtol=1e-5)
+  g = jax.grad(loss, argnums=(1, 2))(ours, params, x)
+  g_ref = jax.grad(loss, argnums=(1, 2))(reference, params, x)
+  for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref)):
+    np.testing.assert_allclose(a, b, atol=1e-4 * float(jnp.abs(b).max()))
+  return y_ref.shape
+
+
+@pytest.mark.parametrize("shape,features", [
+    ((3, 16, 16, 3), 5),    # Few input channels: im2col forms.
+    ((2, 16, 16, 6), 4),    # Convolution + space-to-depth kernel gradient.
+    ((2, 8, 8, 6), 7),      # 4x4 output: im2col forms.
+    ((2, 14, 14, 6), 3),    # 7x7 output (DCGAN at 28x28).
+    ((1, 12, 6, 8), 2),     # Not square.
+])
+def test_conv_equals_flax_conv(shape, features):
+  out = _assert_same_function(conv4x4.Conv4x4s2(features),
+                              _flax_conv(features),
+                              jax.random.normal(jax.random.PRNGKey(0), shape))
+  assert out == (shape[0], shape[1] // 2, shape[2] // 2, features)
+
+
+@pytest.mark.parametrize("shape,features", [
+    ((2, 4, 4, 6), 5), ((3, 7, 7, 8), 4), ((1, 8, 6, 16), 1),
+    ((2, 8, 8, 8), 3), ((2, 2, 2, 3), 6)])
+def test_conv_transpose_equals_flax_conv_transpose(shape, features):
+  out = _assert_same_function(conv4x4.ConvTranspose4x4s2(features),
+                              _flax_conv_transpose(features),
+                              jax.random.normal(jax.random.PRNGKey(0), shape))
+  assert out == (shape[0], 2 * shape[1], 2 * shape[2], features)
+
+
+def test_conv_t_is_the_adjoint_of_conv():
+  kx, ky, kw = jax.random.split(jax.random.PRNGKey(3), 3)
+  x = jax.random.normal(kx, (2, 10, 6, 6))
+  y = jax.random.normal(ky, (2, 5, 3, 4))
+  w = jax.random.normal(kw, (4, 4, 6, 4))
+  lhs = jnp.vdot(conv4x4.conv(x, w), y)
+  rhs = jnp.vdot(x, conv4x4.conv_t(y, w))
+  np.testing.assert_allclose(lhs, rhs, rtol=1e-5)
+
+
+def test_transposed_conv_by_hand():
+  # 1-D check on one channel: flax's 'SAME' stride-2 kernel-4 transposed
+  # conv gives y[2m] = x[m-1] w0 + x[m] w2 and y[2m+1] = x[m] w1 + x[m+1] w3.
+  x = jnp.array([1.0, 2.0, 3.0]).reshape(1, 1, 3, 1)
+  w1d = jnp.array([1.0, 10.0, 100.0, 1000.0])
+  kernel = jnp.zeros((4, 4, 1, 1)).at[1, :, 0, 0].set(w1d)  # Row tap 1 only.
+  y = conv4x4.ConvTranspose4x4s2(1).apply({"params": {"kernel": kernel}}, x)
+  xs = [0.0, 1.0, 2.0, 3.0, 0.0]  # x padded: xs[m + 1] = x[m].
+  expected = []
+  for m in range(3):
+    expected += [xs[m] * 1 + xs[m + 1] * 100, xs[m + 1] * 10 + xs[m + 2] * 1000]
+  # Row tap 1 reaches the odd output rows 2m + 1 from input row m only.
+  np.testing.assert_allclose(y[0, 1, :, 0], expected)
+  np.testing.assert_allclose(y[0, 0, :, 0], 0.0)
+
+
+def test_odd_input_is_refused():
+  with pytest.raises(ValueError, match="even input size, got 7x8"):
+    conv4x4.Conv4x4s2(2).init(jax.random.PRNGKey(0), jnp.zeros((1, 7, 8, 3)))
+
+
+@pytest.mark.parametrize("fn", [conv4x4.conv4x4s2,
+                                conv4x4.conv_transpose4x4s2])
+def test_replicated_kernel_gradient_on_4_devices(fn):
+  # Under shard_map, the gradient for a replicated kernel is summed over
+  # devices, as JAX's own differentiation of the textbook operator does.
+  mesh = jax.make_mesh((4,), ("data",))
+  shape = (8, 8, 8, 6) if fn is conv4x4.conv4x4s2 else (8, 4, 4, 6)
+  x = jax.device_put(jax.random.normal(jax.random.PRNGKey(0), shape),
+                     jax.NamedSharding(mesh, P("data")))
+  w = jax.random.normal(jax.random.PRNGKey(1), (4, 4, 6, 6))
+  textbook = {
+      conv4x4.conv4x4s2: lambda x, w: lax.conv_general_dilated(
+          x, w, (2, 2), ((1, 1), (1, 1)),
+          dimension_numbers=("NHWC", "HWIO", "NHWC")),
+      # flax's nn.ConvTranspose kernel is w flipped, its channels swapped.
+      conv4x4.conv_transpose4x4s2: lambda y, w: lax.conv_transpose(
+          y, w[::-1, ::-1].transpose(0, 1, 3, 2), (2, 2), "SAME",
+          dimension_numbers=("NHWC", "HWIO", "NHWC")),
+  }
+
+  def grads(f):
+    def body(x, w):
+      return jax.grad(lambda x, w: jnp.sum(jnp.sin(f(x, w))), (0, 1))(x, w)
+    return jax.jit(jax.shard_map(body, mesh=mesh, in_specs=(P("data"), P()),
+                                 out_specs=(P("data"), P())))(x, w)
+
+  for a, b in zip(grads(fn), grads(textbook[fn])):
+    np.testing.assert_allclose(a, b, atol=1e-4 * float(jnp.abs(b).max()))
