@@ -9,9 +9,9 @@ attributed through the compiled HLO's metadata to a network (G, D, or the
 rest: optimiser, EMA, metrics), a pass (forward, or backward for ops under
 `transpose(jvp(...))`) and an op family (convolution, matmul, fused
 elementwise, reduction, data movement: copies, transposes, pads, slices,
-concatenations). `--layers=textbook` swaps the DCGAN up-sampling layer for
-flax's `nn.ConvTranspose` (the same operator, jaxgan/models/layers.py) to
-show where the time went before that rewrite.
+concatenations). `--layers=textbook` swaps DCGAN's convolution layers
+(jaxgan/models/conv4x4.py) for flax's `nn.Conv` and `nn.ConvTranspose`, the
+same operators, to show where the time went before those rewrites.
 
 Thunk times are summed over XLA's threads, so their total can exceed the wall
 time of an iteration (both are reported).
@@ -43,8 +43,21 @@ MOVEMENT = ("copy", "transpose", "pad", "slice", "concatenate", "bitcast",
             "broadcast", "reshape", "dynamic-update-slice", "gather")
 
 
+class TextbookConv(nn.Module):
+  """flax's strided convolution in place of conv4x4.Conv4x4s2."""
+  features: int
+  kernel_init: object = nn.initializers.lecun_normal()
+  dtype: object = None
+
+  @nn.compact
+  def __call__(self, x):
+    return nn.Conv(self.features, (4, 4), strides=(2, 2),
+                   padding=((1, 1), (1, 1)), use_bias=False,
+                   kernel_init=self.kernel_init, name="kernel_holder")(x)
+
+
 class TextbookConvTranspose(nn.Module):
-  """flax's transposed convolution with the parameter of ConvTranspose4x4s2."""
+  """flax's transposed convolution in place of conv4x4.ConvTranspose4x4s2."""
   features: int
   kernel_init: object = nn.initializers.lecun_normal()
   dtype: object = None
@@ -140,6 +153,7 @@ def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
 
 def profile(model: str, layers: str, batch: int, steps: int) -> dict:
   if layers == "textbook":
+    dcgan.Conv4x4s2 = TextbookConv
     dcgan.ConvTranspose4x4s2 = TextbookConvTranspose
   config = jaxgan_config(model, batch)
   mesh = runtime.make_mesh()

@@ -80,15 +80,25 @@ def _uses_im2col(c: int, ho: int) -> bool:
   return c <= IM2COL_MAX_CHANNELS or ho <= IM2COL_MAX_OUTPUT
 
 
+def conv_xla(x: jax.Array, w: jax.Array) -> jax.Array:
+  """`conv` as XLA's own convolution."""
+  return lax.conv_general_dilated(x, w, (2, 2), ((1, 1), (1, 1)),
+                                  dimension_numbers=_DN)
+
+
+def conv_im2col(x: jax.Array, w: jax.Array) -> jax.Array:
+  """`conv` as im2col + one (N*Ho*Wo, 16C) x (16C, O) matmul."""
+  n, h, wd, c = x.shape
+  y = _im2col(x) @ w.reshape(16 * c, -1)
+  return y.reshape(n, h // 2, wd // 2, -1)
+
+
 def conv(x: jax.Array, w: jax.Array) -> jax.Array:
   """y = conv(x, w, stride 2, padding 1): (N, H, W, C) -> (N, H/2, W/2, O)."""
   _check_even(x)
-  n, h, wd, c = x.shape
-  if _uses_im2col(c, h // 2):
-    y = _im2col(x) @ w.reshape(16 * c, -1)
-    return y.reshape(n, h // 2, wd // 2, -1)
-  return lax.conv_general_dilated(x, w, (2, 2), ((1, 1), (1, 1)),
-                                  dimension_numbers=_DN)
+  if _uses_im2col(x.shape[-1], x.shape[1] // 2):
+    return conv_im2col(x, w)
+  return conv_xla(x, w)
 
 
 def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
@@ -110,19 +120,32 @@ def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
   return g[:, 1:-1, 1:-1, :]
 
 
-def kernel_grad(x: jax.Array, dy: jax.Array) -> jax.Array:
-  """d<conv(x, w), dy>/dw: (N, H, W, C), (N, H/2, W/2, O) -> (4, 4, C, O)."""
+def kernel_grad_im2col(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """`kernel_grad` as one (16C, N*Ho*Wo) x (N*Ho*Wo, O) matmul."""
   n, ho, wo, o = dy.shape
   c = x.shape[-1]
-  dyf = dy.reshape(n * ho * wo, o)
-  if _uses_im2col(c, ho):
-    return (_im2col(x).T @ dyf).reshape(4, 4, c, o)
+  return (_im2col(x).T @ dy.reshape(n * ho * wo, o)).reshape(4, 4, c, o)
+
+
+def kernel_grad_space_to_depth(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """`kernel_grad` as four (4C, N*Ho*Wo) x (N*Ho*Wo, O) matmuls, one per
+  2x2 block of taps, over shifted windows of the space-to-depth grid."""
+  n, ho, wo, o = dy.shape
+  c = x.shape[-1]
   xs = _space_to_depth(x)
+  dyf = dy.reshape(n * ho * wo, o)
   parts = [xs[:, qy:qy + ho, qx:qx + wo, :].reshape(n * ho * wo, 4 * c).T
            @ dyf for qy in (0, 1) for qx in (0, 1)]
   # [qy, qx, py, px, c, o] -> [(qy, py), (qx, px), c, o].
   dw = jnp.stack(parts).reshape(2, 2, 2, 2, c, o).transpose(0, 2, 1, 3, 4, 5)
   return dw.reshape(4, 4, c, o)
+
+
+def kernel_grad(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """d<conv(x, w), dy>/dw: (N, H, W, C), (N, H/2, W/2, O) -> (4, 4, C, O)."""
+  if _uses_im2col(x.shape[-1], dy.shape[1]):
+    return kernel_grad_im2col(x, dy)
+  return kernel_grad_space_to_depth(x, dy)
 
 
 def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
