@@ -78,6 +78,16 @@ def test_conv_t_is_the_adjoint_of_conv():
   np.testing.assert_allclose(lhs, rhs, rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(2, 4, 4, 6), (1, 3, 5, 4), (2, 8, 8, 3)])
+def test_conv_t_forms_agree(shape):
+  ky, kw = jax.random.split(jax.random.PRNGKey(4))
+  y = jax.random.normal(ky, shape)
+  w = jax.random.normal(kw, (4, 4, 5, shape[-1]))
+  np.testing.assert_allclose(conv4x4.conv_t_phases(y, w),
+                             conv4x4.conv_t_space_to_depth(y, w),
+                             atol=1e-4, rtol=1e-5)
+
+
 def test_transposed_conv_by_hand():
   # 1-D check on one channel: flax's 'SAME' stride-2 kernel-4 transposed
   # conv gives y[2m] = x[m-1] w0 + x[m] w2 and y[2m+1] = x[m] w1 + x[m+1] w3.

@@ -20,7 +20,8 @@ XLA:CPU for its shape (`benchmarks/conv_layers.py`):
 
 - `conv_t` as one stride-1 2x2 convolution over the output's space-to-depth
   grid (the (py, px, c) phases of each 2x2 output block are its 4C channels),
-  then depth-to-space;
+  then depth-to-space; on 4x4 inputs as four 2x2 convolutions, one per
+  output phase, interleaved;
 - `conv` and `kernel_grad` as im2col + one matmul where the input has few
   channels (the image layer) or the output is at most 4x4; otherwise `conv`
   is XLA's forward convolution and `kernel_grad` four matmuls over shifted
@@ -42,6 +43,9 @@ _DN = ("NHWC", "HWIO", "NHWC")
 # many channels or the output at most this height.
 IM2COL_MAX_CHANNELS = 4
 IM2COL_MAX_OUTPUT = 4
+# conv_t uses the phase form on inputs at most this high (where the
+# space-to-depth grid's cropped border would add half the FLOPs again).
+PHASES_MAX_INPUT = 4
 
 
 def _check_even(x: jax.Array):
@@ -101,14 +105,15 @@ def conv(x: jax.Array, w: jax.Array) -> jax.Array:
   return conv_xla(x, w)
 
 
-def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
-  """The transpose of `conv` in x: (N, Ho, Wo, O) -> (N, 2Ho, 2Wo, C).
+def conv_t_space_to_depth(y: jax.Array, w: jax.Array) -> jax.Array:
+  """`conv_t` as one 2x2 convolution on the space-to-depth grid.
 
   `conv` is a 2x2 stride-1 convolution of the input's space-to-depth grid
   (`_space_to_depth`) with `_kernel_to_depth(w)`; its transpose is the full
   2x2 convolution of y (padded by one) with that kernel flipped and
   transposed, giving the grid's (Ho+1, Wo+1, 4C) values, which
-  depth-to-space unfolds and the padding crop removes.
+  depth-to-space unfolds and the padding crop removes. The grid's border
+  blocks are half cropped: (Ho+1)^2 / Ho^2 times the operator's FLOPs.
   """
   n, ho, wo, _ = y.shape
   c = w.shape[2]
@@ -118,6 +123,32 @@ def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
   g = g.reshape(n, ho + 1, wo + 1, 2, 2, c).transpose(0, 1, 3, 2, 4, 5)
   g = g.reshape(n, 2 * ho + 2, 2 * wo + 2, c)
   return g[:, 1:-1, 1:-1, :]
+
+
+def conv_t_phases(y: jax.Array, w: jax.Array) -> jax.Array:
+  """`conv_t` as four 2x2 convolutions, one per output phase, interleaved.
+
+  Output pixel (2m+a, 2n+b) only meets the taps ``w[3-a::-2, 3-b::-2]``, so
+  phase (a, b) is a 2x2 stride-1 convolution of y (padded by one) with
+  them: exactly the operator's FLOPs, plus the interleaving.
+  """
+  n, ho, wo, _ = y.shape
+  k = w[::-1, ::-1].transpose(0, 1, 3, 2)  # (4, 4, O, C), flipped.
+  yp = jnp.pad(y, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  rows = []
+  for a in (0, 1):
+    cols = [lax.conv_general_dilated(yp[:, a:a + ho + 1, b:b + wo + 1, :],
+                                     k[a::2, b::2], (1, 1), "VALID",
+                                     dimension_numbers=_DN) for b in (0, 1)]
+    rows.append(jnp.stack(cols, axis=3))  # (N, Ho, Wo, 2[b], C)
+  return jnp.stack(rows, axis=2).reshape(n, 2 * ho, 2 * wo, -1)
+
+
+def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
+  """The transpose of `conv` in x: (N, Ho, Wo, O) -> (N, 2Ho, 2Wo, C)."""
+  if y.shape[1] <= PHASES_MAX_INPUT:
+    return conv_t_phases(y, w)
+  return conv_t_space_to_depth(y, w)
 
 
 def kernel_grad_im2col(x: jax.Array, dy: jax.Array) -> jax.Array:
@@ -152,12 +183,16 @@ def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
   """Gives a cotangent the primal's dtype and device variance.
 
   Under shard_map, the cotangent of a replicated (invariant) input is the sum
-  of every device's contribution, as JAX's own differentiation makes it.
+  of every device's contribution, as JAX's own differentiation makes it; one
+  for a device-varying input varies too.
   """
   varying = lambda a: jax.typeof(a).manual_axis_type.varying  # jax >= 0.8.
   extra = tuple(sorted(varying(ct) - varying(primal)))
   if extra:
     ct = lax.psum(ct, extra)
+  missing = tuple(sorted(varying(primal) - varying(ct)))
+  if missing:
+    ct = lax.pcast(ct, missing, to="varying")
   return ct.astype(primal.dtype)
 
 
