@@ -9,11 +9,15 @@ given batch, the milliseconds of the three computations that training needs
 - conv (D's forward, G's input gradient): XLA's convolution, im2col + matmul;
 - conv_t (D's input gradient, G's forward): XLA's gradient of its
   convolution (what autodiff of `nn.Conv` runs; `nn.ConvTranspose` runs the
-  same lhs-dilated convolution), one space-to-depth 2x2 convolution;
+  same lhs-dilated convolution), one space-to-depth 2x2 convolution, four
+  2x2 convolutions (one per output phase);
 - kernel_grad (both kernel gradients): XLA's gradient of its convolution,
   im2col + matmul, four space-to-depth matmuls.
 Each form's output is checked against the first one's. This is the
-measurement behind `conv4x4.IM2COL_MAX_CHANNELS` and `IM2COL_MAX_OUTPUT`.
+measurement behind `conv4x4.IM2COL_MAX_CHANNELS`, `IM2COL_MAX_OUTPUT` and
+`PHASES_MAX_INPUT`. Isolated timings are a guide only: XLA runs independent
+operations of the training step concurrently, so the step is what decides
+(benchmarks/vs_pytorch.py).
 """
 
 import argparse
@@ -42,7 +46,10 @@ COMPUTATIONS = {
     "conv": [("XLA convolution", lambda x, w, dy: conv4x4.conv_xla(x, w)),
              ("im2col + matmul", lambda x, w, dy: conv4x4.conv_im2col(x, w))],
     "conv_t": [("XLA (autodiff)", conv_t_autodiff),
-               ("space-to-depth conv", lambda x, w, dy: conv4x4.conv_t(dy, w))],
+               ("space-to-depth conv",
+                lambda x, w, dy: conv4x4.conv_t_space_to_depth(dy, w)),
+               ("four phase convs",
+                lambda x, w, dy: conv4x4.conv_t_phases(dy, w))],
     "kernel_grad": [
         ("XLA (autodiff)", kernel_grad_autodiff),
         ("im2col + matmul",

@@ -207,7 +207,7 @@ def profile(model: str, layers: str, batch: int, steps: int) -> dict:
 
 def table(result: dict, top: int = 14) -> str:
   total = result["thunk_ms_per_iteration"]
-  lines = [f"### {result['model']}, {result['layers']} up-sampling layers, "
+  lines = [f"### {result['model']}, {result['layers']} convolution layers, "
            f"batch {result['batch']}",
            "",
            f"Wall time per iteration {result['wall_ms_per_iteration']:.1f} "
