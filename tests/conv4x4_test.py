@@ -10,7 +10,7 @@ import pytest
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
-from jaxgan.models import conv4x4
+from jaxgan.models import conv4x4, dcgan
 
 
 def _flax_conv(features):
@@ -102,6 +102,19 @@ def test_transposed_conv_by_hand():
   # Row tap 1 reaches the odd output rows 2m + 1 from input row m only.
   np.testing.assert_allclose(y[0, 1, :, 0], expected)
   np.testing.assert_allclose(y[0, 0, :, 0], 0.0)
+
+
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_discriminator_keeps_the_parameter_tree_of_nn_conv(spectral_norm):
+  # Checkpoints written while D used nn.Conv restore into it unchanged.
+  d = dcgan.Discriminator(resolution=32, width=8, spectral_norm=spectral_norm)
+  variables = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(0),
+                                            jnp.zeros((2, 32, 32, 1))))
+  params = variables["params"]
+  for i, (cin, cout) in enumerate([(1, 8), (8, 16), (16, 32)]):
+    assert params[f"Conv_{i}"]["kernel"].shape == (4, 4, cin, cout)
+  if spectral_norm:
+    assert "Conv_0/kernel/u" in variables["batch_stats"]["SpectralNorm_0"]
 
 
 def test_odd_input_is_refused():

@@ -15,8 +15,9 @@ and output ``y`` (N, H/2, W/2, O):
 Autodiff of `lax.conv_general_dilated` and `lax.conv_transpose` gives the
 same functions, but XLA:CPU runs the gradient convolutions (lhs- and
 rhs-dilated) 2-25x slower than a forward convolution of the same size. Here
-every one of the three is computed in the exact form measured fastest on
-XLA:CPU for its shape (`benchmarks/conv_layers.py`):
+each of the three is computed in an exact form chosen per shape by
+measurement on XLA:CPU (`benchmarks/conv_layers.py`, then the whole training
+step; benchmarks/BENCHMARKS.md):
 
 - `conv_t` as one stride-1 2x2 convolution over the output's space-to-depth
   grid (the (py, px, c) phases of each 2x2 output block are its 4C channels),
@@ -28,7 +29,7 @@ XLA:CPU for its shape (`benchmarks/conv_layers.py`):
   windows of the input's space-to-depth grid.
 
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
-equals the textbook operator within float32 rounding (tests/layers_test.py).
+equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
 """
 
 from typing import Any, Callable
