@@ -14,7 +14,7 @@ and output ``y`` (N, H/2, W/2, O):
 
 Autodiff of `lax.conv_general_dilated` and `lax.conv_transpose` gives the
 same functions, but XLA:CPU runs the gradient convolutions (lhs- and
-rhs-dilated) 2-25x slower than a forward convolution of the same size. Here
+rhs-dilated) up to 25x slower than a forward convolution of the same size. Here
 each of the three is computed in an exact form chosen per shape by
 measurement on XLA:CPU (`benchmarks/conv_layers.py`, then the whole training
 step; benchmarks/BENCHMARKS.md):
