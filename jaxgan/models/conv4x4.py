@@ -235,37 +235,38 @@ def _conv_t_bwd(res, dx):
 conv_transpose4x4s2.defvjp(_conv_t_fwd, _conv_t_bwd)
 
 
-class Conv4x4s2(nn.Module):
-  """D's down-sampling layer, `nn.Conv(f, (4, 4), 2, ((1, 1), (1, 1)),
-  use_bias=False)` with the same `kernel` parameter (4, 4, in, out)."""
+class _Layer(nn.Module):
+  """The `kernel` parameter (4, 4, in, out) both layers share with flax's."""
   features: int
   kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
   dtype: Any = None
 
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def _input_and_kernel(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     kernel = self.param("kernel", self.kernel_init,
                         (4, 4, x.shape[-1], self.features), jnp.float32)
     if self.dtype is not None:
-      x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    return conv4x4s2(x, kernel)
+      return x.astype(self.dtype), kernel.astype(self.dtype)
+    return x, kernel
 
 
-class ConvTranspose4x4s2(nn.Module):
+class Conv4x4s2(_Layer):
+  """D's down-sampling layer, `nn.Conv(f, (4, 4), 2, ((1, 1), (1, 1)),
+  use_bias=False)` with the same `kernel` parameter (4, 4, in, out)."""
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return conv4x4s2(*self._input_and_kernel(x))
+
+
+class ConvTranspose4x4s2(_Layer):
   """G's up-sampling layer, `nn.ConvTranspose(f, (4, 4), (2, 2), 'SAME',
   use_bias=False)` with the same `kernel` parameter (4, 4, in, out).
 
   flax's transposed convolution does not flip its kernel, so it is `conv_t`
   with the kernel flipped in space and its channel axes swapped.
   """
-  features: int
-  kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
-  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    kernel = self.param("kernel", self.kernel_init,
-                        (4, 4, x.shape[-1], self.features), jnp.float32)
-    if self.dtype is not None:
-      x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    x, kernel = self._input_and_kernel(x)
     return conv_transpose4x4s2(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
