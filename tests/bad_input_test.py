@@ -8,7 +8,6 @@ was added, removed or changed.
 
 import hashlib
 import json
-import os
 import pathlib
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 from PIL import Image
 
 from jaxgan import train
-from tests.conftest import ROOT, tiny_config, write_idx
+from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
 
 
 def _snapshot(root: pathlib.Path) -> dict[str, str]:
@@ -264,8 +263,7 @@ def test_bad_input(tmp_path, base, case):
   names = {a.split("=")[0] for a in args}  # A case's own flag replaces ours.
   command = [c for c in command if c.split("=")[0] not in names] + args
   command.sort(key=lambda a: not a.startswith("--config="))  # It goes first.
-  env = dict(os.environ, JAX_PLATFORMS="cpu",
-             XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+  env = cpu_env(devices)
   result = subprocess.run([sys.executable, "-m", "jaxgan.main", *command],
                           cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)

@@ -8,19 +8,41 @@ import sys
 # LLVM's expensive optimisation passes are skipped: they halve the compile
 # time of the ~200 small programs the suite compiles (measured: 24 zoo steps
 # 103 s -> 57 s). The HLO is unchanged; machine code may round differently
-# in the last bits, which no test compares across settings. benchmarks/ and
-# training compile with the defaults.
+# in the last bits, which no test compares across settings: the processes
+# that tests start (CLI runs, process groups) compile the same way
+# (`cpu_env`). benchmarks/ and training compile with the defaults.
+FAST_COMPILE = ("--xla_backend_optimization_level=0"
+                " --xla_llvm_disable_expensive_passes=true")
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=4"
-                           " --xla_backend_optimization_level=0"
-                           " --xla_llvm_disable_expensive_passes=true")
+                           " --xla_force_host_platform_device_count=4 " +
+                           FAST_COMPILE)
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# JAX's persistent compilation cache, shared by the test processes, the
+# training processes the CLI tests start and later runs: many tests compile
+# the same programs again (a run and its resume, every host of a process
+# group). Its key is the program, the compile options and the jax version, so
+# a hit is the program the test would have compiled. `pytest --cache-clear`
+# empties it. Measured: tests/train_test.py + sample_test.py 217 s -> 166 s
+# on a cold cache.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      str(ROOT / ".pytest_cache" / "xla"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 sys.path.insert(0, str(ROOT))  # `configs` and `jaxgan` from this checkout.
 
 import numpy as np  # pylint: disable=g-import-not-at-top
 import pytest  # pylint: disable=g-import-not-at-top
+
+
+def xla_flags(devices: int) -> str:
+  """XLA_FLAGS for a process a test starts: `devices` fake CPU devices."""
+  return f"--xla_force_host_platform_device_count={devices} {FAST_COMPILE}"
+
+
+def cpu_env(devices: int = 1) -> dict[str, str]:
+  """The environment of a jaxgan process a test starts, on CPU."""
+  return dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=xla_flags(devices))
 
 
 def free_port() -> int:

@@ -1,7 +1,6 @@
 """The domain classifier, evaluation during training and the evaluate CLI."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import pytest
 
 from jaxgan import checkpoint, classifier, train
 from jaxgan.errors import UserError
-from tests.conftest import ROOT, tiny_config
+from tests.conftest import ROOT, cpu_env, tiny_config
 
 
 def test_classifier_learns_and_records_its_protocol(labelled):
@@ -63,8 +62,7 @@ def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
   assert best.all_steps() == [best_step]
   assert best.info(best_step)["fd"] == min(r["fd"] for r in evals)
   best.close()
-  env = dict(os.environ, JAX_PLATFORMS="cpu",
-             XLA_FLAGS="--xla_force_host_platform_device_count=2")
+  env = cpu_env(2)
   result = subprocess.run(
       [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={workdir}",
        "--num_samples=30"], cwd=ROOT, env=env, capture_output=True,

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, xla_flags
 
 LAUNCH = pathlib.Path(ROOT) / "launch"
 SCRIPTS = ("lib.sh", "multi_gpu.sh", "slurm.sh", "tpu_pod.sh")
@@ -147,7 +147,7 @@ def test_bad_settings(script, env, args, message):
 
 def _cpu_env(tmp_path, **extra):
   return {"JAX_PLATFORMS": "cpu", "PYTHON": sys.executable,
-          "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+          "XLA_FLAGS": xla_flags(2),
           "CONFIG": "configs/tiny.py", "WORKDIR": str(tmp_path / "run"),
           "EXTRA_ARGS": "--config.train.num_steps=2 "
                         "--config.train.log_every_steps=1 "

@@ -7,7 +7,6 @@ ends where an uninterrupted group does.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,14 +16,13 @@ import jax
 import numpy as np
 
 from jaxgan import sample
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, cpu_env, free_port
 
 STEPS = ["--config.train.log_every_steps=1", "--config.checkpoint.every_steps=2"]
 
 
 def _env(devices: int) -> dict[str, str]:
-  return dict(os.environ, JAX_PLATFORMS="cpu",
-              XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+  return cpu_env(devices)
 
 
 def _start_group(workdir, idx_dir, *extra, processes=2):

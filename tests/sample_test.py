@@ -1,7 +1,6 @@
 """The sampling CLI on a tiny trained run."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -13,11 +12,11 @@ from jaxgan import sample, train
 from jaxgan.data import toy
 from jaxgan.errors import UserError
 from jaxgan.metrics import modes
-from tests.conftest import ROOT, tiny_config
+from tests.conftest import ROOT, cpu_env, tiny_config
 
 
 def _sample_cli(*args):
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS="")
+  env = cpu_env()
   return subprocess.run([sys.executable, "-m", "jaxgan.sample", *args],
                         cwd=ROOT, env=env, capture_output=True, text=True,
                         timeout=300)

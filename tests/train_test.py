@@ -1,7 +1,6 @@
 """End to end: the real main path on configs/tiny.py, outputs and resume."""
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -12,12 +11,11 @@ import pytest
 import tensorflow_datasets as tfds
 
 from jaxgan import checkpoint, train
-from tests.conftest import ROOT, tiny_config
+from tests.conftest import ROOT, cpu_env, tiny_config
 
 
 def _main(*args, env_devices=1):
-  env = dict(os.environ, JAX_PLATFORMS="cpu",
-             XLA_FLAGS=f"--xla_force_host_platform_device_count={env_devices}")
+  env = cpu_env(env_devices)
   return subprocess.run([sys.executable, "-m", "jaxgan.main", *args],
                         cwd=ROOT, env=env, capture_output=True, text=True,
                         timeout=300)
