@@ -255,7 +255,7 @@ def test_fault_injection_short(tmp_path, idx_dir):
   summary = fault_injection.run(
       2, config="configs/tiny.py", seed=1, workdir=tmp_path, verbose=False,
       overrides=[f"--config.data.source=idx:{idx_dir}",
-                 "--config.train.num_steps=300",
+                 "--config.train.num_steps=200",
                  "--config.checkpoint.every_steps=5",
                  "--config.train.log_every_steps=5",
                  "--config.train.sample_every_steps=100",

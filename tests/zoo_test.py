@@ -2,11 +2,10 @@
 
 The combinations are enumerated from the registries (models.MODELS,
 losses.LOSSES, REGULARIZERS below); `validate_config` decides which are
-allowed, every refused one is refused with a UserError, and allowed ones
-train one data-parallel step with finite results: all of them on one
-architecture, and on the others enough that every allowed pair of
-architecture, loss and regularizer trains. The pinned counts make a new
-model, loss or regularizer show up here.
+allowed, every refused one is refused with a UserError, and enough allowed
+ones train one data-parallel step with finite results that every allowed
+pair of architecture, loss and regularizer trains. The pinned counts make a
+new model, loss or regularizer show up here.
 """
 
 import itertools
@@ -66,11 +65,9 @@ COMBINATIONS = list(itertools.product(ARCHITECTURES, sorted(losses.LOSSES),
                                       REGULARIZERS))
 ALLOWED = [c for c in COMBINATIONS if _allowed(*c)]
 REFUSED = [c for c in COMBINATIONS if c not in ALLOWED]
-# Every allowed combination of this architecture (the one that allows the
-# most) trains one step; of the others, those that add an (architecture,
-# loss), (architecture, regularizer) or (loss, regularizer) pair not trained
-# yet: every pair is covered with two thirds of the compilations.
-FULL_PRODUCT_ARCH = "toy_mlp"
+# Allowed combinations train one step until every (architecture, loss),
+# (architecture, regularizer) and (loss, regularizer) pair among them has
+# trained: picked greedily, each adding the most pairs not trained yet.
 
 
 def _pairs(arch, loss, reg):
@@ -79,12 +76,14 @@ def _pairs(arch, loss, reg):
 
 
 def _pairwise(allowed):
-  ordered = sorted(allowed, key=lambda c: c[0] != FULL_PRODUCT_ARCH)
-  chosen, seen = [], set()
-  for c in ordered:
-    if c[0] == FULL_PRODUCT_ARCH or not _pairs(*c) <= seen:
-      chosen.append(c)
-      seen |= _pairs(*c)
+  chosen, seen, left = [], set(), list(allowed)
+  while left:
+    best = max(left, key=lambda c: len(_pairs(*c) - seen))
+    if not _pairs(*best) - seen:
+      break
+    chosen.append(best)
+    seen |= _pairs(*best)
+    left.remove(best)
   return chosen
 
 
@@ -103,8 +102,7 @@ def test_registries_are_covered():
 def test_every_allowed_pair_trains():
   covered = set().union(*(_pairs(*c) for c in TRAINED))
   assert covered == set().union(*(_pairs(*c) for c in ALLOWED))
-  assert {c for c in ALLOWED if c[0] == FULL_PRODUCT_ARCH} <= set(TRAINED)
-  assert len(TRAINED) == 84, len(TRAINED)  # Of 124 allowed.
+  assert len(TRAINED) == 61, len(TRAINED)  # Of 124 allowed.
 
 
 @pytest.mark.parametrize("combination", [
