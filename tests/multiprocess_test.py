@@ -21,10 +21,6 @@ from tests.conftest import ROOT, cpu_env, free_port
 STEPS = ["--config.train.log_every_steps=1", "--config.checkpoint.every_steps=2"]
 
 
-def _env(devices: int) -> dict[str, str]:
-  return cpu_env(devices)
-
-
 def _start_group(workdir, idx_dir, *extra, processes=2):
   port = free_port()
   procs = []
@@ -35,8 +31,8 @@ def _start_group(workdir, idx_dir, *extra, processes=2):
          f"--workdir={workdir}", f"--config.data.source=idx:{idx_dir}",
          f"--coordinator_address=127.0.0.1:{port}",
          f"--num_processes={processes}", f"--process_id={i}", *STEPS,
-         *extra], cwd=ROOT, env=_env(2), stdout=log, stderr=subprocess.STDOUT,
-        text=True))
+         *extra], cwd=ROOT, env=cpu_env(2), stdout=log,
+        stderr=subprocess.STDOUT, text=True))
   return procs
 
 
@@ -68,7 +64,7 @@ def test_two_processes_equal_one_process_with_four_devices(tmp_path, idx_dir):
   result = subprocess.run(
       [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
        f"--workdir={single}", f"--config.data.source=idx:{idx_dir}", *STEPS],
-      cwd=ROOT, env=_env(4), capture_output=True, text=True, timeout=300)
+      cwd=ROOT, env=cpu_env(4), capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   # Same global batch, noise and per-device batch-norm slices; only the
   # order of float additions in the all-reduces differs (gloo vs in-process).
