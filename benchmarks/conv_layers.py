@@ -9,14 +9,14 @@ given batch, the milliseconds of the three computations that training needs
 - conv (D's forward, G's input gradient): XLA's convolution, im2col + matmul;
 - conv_t (D's input gradient, G's forward): XLA's gradient of its
   convolution (what autodiff of `nn.Conv` runs; `nn.ConvTranspose` runs the
-  same lhs-dilated convolution), one space-to-depth 2x2 convolution, four
-  2x2 convolutions (one per output phase);
+  same lhs-dilated convolution), one space-to-depth 2x2 convolution, one
+  matmul + col2im;
 - kernel_grad (both kernel gradients): XLA's gradient of its convolution,
   im2col + matmul, four space-to-depth matmuls.
 Each form's output is checked against the first one's. This is the
-measurement behind `conv4x4.IM2COL_MAX_CHANNELS`, `IM2COL_MAX_OUTPUT` and
-`PHASES_MAX_INPUT`. Isolated timings are a guide only: XLA runs independent
-operations of the training step concurrently, so the step is what decides
+measurement behind `conv4x4.IM2COL_MAX_CHANNELS` and `IM2COL_MAX_OUTPUT`.
+Isolated timings are a guide only: XLA runs independent operations of the
+training step concurrently, so the step is what decides
 (benchmarks/vs_pytorch.py).
 """
 
@@ -48,8 +48,8 @@ COMPUTATIONS = {
     "conv_t": [("XLA (autodiff)", conv_t_autodiff),
                ("space-to-depth conv",
                 lambda x, w, dy: conv4x4.conv_t_space_to_depth(dy, w)),
-               ("four phase convs",
-                lambda x, w, dy: conv4x4.conv_t_phases(dy, w))],
+               ("matmul + col2im",
+                lambda x, w, dy: conv4x4.conv_t_col2im(dy, w))],
     "kernel_grad": [
         ("XLA (autodiff)", kernel_grad_autodiff),
         ("im2col + matmul",

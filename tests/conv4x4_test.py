@@ -59,8 +59,10 @@ def test_conv_equals_flax_conv(shape, features):
 
 
 @pytest.mark.parametrize("shape,features", [
+    # col2im (<= 4 output channels or a <= 4x4 input), odd and not square:
     ((2, 4, 4, 6), 5), ((3, 7, 7, 8), 4), ((1, 8, 6, 16), 1),
-    ((2, 8, 8, 8), 3), ((2, 2, 2, 3), 6)])
+    ((2, 8, 8, 8), 3), ((2, 2, 2, 3), 6),
+    ((2, 6, 6, 8), 6)])  # Space-to-depth convolution.
 def test_conv_transpose_equals_flax_conv_transpose(shape, features):
   out = _assert_same_function(conv4x4.ConvTranspose4x4s2(features),
                               _flax_conv_transpose(features),
@@ -83,7 +85,7 @@ def test_conv_t_forms_agree(shape):
   ky, kw = jax.random.split(jax.random.PRNGKey(4))
   y = jax.random.normal(ky, shape)
   w = jax.random.normal(kw, (4, 4, 5, shape[-1]))
-  np.testing.assert_allclose(conv4x4.conv_t_phases(y, w),
+  np.testing.assert_allclose(conv4x4.conv_t_col2im(y, w),
                              conv4x4.conv_t_space_to_depth(y, w),
                              atol=1e-4, rtol=1e-5)
 

@@ -19,14 +19,15 @@ each of the three is computed in an exact form chosen per shape by
 measurement on XLA:CPU (`benchmarks/conv_layers.py`, then the whole training
 step; benchmarks/BENCHMARKS.md):
 
-- `conv_t` as one stride-1 2x2 convolution over the output's space-to-depth
-  grid (the (py, px, c) phases of each 2x2 output block are its 4C channels),
-  then depth-to-space; on 4x4 inputs as four 2x2 convolutions, one per
-  output phase, interleaved;
-- `conv` and `kernel_grad` as im2col + one matmul where the input has few
-  channels (the image layer) or the output is at most 4x4; otherwise `conv`
-  is XLA's forward convolution and `kernel_grad` four matmuls over shifted
-  windows of the input's space-to-depth grid.
+- where the convolution's input has few channels (the image layer) or its
+  output is at most 4x4: one matmul each, `conv` and `kernel_grad` over
+  im2col patches, `conv_t` followed by col2im (the overlap-add of its
+  per-pixel products);
+- otherwise `conv` is XLA's forward convolution, `conv_t` one stride-1 2x2
+  convolution over the output's space-to-depth grid (the (py, px, c)
+  phases of each 2x2 output block are its 4C channels), then
+  depth-to-space, and `kernel_grad` four matmuls over shifted windows of the
+  input's space-to-depth grid.
 
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
@@ -40,13 +41,11 @@ import jax.numpy as jnp
 from jax import lax
 
 _DN = ("NHWC", "HWIO", "NHWC")
-# conv and kernel_grad use im2col + matmul when the input has at most this
-# many channels or the output at most this height.
+# conv, conv_t and kernel_grad use their matmul forms (im2col, col2im) when
+# the convolution's input has at most this many channels or its output at
+# most this height.
 IM2COL_MAX_CHANNELS = 4
 IM2COL_MAX_OUTPUT = 4
-# conv_t uses the phase form on inputs at most this high (where the
-# space-to-depth grid's cropped border would add half the FLOPs again).
-PHASES_MAX_INPUT = 4
 
 
 def _check_even(x: jax.Array):
@@ -126,29 +125,32 @@ def conv_t_space_to_depth(y: jax.Array, w: jax.Array) -> jax.Array:
   return g[:, 1:-1, 1:-1, :]
 
 
-def conv_t_phases(y: jax.Array, w: jax.Array) -> jax.Array:
-  """`conv_t` as four 2x2 convolutions, one per output phase, interleaved.
+def conv_t_col2im(y: jax.Array, w: jax.Array) -> jax.Array:
+  """`conv_t` as one (N*Ho*Wo, O) x (O, 16C) matmul, then col2im.
 
-  Output pixel (2m+a, 2n+b) only meets the taps ``w[3-a::-2, 3-b::-2]``, so
-  phase (a, b) is a 2x2 stride-1 convolution of y (padded by one) with
-  them: exactly the operator's FLOPs, plus the interleaving.
+  The transpose of `conv_im2col`: input pixel (i, j) adds y[i, j] w[ky, kx]^T
+  to output pixel (2i + ky - 1, 2j + kx - 1). With ky = 2qy + py, that is
+  phase (py, px) of 2x2 block (i + qy, j + qx) of the output padded by one,
+  so col2im adds the four (qy, qx) slices of the products, shifted by
+  (qy, qx) blocks, then depth-to-space unfolds the blocks and the crop
+  removes the padding. Exactly the operator's FLOPs in one matmul.
   """
-  n, ho, wo, _ = y.shape
-  k = w[::-1, ::-1].transpose(0, 1, 3, 2)  # (4, 4, O, C), flipped.
-  yp = jnp.pad(y, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  rows = []
-  for a in (0, 1):
-    cols = [lax.conv_general_dilated(yp[:, a:a + ho + 1, b:b + wo + 1, :],
-                                     k[a::2, b::2], (1, 1), "VALID",
-                                     dimension_numbers=_DN) for b in (0, 1)]
-    rows.append(jnp.stack(cols, axis=3))  # (N, Ho, Wo, 2[b], C)
-  return jnp.stack(rows, axis=2).reshape(n, 2 * ho, 2 * wo, -1)
+  n, ho, wo, o = y.shape
+  c = w.shape[2]
+  p = y.reshape(n * ho * wo, o) @ w.reshape(16 * c, o).T
+  p = p.reshape(n, ho, wo, 2, 2, 2, 2, c)  # [n, i, j, qy, py, qx, px, c].
+  blocks = sum(
+      jnp.pad(p[:, :, :, qy, :, qx], ((0, 0), (qy, 1 - qy), (qx, 1 - qx),
+                                      (0, 0), (0, 0), (0, 0)))
+      for qy in (0, 1) for qx in (0, 1))  # [n, bi, bj, py, px, c].
+  x = blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * ho + 2, 2 * wo + 2, c)
+  return x[:, 1:-1, 1:-1, :]
 
 
 def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
   """The transpose of `conv` in x: (N, Ho, Wo, O) -> (N, 2Ho, 2Wo, C)."""
-  if y.shape[1] <= PHASES_MAX_INPUT:
-    return conv_t_phases(y, w)
+  if _uses_im2col(w.shape[2], y.shape[1]):
+    return conv_t_col2im(y, w)
   return conv_t_space_to_depth(y, w)
 
 
