@@ -241,6 +241,7 @@ def main():
   parser.add_argument("--out", default=None,
                       help="Write OUT.json and OUT.md (else print).")
   args = parser.parse_args()
+  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
   result = profile(args.model, args.layers, args.batch, args.steps)
   text = table(result)
   print(text)

@@ -84,6 +84,7 @@ def main():
   parser.add_argument("--steps", type=int, default=30)
   parser.add_argument("--repeats", type=int, default=5)
   args = parser.parse_args()
+  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
   print(f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
         f"{os.cpu_count()} CPUs, jax {jax.__version__}")
   print("| config | compile s | it/s device-resident (min/med/max) | it/s "

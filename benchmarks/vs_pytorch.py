@@ -252,6 +252,7 @@ def main():
   parser.add_argument("--torch_compile", action="store_true")
   parser.add_argument("--out", default="")
   args = parser.parse_args()
+  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
   peak = matmul_peak(args.threads)
   report = {"machine": machine(), "threads": args.threads, "peak": peak,
             "batch": args.batch, "repeats": args.repeats, "results": []}

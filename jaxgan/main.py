@@ -31,6 +31,7 @@ def main(argv):
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
   from jaxgan import runtime, train  # Imports jax; after flag parsing keeps --help fast.
+  runtime.set_cpu_flags()  # Before JAX starts a backend.
   runtime.initialize(coordinator_address=FLAGS.coordinator_address,
                      num_processes=FLAGS.num_processes,
                      process_id=FLAGS.process_id, auto=FLAGS.distributed)

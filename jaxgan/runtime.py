@@ -1,8 +1,11 @@
 """Multi-device and multi-host concerns, in one place.
 
 The mesh, which process writes files, the per-process and per-device batch,
-and turning a process-local batch into a global array.
+turning a process-local batch into a global array, and the XLA:CPU flags of
+jaxgan's runs.
 """
+
+import os
 
 import jax
 import numpy as np
@@ -10,6 +13,28 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxgan.errors import UserError
 from jaxgan.step import AXIS
+
+
+# XLA:CPU flags jaxgan's runs use. XLA's concurrency-optimised scheduler
+# lets independent convolutions (D's passes over the real and the fake
+# batch) run side by side; on a few cores they then compete for the same
+# cores and caches. Off, the DCGAN iteration measured 5-12% faster on 2
+# cores, the MLP GAN's 8-15% slower (benchmarks/BENCHMARKS.md).
+CPU_XLA_FLAGS = {"xla_cpu_enable_concurrency_optimized_scheduler": "false"}
+
+
+def set_cpu_flags() -> None:
+  """Adds `CPU_XLA_FLAGS` to $XLA_FLAGS, each unless $XLA_FLAGS names it.
+
+  XLA reads the variable when JAX starts its first backend, so this runs
+  before that: first thing in jaxgan.main and the benchmarks. To keep XLA's
+  own choice, name the flag in $XLA_FLAGS (e.g. `=true`).
+  """
+  flags = os.environ.get("XLA_FLAGS", "")
+  extra = [f"--{name}={value}" for name, value in CPU_XLA_FLAGS.items()
+           if f"--{name}=" not in flags]
+  if extra:
+    os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
 
 
 def make_mesh() -> Mesh:
