@@ -31,7 +31,6 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from jaxgan import runtime  # pylint: disable=g-import-not-at-top
 from jaxgan.models import conv4x4  # pylint: disable=g-import-not-at-top
 
 
@@ -75,7 +74,6 @@ def main():
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--out", default="")
   args = parser.parse_args()
-  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
   b = args.batch
   lines = [f"XLA:CPU, batch {b}, float32; ms per call (median of 5 after a "
            "warm-up), GFLOP/s, max relative difference to the first form. "

@@ -35,7 +35,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
-from jaxgan import runtime, train  # pylint: disable=g-import-not-at-top
+from jaxgan import models, runtime, train  # pylint: disable=g-import-not-at-top
 from jaxgan.models import dcgan  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 
@@ -241,7 +241,8 @@ def main():
   parser.add_argument("--out", default=None,
                       help="Write OUT.json and OUT.md (else print).")
   args = parser.parse_args()
-  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
+  # As jaxgan.main, the model's XLA flags before JAX starts.
+  runtime.set_cpu_flags(models.xla_cpu_flags(jaxgan_config(args.model, 1)))
   result = profile(args.model, args.layers, args.batch, args.steps)
   text = table(result)
   print(text)

@@ -148,8 +148,9 @@ def main():
   parser.add_argument("--_one_device_run", type=int, default=0,
                       help=argparse.SUPPRESS)
   args = parser.parse_args()
-  from jaxgan import runtime  # pylint: disable=g-import-not-at-top
-  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
+  from jaxgan import models, runtime  # pylint: disable=g-import-not-at-top
+  # As jaxgan.main, DCGAN's XLA flags before JAX starts (every part is DCGAN).
+  runtime.set_cpu_flags(models.xla_cpu_flags(_config()))
   if args._one_device_run:  # pylint: disable=protected-access
     n = args._one_device_run  # pylint: disable=protected-access
     print(json.dumps(time_config(_config(batch=32 * n), args.steps,

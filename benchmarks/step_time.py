@@ -11,17 +11,20 @@ Ratios, not absolute numbers, are what compare between machines.
 
 import argparse
 import importlib.util
+import json
 import os
 import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # pylint: disable=g-import-not-at-top
 
-from jaxgan import runtime, train  # pylint: disable=g-import-not-at-top
+from jaxgan import models, runtime, train  # pylint: disable=g-import-not-at-top
 from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
+import child  # pylint: disable=g-import-not-at-top
 
 DEFAULT_CONFIGS = ("configs/dcgan_fashion_mnist.py", "configs/gan_mnist.py",
                    "configs/toy_ring8.py")
@@ -83,15 +86,24 @@ def main():
   parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
   parser.add_argument("--steps", type=int, default=30)
   parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
-  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
+  if args._child:  # pylint: disable=protected-access
+    # A child process (benchmarks/child.py): one config, with the XLA flags
+    # jaxgan.main sets for its model, before JAX starts.
+    [path] = args.configs
+    runtime.set_cpu_flags(models.xla_cpu_flags(load_config(path)))
+    print(json.dumps(bench(path, args.steps, args.repeats)))
+    return
   print(f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
         f"{os.cpu_count()} CPUs, jax {jax.__version__}")
   print("| config | compile s | it/s device-resident (min/med/max) | it/s "
         "real data (min/med/max) | img/s real | real/resident |")
   print("| --- | --- | --- | --- | --- | --- |")
   for path in args.configs:
-    r = bench(path, args.steps, args.repeats)
+    r = child.run(__file__, ["--_child", f"--configs={path}",
+                             f"--steps={args.steps}",
+                             f"--repeats={args.repeats}"])
     rate = lambda ts: [1.0 / t for t in ts]
     dev, real = rate(r["device"]), rate(r["real"])
     fmt = lambda v: (f"{min(v):.2f} / {statistics.median(v):.2f} / "

@@ -38,7 +38,8 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import torch  # pylint: disable=g-import-not-at-top
 
-from jaxgan import runtime, state as state_lib, train  # pylint: disable=g-import-not-at-top
+from jaxgan import models, runtime, state as state_lib, train  # pylint: disable=g-import-not-at-top
+import child  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
 import torch_gan  # pylint: disable=g-import-not-at-top
@@ -245,19 +246,31 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--models", default=",".join(BENCHMARKS))
   parser.add_argument("--batch", type=int, default=64)
-  parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--repeats", type=int, default=7)
   parser.add_argument("--steps", type=int, default=0,
                       help="iterations per repeat (0: per model default)")
   parser.add_argument("--threads", type=int, default=os.cpu_count())
   parser.add_argument("--torch_compile", action="store_true")
   parser.add_argument("--out", default="")
+  parser.add_argument("--_peak", type=float, default=0.0,
+                      help=argparse.SUPPRESS)  # Set: time one model here.
   args = parser.parse_args()
-  runtime.set_cpu_flags()  # As jaxgan.main: before JAX starts.
+  if args._peak:  # pylint: disable=protected-access
+    # A child process (benchmarks/child.py): one model, with the XLA flags
+    # jaxgan.main sets for it, before JAX starts.
+    [name] = args.models.split(",")
+    runtime.set_cpu_flags(models.xla_cpu_flags(jaxgan_config(name, 1)))
+    print(json.dumps(bench(name, args, args._peak)))  # pylint: disable=protected-access
+    return
   peak = matmul_peak(args.threads)
   report = {"machine": machine(), "threads": args.threads, "peak": peak,
             "batch": args.batch, "repeats": args.repeats, "results": []}
   for name in args.models.split(","):
-    result = bench(name, args, max(peak.values()))
+    result = child.run(__file__, [
+        f"--models={name}", f"--batch={args.batch}",
+        f"--repeats={args.repeats}", f"--steps={args.steps}",
+        f"--threads={args.threads}", f"--_peak={max(peak.values())}"]
+        + (["--torch_compile"] if args.torch_compile else []))
     report["results"].append(result)
     print(json.dumps(result), flush=True)
   text = table(report)

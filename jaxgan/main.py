@@ -30,8 +30,8 @@ def main(argv):
   del argv  # cli.run refuses positional arguments.
   if not FLAGS["verbosity"].present:
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
-  from jaxgan import runtime, train  # Imports jax; after flag parsing keeps --help fast.
-  runtime.set_cpu_flags()  # Before JAX starts a backend.
+  from jaxgan import models, runtime, train  # Imports jax; after flag parsing keeps --help fast.
+  runtime.set_cpu_flags(models.xla_cpu_flags(FLAGS.config))  # Before JAX starts.
   runtime.initialize(coordinator_address=FLAGS.coordinator_address,
                      num_processes=FLAGS.num_processes,
                      process_id=FLAGS.process_id, auto=FLAGS.distributed)

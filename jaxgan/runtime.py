@@ -1,8 +1,8 @@
 """Multi-device and multi-host concerns, in one place.
 
 The mesh, which process writes files, the per-process and per-device batch,
-turning a process-local batch into a global array, and the XLA:CPU flags of
-jaxgan's runs.
+turning a process-local batch into a global array, and the XLA flags of a
+run.
 """
 
 import os
@@ -15,26 +15,19 @@ from jaxgan.errors import UserError
 from jaxgan.step import AXIS
 
 
-# XLA:CPU flags jaxgan's runs use. XLA's concurrency-optimised scheduler
-# lets independent convolutions (D's passes over the real and the fake
-# batch) run side by side; on a few cores they then compete for the same
-# cores and caches. Off, the DCGAN iteration measured 5-12% faster on 2
-# cores, the MLP GAN's 8-15% slower (benchmarks/BENCHMARKS.md).
-CPU_XLA_FLAGS = {"xla_cpu_enable_concurrency_optimized_scheduler": "false"}
-
-
-def set_cpu_flags() -> None:
-  """Adds `CPU_XLA_FLAGS` to $XLA_FLAGS, each unless $XLA_FLAGS names it.
+def set_cpu_flags(flags: dict[str, str]) -> None:
+  """Adds XLA flags (name -> value) to $XLA_FLAGS, each unless it names it.
 
   XLA reads the variable when JAX starts its first backend, so this runs
-  before that: first thing in jaxgan.main and the benchmarks. To keep XLA's
-  own choice, name the flag in $XLA_FLAGS (e.g. `=true`).
+  before that: in jaxgan.main with the model's flags (models.xla_cpu_flags),
+  and in the benchmarks. To keep XLA's own choice, name the flag in
+  $XLA_FLAGS.
   """
-  flags = os.environ.get("XLA_FLAGS", "")
-  extra = [f"--{name}={value}" for name, value in CPU_XLA_FLAGS.items()
-           if f"--{name}=" not in flags]
+  current = os.environ.get("XLA_FLAGS", "")
+  extra = [f"--{name}={value}" for name, value in flags.items()
+           if f"--{name}=" not in current]
   if extra:
-    os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
+    os.environ["XLA_FLAGS"] = " ".join([current, *extra]).strip()
 
 
 def make_mesh() -> Mesh:

@@ -7,7 +7,9 @@ reconstruction-error discriminator, and `d_options` lists the discriminator
 switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
 model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
-(model.conditioning, model.info_*; models/conditioning.py).
+(model.conditioning, model.info_*; models/conditioning.py). `xla_cpu_flags`
+are XLA flags its training runs faster with on CPU, which jaxgan.main sets
+before JAX starts (runtime.set_cpu_flags).
 """
 
 import dataclasses
@@ -31,6 +33,16 @@ class ModelSpec:
   d_options: tuple[str, ...] = ()
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
   conditioning: bool = False
+  xla_cpu_flags: tuple[tuple[str, str], ...] = ()
+
+
+# XLA:CPU's concurrency-optimised scheduler lets independent operations run
+# side by side. For DCGAN these are convolutions (D's passes over the real and
+# the fake batch) that then compete for the same cores and caches: off, its
+# iteration measured 5-12% faster on 2 cores; the MLP GAN's small matmuls
+# gain from it (8-15% slower without; benchmarks/BENCHMARKS.md).
+_SEQUENTIAL_CONVOLUTIONS = (
+    ("xla_cpu_enable_concurrency_optimized_scheduler", "false"),)
 
 
 # train.dtype -> the models' computation dtype. Parameters, optimizer states,
@@ -118,7 +130,7 @@ MODELS: dict[str, ModelSpec] = {
         _dcgan, d_options=("d_spectral_norm", "d_minibatch_std", "d_norm",
                            "feature_matching"),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
-        conditioning=True),
+        conditioning=True, xla_cpu_flags=_SEQUENTIAL_CONVOLUTIONS),
     "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
     "began": ModelSpec(_began, autoencoder=True),
     "toy_mlp": ModelSpec(_toy_mlp, data="points",
@@ -133,6 +145,11 @@ def get_spec(name: str) -> ModelSpec:
     raise UserError(f"model.name={name!r} is unknown; use one of "
                     f"{sorted(MODELS)}")
   return MODELS[name]
+
+
+def xla_cpu_flags(config: ml_collections.ConfigDict) -> dict[str, str]:
+  """The XLA flags (name -> value) `config`'s model trains with on CPU."""
+  return dict(get_spec(config.model.name).xla_cpu_flags)
 
 
 def get_models(config: ml_collections.ConfigDict,
