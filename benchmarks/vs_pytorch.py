@@ -9,7 +9,8 @@ float32, k = 1, non-saturating loss, Adam: jaxgan's compiled iteration (its
 own step, batch already on the device) and benchmarks/torch_gan.py's (the
 same architecture, initialisation and update) in PyTorch eager and, with
 --torch_compile, torch.compile. Repeats alternate between the two so drift
-hits both alike. Reports steps/s and img/s (min/median/max over repeats),
+hits both alike; each model runs in a process of its own with the XLA flags
+jaxgan.main sets for it (benchmarks/child.py). Reports steps/s and img/s (min/median/max over repeats),
 compile time, achieved GFLOP/s against a measured float32 matmul peak, and
 the jaxgan/PyTorch ratio of steps/s (per repeat pair: min/median/max).
 
