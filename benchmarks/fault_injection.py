@@ -65,9 +65,9 @@ def _compare_states(ref_dir: pathlib.Path, run_dir: pathlib.Path):
   """(number of leaves, list of differing leaf paths) of the final states."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import sample  # pylint: disable=g-import-not-at-top
-  _, _, ref = sample.load_run(str(ref_dir))
-  _, _, run = sample.load_run(str(run_dir))
+  from jaxgan import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  ref = workdir_lib.load_run(str(ref_dir)).state
+  run = workdir_lib.load_run(str(run_dir)).state
   ref_leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(ref))[0]
   run_leaves = jax.tree.leaves(jax.device_get(run))
   differ = [jax.tree_util.keystr(path)

@@ -9,9 +9,10 @@ attributed through the compiled HLO's metadata to a network (G, D, or the
 rest: optimiser, EMA, metrics), a pass (forward, or backward for ops under
 `transpose(jvp(...))`) and an op family (convolution, matmul, fused
 elementwise, reduction, data movement: copies, transposes, pads, slices,
-concatenations). `--layers=textbook` swaps DCGAN's convolution layers
-(jaxgan/models/conv4x4.py) for flax's `nn.Conv` and `nn.ConvTranspose`, the
-same operators, to show where the time went before those rewrites.
+concatenations). `--layers=textbook` sets `model.conv_impl='xla'`: XLA's own
+convolutions and their autodiff (what flax's `nn.Conv` and `nn.ConvTranspose`
+compute) in place of jaxgan/models/conv4x4.py's forms, to show where the time
+went before those rewrites.
 
 Thunk times are summed over XLA's threads, so their total can exceed the wall
 time of an iteration (both are reported).
@@ -30,46 +31,15 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(__file__))
 
-import flax.linen as nn  # pylint: disable=g-import-not-at-top
 import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
-from jaxgan import models, runtime, train  # pylint: disable=g-import-not-at-top
-from jaxgan.models import dcgan  # pylint: disable=g-import-not-at-top
+from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 
 MOVEMENT = ("copy", "transpose", "pad", "slice", "concatenate", "bitcast",
             "broadcast", "reshape", "dynamic-update-slice", "gather")
-
-
-class TextbookConv(nn.Module):
-  """flax's strided convolution in place of conv4x4.Conv4x4s2."""
-  features: int
-  kernel_init: object = nn.initializers.lecun_normal()
-  dtype: object = None
-
-  @nn.compact
-  def __call__(self, x):
-    return nn.Conv(self.features, (4, 4), strides=(2, 2),
-                   padding=((1, 1), (1, 1)), use_bias=False,
-                   kernel_init=self.kernel_init, name="kernel_holder")(x)
-
-
-class TextbookConvTranspose(nn.Module):
-  """flax's transposed convolution in place of conv4x4.ConvTranspose4x4s2."""
-  features: int
-  kernel_init: object = nn.initializers.lecun_normal()
-  dtype: object = None
-
-  @nn.compact
-  def __call__(self, x):
-    return nn.ConvTranspose(self.features, (4, 4), strides=(2, 2),
-                            padding="SAME", use_bias=False,
-                            kernel_init=self.kernel_init, name="kernel_holder"
-                            )(x)
-
-
 ELEMENTWISE = ("add", "multiply", "subtract", "select", "divide",
                "exponential", "log", "maximum", "minimum", "tanh", "compare",
                "negate", "sqrt", "rsqrt", "power", "convert", "clamp", "and",
@@ -152,19 +122,17 @@ def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
 
 
 def profile(model: str, layers: str, batch: int, steps: int) -> dict:
-  if layers == "textbook":
-    dcgan.Conv4x4s2 = TextbookConv
-    dcgan.ConvTranspose4x4s2 = TextbookConvTranspose
   config = jaxgan_config(model, batch)
+  if layers == "textbook":  # XLA's convolutions and their autodiff.
+    config.model.conv_impl = "xla"
   mesh = runtime.make_mesh()
-  built = train.build(config, mesh)
-  state = built["state"]
+  exp = experiment.build(config, mesh)
+  state = exp.initial_state()
   _, resolution, channels, _ = BENCHMARKS[model]
   images = np.random.default_rng(0).integers(
       0, 256, (1, batch, resolution, resolution, channels), np.uint8)
   batch_array = runtime.global_batch(images, mesh)
-  compiled = built["train_step"].programs[0].lower(state,
-                                                   batch_array).compile()
+  compiled = exp.train_step.programs[0].lower(state, batch_array).compile()
   attribution = hlo_attribution(compiled.as_text())
   for _ in range(2):  # Warm-up.
     state, metrics = compiled(state, batch_array)
@@ -242,7 +210,7 @@ def main():
                       help="Write OUT.json and OUT.md (else print).")
   args = parser.parse_args()
   # As jaxgan.main, the model's XLA flags before JAX starts.
-  runtime.set_cpu_flags(models.xla_cpu_flags(jaxgan_config(args.model, 1)))
+  runtime.set_xla_flags(experiment.xla_cpu_flags(jaxgan_config(args.model, 1)))
   result = profile(args.model, args.layers, args.batch, args.steps)
   text = table(result)
   print(text)

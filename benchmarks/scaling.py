@@ -45,10 +45,10 @@ def time_config(config, steps: int, repeats: int) -> dict:
   """Compile time and median steps/s of `config`'s step on a fixed batch."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import runtime, train  # pylint: disable=g-import-not-at-top
+  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
   mesh = runtime.make_mesh()
-  built = train.build(config, mesh)
-  state, step = built["state"], built["train_step"]
+  exp = experiment.build(config, mesh)
+  state, step = exp.initial_state(), exp.train_step
   d = config.data
   per_process, _ = runtime.batch_sizes(config.train.batch_size)
   images = np.random.default_rng(0).integers(
@@ -101,11 +101,11 @@ def part_devices(args):
 def part_checkpoint(args):
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import checkpoint, runtime, train  # pylint: disable=g-import-not-at-top
+  from jaxgan import checkpoint, experiment, runtime  # pylint: disable=g-import-not-at-top
   config = _config()
   mesh = runtime.make_mesh()
-  built = train.build(config, mesh)
-  state, step = built["state"], built["train_step"]
+  exp = experiment.build(config, mesh)
+  state, step = exp.initial_state(), exp.train_step
   images = np.random.default_rng(0).integers(0, 256, (1, 64, 32, 32, 1),
                                              np.uint8)
   batch = runtime.global_batch(images, mesh)
@@ -148,9 +148,9 @@ def main():
   parser.add_argument("--_one_device_run", type=int, default=0,
                       help=argparse.SUPPRESS)
   args = parser.parse_args()
-  from jaxgan import models, runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
   # As jaxgan.main, DCGAN's XLA flags before JAX starts (every part is DCGAN).
-  runtime.set_cpu_flags(models.xla_cpu_flags(_config()))
+  runtime.set_xla_flags(experiment.xla_cpu_flags(_config()))
   if args._one_device_run:  # pylint: disable=protected-access
     n = args._one_device_run  # pylint: disable=protected-access
     print(json.dumps(time_config(_config(batch=32 * n), args.steps,

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # pylint: disable=g-import-not-at-top
 
-from jaxgan import models, runtime, train  # pylint: disable=g-import-not-at-top
+from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
 from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 
@@ -54,8 +54,8 @@ def time_steps(step, state, next_batch, n):
 def bench(path: str, steps: int, repeats: int) -> dict:
   config = load_config(path)
   mesh = runtime.make_mesh()
-  built = train.build(config, mesh)
-  state, step = built["state"], built["train_step"]
+  exp = experiment.build(config, mesh)
+  state, step = exp.initial_state(), exp.train_step
   k, batch = config.train.d_steps, config.train.batch_size
   source = sources.get_source(config.data)
   per_process, _ = runtime.batch_sizes(batch)
@@ -92,7 +92,7 @@ def main():
     # A child process (benchmarks/child.py): one config, with the XLA flags
     # jaxgan.main sets for its model, before JAX starts.
     [path] = args.configs
-    runtime.set_cpu_flags(models.xla_cpu_flags(load_config(path)))
+    runtime.set_xla_flags(experiment.xla_cpu_flags(load_config(path)))
     print(json.dumps(bench(path, args.steps, args.repeats)))
     return
   print(f"{jax.device_count()} {jax.devices()[0].platform} device(s), "

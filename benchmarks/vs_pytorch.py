@@ -39,7 +39,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import torch  # pylint: disable=g-import-not-at-top
 
-from jaxgan import models, runtime, state as state_lib, train  # pylint: disable=g-import-not-at-top
+from jaxgan import experiment, runtime, state as state_lib  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
@@ -102,8 +102,8 @@ class JaxRunner:
   def __init__(self, name: str, batch: int):
     config = jaxgan_config(name, batch)
     mesh = runtime.make_mesh()
-    built = train.build(config, mesh)
-    self.state, self.step = built["state"], built["train_step"]
+    exp = experiment.build(config, mesh)
+    self.state, self.step = exp.initial_state(), exp.train_step
     _, resolution, channels, _ = BENCHMARKS[name]
     images = np.random.default_rng(0).integers(
         0, 256, (1, batch, resolution, resolution, channels), np.uint8)
@@ -260,7 +260,7 @@ def main():
     # A child process (benchmarks/child.py): one model, with the XLA flags
     # jaxgan.main sets for it, before JAX starts.
     [name] = args.models.split(",")
-    runtime.set_cpu_flags(models.xla_cpu_flags(jaxgan_config(name, 1)))
+    runtime.set_xla_flags(experiment.xla_cpu_flags(jaxgan_config(name, 1)))
     print(json.dumps(bench(name, args, args._peak)))  # pylint: disable=protected-access
     return
   peak = matmul_peak(args.threads)

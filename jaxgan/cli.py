@@ -12,8 +12,9 @@ import re
 import sys
 from typing import Callable, NoReturn
 
-from absl import app, flags
+from absl import app, flags, logging
 
+from jaxgan import runtime
 from jaxgan.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -40,10 +41,27 @@ def _last_line(message: str) -> str:
   return lines[-1] if lines else ""
 
 
+def _load_config_files() -> None:
+  """Makes ml_collections load every --config file now.
+
+  A config file that cannot be read is reported lazily, on the first access
+  of the flag's value (and with a traceback); touching it here brings the
+  error into `parse_flags`.
+  """
+  for name in list(FLAGS):
+    flag = FLAGS[name]
+    # config_flags' parsers of config files and dicts (its public API has no
+    # class to test against).
+    if flag.parser.flag_type() == "config object" and flag.value is not None:
+      flag.value.keys()
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   """absl flags parser that turns every parsing problem into `fail`."""
   try:
-    return FLAGS(argv)
+    rest = FLAGS(argv)
+    _load_config_files()
+    return rest
   except flags.UnrecognizedFlagError as e:
     name = getattr(e, "flagname", None) or str(e)
     fail(f"unknown flag --{name}; config fields are listed with their "
@@ -77,12 +95,20 @@ def parse_flags(argv: list[str]) -> list[str]:
 
 
 def run(main: Callable[[list[str]], None]) -> None:
-  """`app.run(main)` with one-line errors for flags and `UserError`s."""
+  """`app.run(main)` with one-line errors for flags and `UserError`s.
+
+  Also: absl's log level defaults to WARNING (Orbax logs every save at INFO;
+  --verbosity restores it), and libtpu is kept quiet on machines without a
+  TPU (runtime.quiet_tpu_probe), before `main` starts JAX.
+  """
 
   def wrapped(argv):
     if len(argv) > 1:
       fail(f"unexpected arguments {' '.join(argv[1:])!r}; every option is a "
            "--flag")
+    if not FLAGS["verbosity"].present:
+      logging.set_verbosity(logging.WARNING)
+    runtime.quiet_tpu_probe()
     try:
       main(argv)
     except UserError as e:

@@ -9,17 +9,15 @@ were measured with (extractor and its weights' checksum, numbers of generated
 and reference samples, reference split, resize, EMA or raw generator, noise
 seed). The extractor is --classifier or --inception, else the run's
 eval.extractor with eval.classifier / eval.inception or their environment
-variables ($JAXGAN_CLASSIFIER, $JAXGAN_INCEPTION). --best evaluates <workdir>/best/; --untrained the
-generator as initialised (a baseline).
+variables ($JAXGAN_CLASSIFIER, $JAXGAN_INCEPTION). --best evaluates
+<workdir>/best/; --untrained the generator as initialised (a baseline).
 """
 
 import json
-import time
 
-from absl import flags, logging
+from absl import flags
 
-from jaxgan import cli
-from jaxgan.errors import UserError
+from jaxgan import cli, evaluation
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
@@ -33,67 +31,12 @@ flags.DEFINE_bool("raw", False, "Use the raw generator even if it has an EMA.")
 flags.mark_flags_as_required(["workdir"])
 
 
-def evaluate(workdir: str, *, step: int | None = None, best: bool = False,
-             untrained: bool = False, num_samples: int = 10_000,
-             classifier: str | None = None, inception: str | None = None,
-             raw: bool = False) -> dict:
-  """The metrics and protocol of one checkpoint of a run."""
-  import jax  # pylint: disable=g-import-not-at-top
-  from jaxgan import evaluation, runtime, sample, train  # pylint: disable=g-import-not-at-top
-  if num_samples < 10:
-    raise UserError(f"--num_samples={num_samples} must be at least 10")
-  if sum([step is not None, best, untrained]) > 1:
-    raise UserError("give at most one of --step, --best and --untrained")
-  t0 = time.perf_counter()
-  if untrained:
-    config = sample.load_config(workdir)
-    built = train.build(config, runtime.make_mesh())
-    state, label = built["state"], 0
-  else:
-    config, built, state = sample.load_run(
-        workdir, step, subdir="best" if best else "checkpoints")
-    label = int(jax.device_get(state.step))
-  if classifier and inception:
-    raise UserError("give --classifier or --inception, not both")
-  kind = ("inception" if inception else "classifier" if classifier
-          else config.eval.get("extractor", "classifier"))
-  path = inception or classifier or evaluation.extractor_path(config)
-  if not path:
-    raise UserError("no feature extractor: give --classifier=DIR (train one "
-                    "with python -m jaxgan.classifier) or --inception=FILE, "
-                    "or set eval.classifier / eval.inception in the run's "
-                    f"config or ${evaluation.ENV_CLASSIFIER}")
-  if raw:
-    config.model.ema_decay = 0.0
-  evaluator = evaluation.Evaluator(
-      config, path, num_samples=num_samples, kind=kind,
-      reference_split=config.eval.reference_split, log=lambda *a: None)
-  t1 = time.perf_counter()
-  metrics = evaluator(train.make_sampler(built["generator"], config), state,
-                      config, runtime.make_mesh())
-  classify_code = train.make_code_classifier(built["discriminator"], config)
-  if classify_code is not None:
-    metrics["info_accuracy"] = evaluation.CodeAccuracy(
-        config, num_samples=num_samples,
-        reference_split=config.eval.reference_split)(classify_code, state)
-  t2 = time.perf_counter()
-  return {"workdir": workdir, "step": label,
-          "checkpoint": "untrained" if untrained else
-                        ("best" if best else "checkpoints"),
-          **metrics,
-          "protocol": evaluator.protocol(ema=config.model.ema_decay > 0),
-          "seconds": {"setup": round(t1 - t0, 1),
-                      "generate_and_measure": round(t2 - t1, 1)}}
-
-
 def main(argv):
   del argv
-  if not FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.WARNING)
-  result = evaluate(FLAGS.workdir, step=FLAGS.step, best=FLAGS.best,
-                    untrained=FLAGS.untrained, num_samples=FLAGS.num_samples,
-                    classifier=FLAGS.classifier, inception=FLAGS.inception,
-                    raw=FLAGS.raw)
+  result = evaluation.evaluate_run(
+      FLAGS.workdir, step=FLAGS.step, best=FLAGS.best,
+      untrained=FLAGS.untrained, num_samples=FLAGS.num_samples,
+      classifier=FLAGS.classifier, inception=FLAGS.inception, raw=FLAGS.raw)
   print(json.dumps(result))
 
 

@@ -1,9 +1,8 @@
 """Image quality of a generator, measured with a feature extractor.
 
-`Evaluator` holds the extractor (`eval.extractor`: the domain classifier of
-`jaxgan/classifier.py`, or the FID Inception of `jaxgan/models/inception.py`
-with converted weights) and the reference statistics of real images, and
-turns a train state into metrics:
+`Evaluator` holds the extractor (`eval.extractor`: the domain classifier or
+the FID Inception; jaxgan/extractors.py) and the reference statistics of real
+images, and turns a train state into metrics:
 
 - `fd`: the Frechet distance between the extractor's features of generated
   and real images ("FD-<dataset>"; FID when the extractor is Inception);
@@ -16,7 +15,7 @@ turns a train state into metrics:
   predicted label histogram from uniform.
 
 Class-conditional generators (model.conditioning) are asked for every class
-in turn (0, 1, ..., K-1, 0, ...), and also get:
+in turn (generate.cyclic_labels), and also get:
 
 - `class_accuracy`: the fraction of samples the domain classifier assigns
   to the class asked for (when the extractor has the model's classes);
@@ -29,91 +28,25 @@ classifier of the reference images (argmax of D's Q head) against their
 labels, after the best one-to-one code->class matching
 (metrics/clustering.py); Chen et al. 2016 report 95% on MNIST.
 
-Samples are generated jitted, in batches split over all devices, from a fixed
-noise seed (the same samples every time for the same state), and quantised
-to uint8 like the real images before feature extraction.
+Samples come from generate.Sampler with the fixed noise seed
+generate.EVAL_SEED (the same samples every time for the same state), as
+uint8 like the real images. `evaluate_run` is `python -m jaxgan.evaluate`.
 """
 
-import os
+import time
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import classifier, latent, runtime, step as step_lib
-from jaxgan.data import sources
+from jaxgan import extractors, generate, workdir as workdir_lib
+from jaxgan import step as step_lib
+from jaxgan.data import pipeline
 from jaxgan.errors import UserError
+from jaxgan.experiment import Experiment
 from jaxgan.metrics import clustering, fid, inception_score, kid
 from jaxgan.metrics import precision_recall
-from jaxgan.models import conditioning
-
-ENV_CLASSIFIER = "JAXGAN_CLASSIFIER"
-ENV_INCEPTION = "JAXGAN_INCEPTION"
-# eval.primary -> True when lower is better.
-PRIMARY = {"fd": True, "kid": True, "precision": False, "recall": False,
-           "classifier_score": False}
-NOISE_SEED = 12345  # Evaluation noise, apart from training's.
-
-
-# eval.extractor -> (config field, environment variable) naming its weights.
-EXTRACTORS = {"classifier": ("classifier", ENV_CLASSIFIER),
-              "inception": ("inception", ENV_INCEPTION)}
-
-
-def extractor_path(config) -> str | None:
-  """Where eval.extractor's weights are: eval.<classifier|inception>, else
-  the environment variable, else None (no image evaluation; always None for
-  the 2-D toys)."""
-  if sources.is_toy(config.data):
-    return None
-  field, env = EXTRACTORS[config.eval.get("extractor", "classifier")]
-  return config.eval.get(field) or os.environ.get(env) or None
-
-
-def make_extractor(kind: str, path: str):
-  """The feature extractor `kind` ('classifier' or 'inception') from path."""
-  if kind == "inception":
-    from jaxgan import inception_weights  # pylint: disable=g-import-not-at-top
-    return inception_weights.InceptionExtractor(path)
-  return classifier.Extractor(path)
-
-
-def eval_labels(num: int, cond: conditioning.Conditioning) -> np.ndarray | None:
-  """The classes asked of a conditional generator: 0, 1, ..., K-1, 0, ..."""
-  return np.arange(num) % cond.num_classes if cond.labelled else None
-
-
-def generate(sample: Callable, state, num: int, config, mesh,
-             batch: int = 512) -> np.ndarray:
-  """uint8 (num, H, W, C) samples of `sample(state, z[, labels])` (labels
-  `eval_labels`), batched over devices."""
-  cond = conditioning.from_config(config)
-  z = np.asarray(latent.draw(jax.random.PRNGKey(NOISE_SEED), num,
-                             config.model.z_dim, config.model.noise, cond))
-  labels = eval_labels(num, cond)
-  labels = np.zeros(num, np.int32) if labels is None else labels
-  devices = mesh.size
-  batch = max(devices, batch // devices * devices)
-  z = np.concatenate([z, np.zeros((-num % batch, z.shape[1]), z.dtype)])
-  labels = np.concatenate([labels, np.zeros(-num % batch, labels.dtype)])
-  sharding = NamedSharding(mesh, P(step_lib.AXIS))
-
-  def body(state, z, labels):  # Per device: its slice of the batch.
-    x = sample(state, z, labels if cond.labelled else None)
-    return jnp.clip(jnp.rint((x + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
-
-  spec = P(step_lib.AXIS)
-  run = jax.jit(jax.shard_map(body, mesh=mesh, in_specs=(P(), spec, spec),
-                              out_specs=spec))
-  out = []
-  for i in range(0, len(z), batch):
-    x = run(state, jax.device_put(z[i:i + batch], sharding),
-            jax.device_put(labels[i:i + batch], sharding))
-    out.append(runtime.all_processes(x, tiled=True))  # All samples, everywhere.
-  return np.concatenate(out)[:num]
-
 
 def describe_extra(m: dict[str, float]) -> str:
   """', class accuracy 0.912, per-class FD 3.1, ...' for the metrics of
@@ -124,23 +57,35 @@ def describe_extra(m: dict[str, float]) -> str:
                  if key in m)
 
 
+def reference_images(data_config, split: str, num: int) -> tuple[np.ndarray,
+                                                                 np.ndarray]:
+  """(uint8 images, labels) of a fixed subset of `num` images of a split,
+  the same for every evaluation of every run."""
+  try:
+    images, labels = pipeline.load_split(data_config, split)
+  except UserError as e:
+    raise UserError(f"eval.reference_split={split!r}: {e}") from None
+  order = np.sort(np.random.default_rng(0).permutation(len(images))[:num])
+  return images[order], labels[order]
+
+
 class Evaluator:
   """Reference statistics of real images and the metrics of generated ones."""
 
-  def __init__(self, config, path: str, *, num_samples: int,
-               reference_split: str, kind: str = "classifier", log=print):
-    self.extractor = make_extractor(kind, path)
-    self.source = config.data.source
-    self.extractor.check_images(sources.data_shape(config.data),
+  def __init__(self, exp: Experiment, extractor, *, num_samples: int,
+               reference_split: str, log: Callable[[str], None] = print):
+    self.exp, self.extractor = exp, extractor
+    self.source = exp.config.data.source
+    self.extractor.check_images(exp.data_shape,
                                 "the run's images (data.image_size, channels)")
     self.num_samples = num_samples
     self.reference_split = reference_split
-    images, self.real_labels = reference_images(config, reference_split,
-                                                num_samples)
+    images, self.real_labels = reference_images(exp.config.data,
+                                                reference_split, num_samples)
     self.num_reference = len(images)
     self.real_features, _ = self.extractor(images)
     self.real_stats = fid.stats_of(self.real_features)
-    self.cond = conditioning.from_config(config)
+    self._samplers = {}
     log(f"evaluation: {self.extractor.describe()['extractor']} "
         f"({self.extractor.sha256[:12]}), {self.num_reference:,} "
         f"{reference_split} images as reference")
@@ -158,7 +103,7 @@ class Evaluator:
         "num_reference": self.num_reference,
         "reference": f"{self.source} split {self.reference_split!r}",
         "generator": "EMA" if ema else "raw",
-        "noise_seed": NOISE_SEED,
+        "noise_seed": generate.EVAL_SEED,
     }
 
   def metrics_of(self, images: np.ndarray) -> dict[str, float]:
@@ -177,18 +122,19 @@ class Evaluator:
     out["class_coverage"] = int(np.sum(share >= 0.5 / num_classes))
     nonzero = share[share > 0]
     out["class_kl"] = float(np.sum(nonzero * np.log(nonzero * num_classes)))
-    if self.cond.labelled:
+    if self.exp.cond.labelled:
       out.update(self._conditional(features, logits))
     return out
 
   def _conditional(self, features, logits) -> dict[str, float]:
-    """Class accuracy and per-class FD of samples asked for eval_labels."""
-    asked = eval_labels(len(features), self.cond)
+    """Class accuracy and per-class FD of samples asked for cyclic labels."""
+    cond = self.exp.cond
+    asked = generate.cyclic_labels(len(features), cond.num_classes)
     out = {}
-    if logits.shape[1] == self.cond.num_classes:
+    if logits.shape[1] == cond.num_classes:
       out["class_accuracy"] = float(np.mean(np.argmax(logits, 1) == asked))
     per_class = []
-    for c in range(self.cond.num_classes):
+    for c in range(cond.num_classes):
       real, fake = (self.real_features[self.real_labels == c],
                     features[asked == c])
       if len(real) < 2 or len(fake) < 2:
@@ -199,34 +145,119 @@ class Evaluator:
       out["fd_class_mean"] = float(np.mean(per_class))
     return out
 
-  def __call__(self, sample: Callable, state, config, mesh) -> dict[str, float]:
-    return self.metrics_of(generate(sample, state, self.num_samples, config,
-                                    mesh))
+  def samples(self, state, *, ema: bool = True) -> np.ndarray:
+    """The evaluated samples of `state`: uint8 images of EVAL_SEED's
+    inputs (and cyclic labels)."""
+    if ema not in self._samplers:
+      self._samplers[ema] = generate.Sampler(self.exp, ema=ema, batch_size=512)
+    labels = (generate.cyclic_labels(self.num_samples,
+                                     self.exp.cond.num_classes)
+              if self.exp.cond.labelled else None)
+    return self._samplers[ema].draw(state, generate.EVAL_SEED,
+                                    self.num_samples, labels)
+
+  def __call__(self, state, *, ema: bool = True) -> dict[str, float]:
+    return self.metrics_of(self.samples(state, ema=ema))
 
 
-def reference_images(config, split: str, num: int) -> tuple[np.ndarray,
-                                                            np.ndarray]:
-  """(uint8 images, labels) of a fixed subset of `num` images of a split,
-  the same for every evaluation of every run."""
-  try:
-    images, labels = classifier.load_split(config.data, split)
-  except UserError as e:
-    raise UserError(f"eval.reference_split={split!r}: {e}") from None
-  order = np.sort(np.random.default_rng(0).permutation(len(images))[:num])
-  return images[order], labels[order]
+def code_classifier(exp: Experiment) -> Callable | None:
+  """jit(state, uint8 images) -> InfoGAN's categorical code as D's Q head
+  reads it from the images (argmax), or None for models without one (or
+  with class labels, which D would also see)."""
+  cond = exp.cond
+  if not cond.info_categorical or cond.labelled:
+    return None
+
+  @jax.jit
+  def classify(state, images):
+    _, _, sown = step_lib.apply_model(
+        exp.discriminator, state.d_params, state.d_batch_stats,
+        step_lib.to_model_input(images), train=False, collect=("info",))
+    return jnp.argmax(sown["info"][:, :cond.info_categorical], axis=-1)
+  return classify
 
 
 class CodeAccuracy:
   """InfoGAN's `info_accuracy` on the reference images (no extractor)."""
 
-  def __init__(self, config, *, num_samples: int, reference_split: str):
-    self.images, self.labels = reference_images(config, reference_split,
-                                                num_samples)
+  def __init__(self, exp: Experiment, classify: Callable, *,
+               num_samples: int, reference_split: str):
+    self.classify = classify
+    self.images, self.labels = reference_images(exp.config.data,
+                                                reference_split, num_samples)
 
-  def __call__(self, classify_code: Callable, state,
-               batch: int = 500) -> float:
-    """classify_code(state, uint8 images) -> the categorical code of each."""
+  def __call__(self, state, batch: int = 500) -> float:
     codes = np.concatenate([
-        np.asarray(classify_code(state, self.images[i:i + batch]))
+        np.asarray(self.classify(state, self.images[i:i + batch]))
         for i in range(0, len(self.images), batch)])
     return clustering.matched_accuracy(codes, self.labels)[0]
+
+
+def code_accuracy(exp: Experiment, *, num_samples: int,
+                  reference_split: str) -> CodeAccuracy | None:
+  """InfoGAN's code accuracy for `exp`, or None when it has no such code."""
+  classify = code_classifier(exp)
+  if classify is None:
+    return None
+  return CodeAccuracy(exp, classify, num_samples=num_samples,
+                      reference_split=reference_split)
+
+
+def evaluator_for(exp: Experiment, *, num_samples: int, reference_split: str,
+                  log: Callable[[str], None] = print) -> Evaluator | None:
+  """The run's configured evaluator, or None without an extractor."""
+  path = extractors.extractor_path(exp.config)
+  if not path:
+    return None
+  extractor = extractors.make_extractor(exp.config.eval.extractor, path)
+  return Evaluator(exp, extractor, num_samples=num_samples,
+                   reference_split=reference_split, log=log)
+
+
+def evaluate_run(workdir: str, *, step: int | None = None, best: bool = False,
+                 untrained: bool = False, num_samples: int = 10_000,
+                 classifier: str | None = None, inception: str | None = None,
+                 raw: bool = False) -> dict[str, Any]:
+  """The metrics and protocol of one checkpoint of a run (see
+  `python -m jaxgan.evaluate`)."""
+  if num_samples < 10:
+    raise UserError(f"--num_samples={num_samples} must be at least 10")
+  if sum([step is not None, best, untrained]) > 1:
+    raise UserError("give at most one of --step, --best and --untrained")
+  if classifier and inception:
+    raise UserError("give --classifier or --inception, not both")
+  t0 = time.perf_counter()
+  if untrained:
+    run = workdir_lib.untrained_run(workdir)
+  else:
+    run = workdir_lib.load_run(
+        workdir, step, subdir=workdir_lib.BEST if best
+        else workdir_lib.CHECKPOINTS)
+  exp, config = run.experiment, run.config
+  kind = ("inception" if inception else "classifier" if classifier
+          else config.eval.extractor)
+  path = inception or classifier or extractors.extractor_path(config)
+  if not path:
+    raise UserError("no feature extractor: give --classifier=DIR (train one "
+                    "with python -m jaxgan.classifier) or --inception=FILE, "
+                    "or set eval.classifier / eval.inception in the run's "
+                    f"config or ${extractors.ENV_CLASSIFIER}")
+  ema = config.model.ema_decay > 0 and not raw
+  evaluator = Evaluator(exp, extractors.make_extractor(kind, path),
+                        num_samples=num_samples,
+                        reference_split=config.eval.reference_split,
+                        log=lambda *a: None)
+  t1 = time.perf_counter()
+  metrics = evaluator(run.state, ema=ema)
+  codes = code_accuracy(exp, num_samples=num_samples,
+                        reference_split=config.eval.reference_split)
+  if codes is not None:
+    metrics["info_accuracy"] = codes(run.state)
+  t2 = time.perf_counter()
+  return {"workdir": workdir, "step": int(run.step),
+          "checkpoint": "untrained" if untrained else
+                        ("best" if best else "checkpoints"),
+          **metrics,
+          "protocol": evaluator.protocol(ema=ema),
+          "seconds": {"setup": round(t1 - t0, 1),
+                      "generate_and_measure": round(t2 - t1, 1)}}

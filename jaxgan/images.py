@@ -1,4 +1,4 @@
-"""Image grids and files: uint8 conversion, tiling, PNG writing (Pillow)."""
+"""Image grids and files: tiling, PNG and GIF writing, scatter plots (Pillow)."""
 
 import io
 import math
@@ -7,12 +7,6 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from jaxgan import fs
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-  """[-1, 1] float images -> uint8 in [0, 255], rounding to nearest."""
-  images = np.asarray(images, np.float32)
-  return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def grid_columns(n: int) -> int:

@@ -1,183 +1,43 @@
-"""The FID Inception weights: conversion, loading, and the feature extractor.
-
-The weights everyone's FID numbers come from are TTUR's
-`inception-2015-12-05` graph; pytorch-fid publishes them as a PyTorch state
-dict, `pt_inception-2015-12-05-6726825d.pth` (6726825d: the start of its
-SHA-256). jaxgan cannot download it here; on a machine that has it:
+"""Converts pytorch-fid's FID Inception weights: python -m jaxgan.inception_weights.
 
   pip install torch   # only to read the .pth; a .npz of the same keys needs none
   python -m jaxgan.inception_weights --src=pt_inception-2015-12-05-6726825d.pth \
       --out=inception_fid.msgpack
 
-writes the Flax variables of `jaxgan.models.inception.InceptionV3` (conv
-kernels OIHW -> HWIO, batch-norm scale/bias/mean/var, the 2048 x 1008 fc) as
-a msgpack file with a `.json` beside it (source file, its SHA-256, the
-converted file's SHA-256). Point `eval.inception` (or $JAXGAN_INCEPTION) at
-the .msgpack and set `eval.extractor='inception'` to log FID and IS.
+writes the Flax variables of `jaxgan.models.inception.InceptionV3` and a
+`.json` beside them (jaxgan/inception_port.py). Point `eval.inception` (or
+$JAXGAN_INCEPTION) at the .msgpack and set `eval.extractor='inception'` to
+log FID and IS.
 """
 
-import hashlib
-import json
 import os
-from typing import Any, Mapping
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-from absl import flags, logging
-from flax import serialization, traverse_util
+from absl import flags
 
-from jaxgan import classifier, cli, fs
+from jaxgan import cli, inception_port
 from jaxgan.errors import UserError
-from jaxgan.models import inception
-
-PTH_SHA256_PREFIX = "6726825d"
-
-
-def template() -> dict[str, Any]:
-  """Shapes of the model's variables ({'params', 'batch_stats'}), no compute."""
-  return jax.eval_shape(inception.InceptionV3().init, jax.random.PRNGKey(0),
-                        jnp.zeros((1, 32, 32, 3), jnp.uint8))
-
-
-# Last part of a torch key -> (collection, flax leaf name, transform).
-_LEAVES = {
-    ("conv", "weight"): ("params", "kernel", lambda w: w.transpose(2, 3, 1, 0)),
-    ("bn", "weight"): ("params", "scale", lambda w: w),
-    ("bn", "bias"): ("params", "bias", lambda w: w),
-    ("bn", "running_mean"): ("batch_stats", "mean", lambda w: w),
-    ("bn", "running_var"): ("batch_stats", "var", lambda w: w),
-    ("fc", "weight"): ("params", "kernel", lambda w: w.T),
-    ("fc", "bias"): ("params", "bias", lambda w: w),
-}
-
-
-def convert(state_dict: Mapping[str, np.ndarray]) -> dict[str, Any]:
-  """pytorch-fid's FID Inception state dict -> Flax variables (float32)."""
-  want = traverse_util.flatten_dict(template())
-  flat = {}
-  for key, value in state_dict.items():
-    parts = key.split(".")
-    if parts[-1] == "num_batches_tracked" or parts[0] == "AuxLogits":
-      continue
-    rule = _LEAVES.get(tuple(parts[-2:]))
-    if rule is None:
-      raise UserError(f"unexpected tensor {key!r}: not a FID Inception state "
-                      "dict (pt_inception-2015-12-05)")
-    collection, leaf, transform = rule
-    path = (collection, *parts[:-1], leaf)
-    if path not in want:
-      raise UserError(f"tensor {key!r} has no place in the model ({path})")
-    array = np.asarray(transform(np.asarray(value)), np.float32)
-    if array.shape != want[path].shape:
-      raise UserError(f"tensor {key!r} has shape {np.shape(value)}; the model "
-                      f"needs {want[path].shape} after conversion")
-    flat[path] = array
-  missing = sorted(set(want) - set(flat))
-  if missing:
-    raise UserError(f"{len(missing)} tensors missing from the state dict, "
-                    f"e.g. {'.'.join(missing[0][1:])}")
-  return traverse_util.unflatten_dict(flat)
-
-
-def read_state_dict(path: str) -> dict[str, np.ndarray]:
-  """A .pth (needs torch) or .npz file of the PyTorch tensors by name."""
-  if path.endswith(".npz"):
-    with np.load(path) as data:
-      return {k: data[k] for k in data.files}
-  try:
-    import torch  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    raise UserError(f"reading {path} needs PyTorch (pip install torch), or "
-                    "give a .npz of the same tensors") from None
-  state = torch.load(path, map_location="cpu", weights_only=True)
-  return {k: v.numpy() for k, v in state.items()}
-
-
-def sha256(path: str) -> str:
-  h = hashlib.sha256()
-  with open(path, "rb") as f:
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-      h.update(chunk)
-  return h.hexdigest()
-
-
-def write(variables: dict[str, Any], out: str, source: str) -> dict[str, Any]:
-  raw = serialization.to_bytes(variables)
-  fs.write_bytes(out, raw)
-  meta = {"source": os.path.basename(source), "source_sha256": sha256(source),
-          "sha256": hashlib.sha256(raw).hexdigest(),
-          "model": "jaxgan.models.inception.InceptionV3"}
-  fs.write_bytes(out + ".json", json.dumps(meta, indent=2).encode())
-  return meta
-
-
-def load(path: str) -> tuple[dict[str, Any], str]:
-  """(variables, sha256) of a converted weights file."""
-  if not os.path.isfile(path):
-    raise UserError(f"no Inception weights at {path}; convert pytorch-fid's "
-                    "pt_inception-2015-12-05-6726825d.pth with python -m "
-                    "jaxgan.inception_weights")
-  with open(path, "rb") as f:
-    raw = f.read()
-  shapes = template()
-  zeros = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes)
-  try:
-    variables = serialization.from_bytes(zeros, raw)
-  except Exception as e:  # pylint: disable=broad-except
-    raise UserError(f"{path} is not a converted Inception weights file "
-                    f"({type(e).__name__}: {e})") from None
-  return variables, hashlib.sha256(raw).hexdigest()
-
-
-class InceptionExtractor:
-  """The FID Inception: pool3 features and logits of uint8 images."""
-
-  name = "inception"
-
-  def __init__(self, path: str):
-    self.path = path
-    self.variables, self.sha256 = load(path)
-    model = inception.InceptionV3()
-    self._apply = jax.jit(lambda v, x: model.apply(v, x))
-
-  def check_images(self, shape: tuple[int, ...], what: str) -> None:
-    if len(shape) != 3 or shape[-1] not in (1, 3):
-      raise UserError(f"{what} are {shape}; Inception needs images")
-
-  def describe(self) -> dict[str, Any]:
-    return {"extractor": "inception:pt_inception-2015-12-05 (FID)",
-            "extractor_sha256": self.sha256,
-            "resize": "bilinear to 299x299 (half-pixel centres, no "
-                      "antialiasing; pytorch-fid's protocol), grayscale "
-                      "repeated to 3 channels"}
-
-  def __call__(self, images, batch: int = 100):
-    return classifier.batched(lambda x: self._apply(self.variables, x),
-                              images, batch)
-
 
 FLAGS = flags.FLAGS
+flags.DEFINE_string("src", None, "pytorch-fid's .pth (or a .npz).")
+flags.DEFINE_string("out", None, "The converted .msgpack to write.")
+flags.mark_flags_as_required(["src", "out"])
 
 
 def main(argv):
   del argv
-  if not FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.WARNING)
   src, out = FLAGS.src, FLAGS.out
   if not os.path.isfile(src):
     raise UserError(f"--src={src}: no such file")
-  digest = sha256(src)
-  if not digest.startswith(PTH_SHA256_PREFIX) and src.endswith(".pth"):
+  digest = inception_port.sha256(src)
+  if (not digest.startswith(inception_port.PTH_SHA256_PREFIX)
+      and src.endswith(".pth")):
     print(f"warning: {src} has SHA-256 {digest[:8]}..., not pytorch-fid's "
-          f"{PTH_SHA256_PREFIX}...; its FID is not comparable with published "
-          "numbers")
-  meta = write(convert(read_state_dict(src)), out, src)
+          f"{inception_port.PTH_SHA256_PREFIX}...; its FID is not comparable "
+          "with published numbers")
+  meta = inception_port.write(
+      inception_port.convert(inception_port.read_state_dict(src)), out, src)
   print(f"wrote {out} (sha256 {meta['sha256'][:12]}) from {src}")
 
 
 if __name__ == "__main__":
-  flags.DEFINE_string("src", None, "pytorch-fid's .pth (or a .npz).")
-  flags.DEFINE_string("out", None, "The converted .msgpack to write.")
-  flags.mark_flags_as_required(["src", "out"])
   cli.run(main)

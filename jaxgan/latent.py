@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import images
 from jaxgan.errors import UserError
 from jaxgan.models.conditioning import Conditioning
 
@@ -34,9 +33,7 @@ NOISE = {
 
 def sample_noise(key: jax.Array, num: int, z_dim: int,
                  dist: str = "normal") -> jax.Array:
-  if dist not in NOISE:
-    raise UserError(f"model.noise={dist!r} is unknown; use one of "
-                    f"{sorted(NOISE)}")
+  """(num, z_dim) noise of `model.noise` (validated)."""
   return NOISE[dist](key, (num, z_dim))
 
 
@@ -71,12 +68,6 @@ def with_codes(z: jax.Array, cond: Conditioning, *, categorical=None,
   if cond.info_continuous:
     parts.append(jnp.asarray(continuous, z.dtype))
   return jnp.concatenate(parts, axis=-1)
-
-
-def grid_labels(num: int, num_classes: int) -> jax.Array:
-  """Labels for a grid of `num` images (images.make_grid's columns): one
-  class per row, classes 0, 1, ... in order, starting over after the last."""
-  return (jnp.arange(num) // images.grid_columns(num)) % num_classes
 
 
 def codes_of(g_input: jax.Array, cond: Conditioning):

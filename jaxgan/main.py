@@ -6,10 +6,10 @@ and exit with status 2, a non-finite loss with status 3 (jaxgan/cli.py); the
 loop itself lives in jaxgan/train.py.
 """
 
-from absl import flags, logging
+from absl import flags
 from ml_collections import config_flags
 
-from jaxgan import cli
+from jaxgan import cli, experiment, runtime, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, samples, logs.")
@@ -28,10 +28,8 @@ flags.DEFINE_integer("process_id", None, "This process's index.")
 
 def main(argv):
   del argv  # cli.run refuses positional arguments.
-  if not FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
-  from jaxgan import models, runtime, train  # Imports jax; after flag parsing keeps --help fast.
-  runtime.set_cpu_flags(models.xla_cpu_flags(FLAGS.config))  # Before JAX starts.
+  # XLA reads its flags when JAX starts its first backend: before that.
+  runtime.set_xla_flags(experiment.xla_cpu_flags(FLAGS.config))
   runtime.initialize(coordinator_address=FLAGS.coordinator_address,
                      num_processes=FLAGS.num_processes,
                      process_id=FLAGS.process_id, auto=FLAGS.distributed)

@@ -1,10 +1,13 @@
-"""Multi-device and multi-host concerns, in one place.
+"""Where a run executes, in one place: devices, processes and backends.
 
-The mesh, which process writes files, the per-process and per-device batch,
-turning a process-local batch into a global array, and the XLA flags of a
-run.
+The mesh and its axis name, which process writes files, the per-process and
+per-device batch, turning a process-local batch into a global array, and the
+backend-specific choices of a run: the XLA:CPU flags, which form of DCGAN's
+convolutions a backend gets (`conv_impl`), and keeping libtpu quiet on
+machines without a TPU.
 """
 
+import glob
 import os
 
 import jax
@@ -12,22 +15,80 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxgan.errors import UserError
-from jaxgan.step import AXIS
+
+AXIS = "data"  # The mesh axis the batch is split over.
 
 
-def set_cpu_flags(flags: dict[str, str]) -> None:
+# XLA:CPU's concurrency-optimised scheduler lets independent operations run
+# side by side. In a convolutional GAN these are convolutions (D's passes over
+# the real and the fake batch) that then compete for the same cores and
+# caches: with it off, DCGAN's iteration measured 5-12% faster on 2 cores of
+# an AVX2 EPYC; the MLP GAN's small matmuls gain from it (8-15% slower
+# without; benchmarks/BENCHMARKS.md). These flags only affect the CPU backend.
+_CPU_SEQUENTIAL_CONVOLUTIONS = {
+    "xla_cpu_enable_concurrency_optimized_scheduler": "false"}
+
+
+def xla_cpu_flags(convolutional: bool) -> dict[str, str]:
+  """The XLA:CPU flags (name -> value) a model trains with.
+
+  Args:
+    convolutional: the model's step is dominated by convolutions
+      (`models.ModelSpec.convolutional`).
+  """
+  return dict(_CPU_SEQUENTIAL_CONVOLUTIONS) if convolutional else {}
+
+
+def set_xla_flags(flags: dict[str, str]) -> None:
   """Adds XLA flags (name -> value) to $XLA_FLAGS, each unless it names it.
 
   XLA reads the variable when JAX starts its first backend, so this runs
-  before that: in jaxgan.main with the model's flags (models.xla_cpu_flags),
-  and in the benchmarks. To keep XLA's own choice, name the flag in
-  $XLA_FLAGS.
+  before that: in jaxgan.main with the model's flags (`xla_cpu_flags`), and
+  in the benchmarks. To keep XLA's own choice, name the flag in $XLA_FLAGS.
   """
   current = os.environ.get("XLA_FLAGS", "")
   extra = [f"--{name}={value}" for name, value in flags.items()
            if f"--{name}=" not in current]
   if extra:
     os.environ["XLA_FLAGS"] = " ".join([current, *extra]).strip()
+
+
+def has_tpu_hardware() -> bool:
+  """Whether this machine has TPU chips (a Cloud TPU VM's device files)."""
+  return bool(glob.glob("/dev/accel*") or glob.glob("/dev/vfio/[0-9]*"))
+
+
+def quiet_tpu_probe() -> None:
+  """Keeps libtpu's start-up warnings off a machine without a TPU.
+
+  With libtpu installed (the test extra; `jaxgan.aot` needs it), JAX tries
+  the TPU backend first; libtpu then looks for a TPU VM's worker list and
+  host bounds in the environment and prints five lines of errors when they
+  are missing, before falling back to the CPU. Naming this one host makes it
+  give up quietly. Call before JAX starts a backend; on a TPU VM (or when
+  the variables are set) it changes nothing.
+  """
+  if has_tpu_hardware():
+    return
+  os.environ.setdefault("TPU_WORKER_HOSTNAMES", "localhost")
+  os.environ.setdefault("TPU_HOST_BOUNDS", "1,1,1")
+
+
+# model.conv_impl -> the form of DCGAN's 4x4 stride-2 convolutions
+# (models/conv4x4.py): 'matmul' = the custom-gradient forms measured faster
+# on XLA:CPU, 'xla' = XLA's own convolutions and their autodiff.
+CONV_IMPLS = ("auto", "xla", "matmul")
+
+
+def conv_impl(choice: str, platform: str) -> str:
+  """'xla' or 'matmul' for `model.conv_impl=choice` on devices of `platform`.
+
+  'auto' takes the matmul forms only on the CPU backend, where they were
+  chosen by measurement; every other backend gets XLA's convolutions.
+  """
+  if choice == "auto":
+    return "matmul" if platform == "cpu" else "xla"
+  return choice
 
 
 def make_mesh() -> Mesh:

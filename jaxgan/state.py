@@ -8,8 +8,6 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxgan.errors import UserError
-
 Params = Any
 
 
@@ -68,13 +66,7 @@ def make_optimizers(config) -> tuple[optax.GradientTransformation,
                                      optax.GradientTransformation]:
   """G and D optimisers with their own learning rates (TTUR when they
   differ, Heusel et al. 2017)."""
-  o = config.optim
-  if o.name not in OPTIMIZERS:
-    raise UserError(f"optim.name={o.name!r} is unknown; use one of "
-                    f"{sorted(OPTIMIZERS)}")
-  if o.schedule not in SCHEDULES:
-    raise UserError(f"optim.schedule={o.schedule!r} is unknown; use one of "
-                    f"{sorted(SCHEDULES)}")
+  o = config.optim  # optim.name and optim.schedule: checked by validate.py.
   # The schedules run over the whole training: num_steps G updates and
   # num_steps * d_steps D updates (the optimiser's own step counter, which
   # is checkpointed, drives them).

@@ -8,11 +8,16 @@ identical on every device. Keys are derived inside from `fold_in(key, step)`;
 the noise batch is drawn for the global batch and each device takes its slice,
 so the result does not depend on the number of devices (with cross-device
 batch norm it equals the single-device step up to float summation order).
+
+The pieces are module-level functions with explicit inputs:
+`discriminator_update` and `generator_update` (one optimiser step each),
+`head_losses` (ACGAN's and InfoGAN's terms, for real and generated images),
+and `train_iteration`, which strings k + 1 of them together with the EMA.
 """
 
 import dataclasses
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -21,11 +26,10 @@ import optax
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
-from jaxgan import latent, losses, penalties
+from jaxgan import latent, losses
 from jaxgan.models import conditioning
+from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
-
-AXIS = "data"
 
 
 def apply_model(module: nn.Module, params, batch_stats, x, *, train: bool,
@@ -135,13 +139,15 @@ def _per_device(params):
 
 @dataclasses.dataclass(frozen=True)
 class StepOptions:
-  """What the iteration applies, resolved from the config by `options_from`.
+  """What the iteration applies, resolved once from the config
+  (experiment.build).
 
   Attributes:
     loss: the bound `losses.GanLoss`.
     penalty: a `penalties.PENALTIES` function, or None.
     penalty_weight: its weight in this compiled step (the lazy variant
       multiplies `penalty.weight` by `penalty.every`; 0 skips it).
+    penalty_every: lazy regularisation's interval N (`penalty.every`).
     weight_clip: WGAN clips D's parameters to [-c, c] after each update; 0
       = off.
     feature_matching: weight of Salimans et al.'s feature-matching term in
@@ -159,6 +165,7 @@ class StepOptions:
   loss: losses.GanLoss
   penalty: Callable | None = None
   penalty_weight: float = 0.0
+  penalty_every: int = 1
   weight_clip: float = 0.0
   feature_matching: float = 0.0
   z_dim: int = 100
@@ -180,21 +187,27 @@ class StepOptions:
     return self.penalty is not None and self.penalty_weight > 0
 
 
-def options_from(config, loss: losses.GanLoss | None = None) -> StepOptions:
-  """StepOptions for a validated `config` (and its bound loss, if built)."""
-  loss = loss or losses.get_loss(config.loss)
-  penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
-  return StepOptions(
-      loss=loss, penalty=penalty,
-      penalty_weight=float(config.penalty.weight) if penalty else 0.0,
-      weight_clip=float(config.loss.weight_clip),
-      feature_matching=float(config.loss.feature_matching),
-      z_dim=config.model.z_dim, noise=config.model.noise,
-      ema_decay=float(config.model.ema_decay),
-      skip_nonfinite=config.train.on_nonfinite == "skip",
-      cond=conditioning.from_config(config),
-      acgan_weight=float(config.loss.get("acgan_weight", 1.0)),
-      info_weight=float(config.loss.get("info_weight", 1.0)))
+class Networks(NamedTuple):
+  """The two modules and their optimisers (experiment.build makes them)."""
+  generator: nn.Module
+  discriminator: nn.Module
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+
+
+class DState(NamedTuple):
+  """What a discriminator update changes (the loss state too: BEGAN's k_t)."""
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+  loss_state: Any
+
+
+class GState(NamedTuple):
+  """What a generator update changes."""
+  params: Any
+  batch_stats: Any
+  opt_state: Any
 
 
 def split_batch(batch):
@@ -207,226 +220,266 @@ def _class_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
 
-def _head_losses(heads: dict, g_input: jax.Array, labels, opts: StepOptions):
-  """(weighted loss, metrics) of ACGAN's and InfoGAN's heads on fakes."""
+def head_losses(fake_heads: dict, g_input: jax.Array, labels,
+                opts: StepOptions, real_heads: dict | None = None):
+  """(weighted loss, metrics) of ACGAN's and InfoGAN's heads.
+
+  The generator's update passes D's heads on generated images; the
+  discriminator's also passes them on real images (`real_heads`). ACGAN: the
+  class cross-entropy of generated images, plus that of real ones for D
+  (`class_loss` is their sum), and D's accuracy on real images. InfoGAN:
+  both subtract lambda * L_I on the generated images' codes.
+  """
   total, metrics = jnp.zeros((), jnp.float32), {}
-  if "class_logits" in heads:
-    metrics["class_loss"] = _class_loss(heads["class_logits"], labels)
-    total += opts.acgan_weight * metrics["class_loss"]
-  if "info" in heads:
-    metrics.update(latent.information(heads["info"], g_input, opts.cond))
+  if "class_logits" in fake_heads:
+    class_loss = _class_loss(fake_heads["class_logits"], labels)
+    if real_heads is not None:
+      real_logits = real_heads["class_logits"]
+      class_loss += _class_loss(real_logits, labels)
+      metrics["class_accuracy"] = jnp.mean(
+          jnp.argmax(real_logits, -1) == labels)
+    metrics["class_loss"] = class_loss
+    total += opts.acgan_weight * class_loss
+  if "info" in fake_heads:
+    metrics.update(latent.information(fake_heads["info"], g_input, opts.cond))
     total -= opts.info_weight * metrics["info_mi"]
   return total, metrics
 
 
-def _train_iteration(state: TrainState, batch: jax.Array, *,
-                     generator: nn.Module, discriminator: nn.Module,
-                     g_tx: optax.GradientTransformation,
-                     d_tx: optax.GradientTransformation, opts: StepOptions,
-                     num_devices: int) -> tuple[TrainState, dict[str, Any]]:
-  """Per-device body. batch: (k, local_batch, ...) uint8 images or floats,
-  or an (images, labels (k, local_batch)) pair for a labelled model."""
-  batch, batch_labels = split_batch(batch)
-  k, local_batch = batch.shape[:2]
-  global_batch = local_batch * num_devices
-  device = lax.axis_index(AXIS)
-  key = jax.random.fold_in(state.key, state.step)
-  loss = opts.loss
-  heads = opts.heads
+def _clip(params, c: float):
+  """WGAN's Lipschitz constraint: D's parameters clipped to [-c, c]."""
+  return jax.tree.map(lambda p: jnp.clip(p, -c, c), params)
 
-  def local_input(key):
-    z = latent.draw(key, global_batch, opts.z_dim, opts.noise, opts.cond)
-    return lax.dynamic_slice_in_dim(z, device * local_batch, local_batch)
 
-  def labels_of(i):  # Fakes take the labels of the real batch they meet.
-    return None if batch_labels is None else batch_labels[i]
+def discriminator_update(d: DState, g: GState, real: jax.Array, labels,
+                         g_input: jax.Array, key: jax.Array, *,
+                         nets: Networks, opts: StepOptions):
+  """One discriminator update on a real batch and G(g_input).
 
-  def per_device(key):  # Dropout masks and penalty draws differ per slice.
-    return jax.random.fold_in(key, device)
+  Args:
+    d: the discriminator's state before the update.
+    g: the generator (only applied; its running statistics are not kept).
+    real: this device's real batch, in [-1, 1] (or points).
+    labels: their classes, or None.
+    g_input: this device's generator inputs (noise and codes).
+    key: this device's key for dropout and the penalty's draws.
+    nets: the modules and optimisers.
+    opts: what the step applies.
 
-  def d_update(carry, i):
-    """One discriminator update on real batch i and fresh noise."""
-    d_params, d_stats, d_opt_state, loss_state = carry
-    z_key, drop_key = jax.random.split(jax.random.fold_in(key, i))
-    real, labels = to_model_input(batch[i]), labels_of(i)
-    g_input = local_input(z_key)
-    # G normalises with this batch's statistics (train mode); its running
-    # statistics change only in G's own update below.
-    fake, _ = apply_model(generator, state.g_params, state.g_batch_stats,
-                          g_input, train=True, labels=labels)
-    fake = lax.stop_gradient(fake)
+  Returns:
+    (new DState, metrics, non-finite mask).
+  """
+  discriminator, loss = nets.discriminator, opts.loss
+  # G normalises with this batch's statistics (train mode); its running
+  # statistics change only in G's own update.
+  fake, _ = apply_model(nets.generator, g.params, g.batch_stats, g_input,
+                        train=True, labels=labels)
+  fake = lax.stop_gradient(fake)
 
-    def d_loss_fn(d_params):
-      k_real, k_fake, k_pen = jax.random.split(per_device(drop_key), 3)
-      # Real and fake batches go through D separately, so batch norm
-      # normalises each on its own statistics (as the DCGAN reference does).
-      real_out, stats, real_heads = apply_model(
-          discriminator, d_params, d_stats, real, train=True, rng=k_real,
-          labels=labels, collect=heads)
-      fake_out, stats, fake_heads = apply_model(
-          discriminator, d_params, stats, fake, train=True, rng=k_fake,
-          labels=labels, collect=heads)
-      d_loss, _ = loss.fn(real_out, fake_out, loss_state)
-      # ACGAN: D classifies reals and fakes; InfoGAN: Q recovers the codes.
-      head_loss, head_metrics = _head_losses(fake_heads, g_input, labels,
-                                             opts)
-      if "class_logits" in heads:
-        real_logits = real_heads["class_logits"]
-        real_class_loss = _class_loss(real_logits, labels)
-        head_metrics["class_loss"] += real_class_loss
-        head_loss += opts.acgan_weight * real_class_loss
-        head_metrics["class_accuracy"] = jnp.mean(
-            jnp.argmax(real_logits, -1) == labels)
-      penalty = jnp.zeros((), jnp.float32)
-      if opts.applies_penalty:
-        # D without batch norm (validated), so its statistics (spectral-norm
-        # vectors at most) from this pass are not kept.
-        d_fn = lambda x: apply_model(discriminator, d_params, stats, x,
-                                     train=True, rng=k_real,
-                                     labels=labels)[0]
-        penalty = opts.penalty(d_fn, real, fake, k_pen)
-      total = d_loss + head_loss + opts.penalty_weight * penalty
-      return total, (stats, real_out, fake_out, d_loss, penalty, head_metrics)
-
-    (_, (stats, real_out, fake_out, d_loss, penalty, head_metrics)), grads = (
-        jax.value_and_grad(d_loss_fn, has_aux=True)(_per_device(d_params)))
-    grads = lax.pmean(grads, AXIS)
-    stats = lax.pmean(stats, AXIS)
-    old = carry
-    updates, d_opt_state = d_tx.update(grads, d_opt_state, d_params)
-    d_params = optax.apply_updates(d_params, updates)
-    if opts.weight_clip > 0:  # WGAN's Lipschitz constraint.
-      c = opts.weight_clip
-      d_params = jax.tree.map(lambda p: jnp.clip(p, -c, c), d_params)
-    metrics = {"d_loss": d_loss, "d_grad_norm": _global_norm(grads)}
-    if loss.probability:  # D(x) and D(G(z)) as probabilities.
-      metrics["d_real"] = jax.nn.sigmoid(real_out).mean()
-      metrics["d_fake"] = jax.nn.sigmoid(fake_out).mean()
-    else:  # Critic values or reconstruction errors.
-      metrics["d_real"], metrics["d_fake"] = real_out.mean(), fake_out.mean()
+  def loss_fn(params):
+    k_real, k_fake, k_pen = jax.random.split(key, 3)
+    # Real and fake batches go through D separately, so batch norm
+    # normalises each on its own statistics (as the DCGAN reference does).
+    real_out, stats, real_heads = apply_model(
+        discriminator, params, d.batch_stats, real, train=True, rng=k_real,
+        labels=labels, collect=opts.heads)
+    fake_out, stats, fake_heads = apply_model(
+        discriminator, params, stats, fake, train=True, rng=k_fake,
+        labels=labels, collect=opts.heads)
+    d_loss, _ = loss.fn(real_out, fake_out, d.loss_state)
+    # ACGAN: D classifies reals and fakes; InfoGAN: Q recovers the codes.
+    head_loss, head_metrics = head_losses(fake_heads, g_input, labels, opts,
+                                          real_heads=real_heads)
+    penalty = jnp.zeros((), jnp.float32)
     if opts.applies_penalty:
-      metrics["d_penalty"] = penalty
-    metrics.update({f"d_{name}": v for name, v in head_metrics.items()})
-    if loss.update is not None:
-      # On the global batch's outputs (equal slices: the mean of per-device
-      # means), so every device computes the same new loss state.
-      loss_state, loss_metrics = loss.update(
-          loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS))
-      metrics.update(loss_metrics)
-    mask = nonfinite_mask({
-        "d_loss": d_loss, "d_penalty": penalty,
-        "d_grad_norm": metrics["d_grad_norm"],
-        "d_param_norm": _global_norm(d_params), "d_stats": _global_norm(stats),
-        "loss_state": _global_norm(loss_state)})
-    new = (d_params, stats, d_opt_state, loss_state)
-    if opts.skip_nonfinite:
-      new = _keep_if(mask == 0, new, old)
-    return new, (metrics, mask)
+      # D without batch norm (validated), so its statistics (spectral-norm
+      # vectors at most) from this pass are not kept.
+      d_fn = lambda x: apply_model(discriminator, params, stats, x,
+                                   train=True, rng=k_real, labels=labels)[0]
+      penalty = opts.penalty(d_fn, real, fake, k_pen)
+    total = d_loss + head_loss + opts.penalty_weight * penalty
+    return total, (stats, real_out, fake_out, d_loss, penalty, head_metrics)
 
-  # --- k discriminator updates, unrolled in Python. Not lax.scan: XLA:CPU
-  # runs these convolutions inside a while loop (which scan emits even with
-  # unroll=True) ~16x slower (measured: 850 ms vs 51 ms for the
-  # Fashion-MNIST DCGAN iteration); k is small (1 to 5).
-  carry = (state.d_params, state.d_batch_stats, state.d_opt_state,
-           state.loss_state)
-  per_update, mask = [], jnp.zeros((), jnp.int32)
-  for i in range(k):
-    carry, (m, update_mask) = d_update(carry, i)
-    per_update.append(m)
-    mask = mask | update_mask
-  d_params, d_stats, d_opt_state, loss_state = carry
-  d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
+  (_, (stats, real_out, fake_out, d_loss, penalty, head_metrics)), grads = (
+      jax.value_and_grad(loss_fn, has_aux=True)(_per_device(d.params)))
+  grads = lax.pmean(grads, AXIS)
+  stats = lax.pmean(stats, AXIS)
+  updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
+  params = optax.apply_updates(d.params, updates)
+  if opts.weight_clip > 0:
+    params = _clip(params, opts.weight_clip)
+  metrics = {"d_loss": d_loss, "d_grad_norm": _global_norm(grads)}
+  if loss.probability:  # D(x) and D(G(z)) as probabilities.
+    metrics["d_real"] = jax.nn.sigmoid(real_out).mean()
+    metrics["d_fake"] = jax.nn.sigmoid(fake_out).mean()
+  else:  # Critic values or reconstruction errors.
+    metrics["d_real"], metrics["d_fake"] = real_out.mean(), fake_out.mean()
+  if opts.applies_penalty:
+    metrics["d_penalty"] = penalty
+  metrics.update({f"d_{name}": v for name, v in head_metrics.items()})
+  loss_state = d.loss_state
+  if loss.update is not None:
+    # On the global batch's outputs (equal slices: the mean of per-device
+    # means), so every device computes the same new loss state.
+    loss_state, loss_metrics = loss.update(
+        loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS))
+    metrics.update(loss_metrics)
+  mask = nonfinite_mask({
+      "d_loss": d_loss, "d_penalty": penalty,
+      "d_grad_norm": metrics["d_grad_norm"],
+      "d_param_norm": _global_norm(params), "d_stats": _global_norm(stats),
+      "loss_state": _global_norm(loss_state)})
+  new = DState(params, stats, opt_state, loss_state)
+  if opts.skip_nonfinite:
+    new = _keep_if(mask == 0, new, d)
+  return new, metrics, mask
 
-  # --- one generator update, with fresh noise, against the updated D.
-  z_key, drop_key = jax.random.split(jax.random.fold_in(key, k))
-  g_input, labels = local_input(z_key), labels_of(k - 1)
 
-  def g_loss_fn(g_params):
-    k_real, k_fake = jax.random.split(per_device(drop_key))
-    fake, g_stats = apply_model(generator, g_params, state.g_batch_stats,
-                                g_input, train=True, labels=labels)
-    # D's batch statistics from this pass are not kept: D's state changes only
-    # in its own update.
-    fm = opts.feature_matching > 0
-    collect = heads + (("features",) if fm else ())
-    fake_out, d_stats_g, fake_sown = apply_model(
-        discriminator, d_params, d_stats, fake, train=True, rng=k_fake,
+def generator_update(g: GState, d: DState, real: jax.Array, labels,
+                     g_input: jax.Array, key: jax.Array, *, nets: Networks,
+                     opts: StepOptions):
+  """One generator update against the discriminator `d`.
+
+  Args:
+    g: the generator's state before the update.
+    d: the (updated) discriminator, only applied: its batch statistics from
+      this pass are not kept, D's state changes only in its own update.
+    real: a real batch in [-1, 1]; read by relativistic losses and feature
+      matching only.
+    labels: the classes asked of G, or None.
+    g_input: this device's generator inputs (noise and codes).
+    key: this device's key for D's dropout.
+    nets, opts: as for `discriminator_update`.
+
+  Returns:
+    (new GState, metrics, non-finite mask).
+  """
+  discriminator, loss = nets.discriminator, opts.loss
+  matching = opts.feature_matching > 0
+  collect = opts.heads + (("features",) if matching else ())
+
+  def loss_fn(params):
+    k_real, k_fake = jax.random.split(key)
+    fake, stats = apply_model(nets.generator, params, g.batch_stats, g_input,
+                              train=True, labels=labels)
+    fake_out, d_stats, fake_sown = apply_model(
+        discriminator, d.params, d.batch_stats, fake, train=True, rng=k_fake,
         labels=labels, collect=collect)
-    real_out = None
-    if loss.g_uses_real or fm:
+    real_out = real_sown = None
+    if loss.g_uses_real or matching:
       real_out, _, real_sown = apply_model(
-          discriminator, d_params, d_stats_g, to_model_input(batch[-1]),
-          train=True, rng=k_real, labels=labels, collect=collect)
+          discriminator, d.params, d_stats, real, train=True, rng=k_real,
+          labels=labels, collect=collect)
     _, g_loss = loss.fn(real_out if loss.g_uses_real else None, fake_out,
-                        loss_state)
+                        d.loss_state)
     aux = {"g_adv_loss": g_loss}
-    if fm:
+    if matching:
       # Salimans et al. 2016, Sec. 3.1: |E f(x) - E f(G(z))|^2 on D's last
       # hidden layer f.
       fm = jnp.sum((jnp.mean(lax.stop_gradient(real_sown["features"]), axis=0)
                     - jnp.mean(fake_sown["features"], axis=0)) ** 2)
       aux["g_feature_matching"] = fm
       g_loss = g_loss + opts.feature_matching * fm
-    head_loss, head_metrics = _head_losses(fake_sown, g_input, labels, opts)
+    head_loss, head_metrics = head_losses(fake_sown, g_input, labels, opts)
     aux.update({f"g_{name}": v for name, v in head_metrics.items()})
-    return g_loss + head_loss, (g_stats, aux)
+    return g_loss + head_loss, (stats, aux)
 
-  (g_loss, (g_stats, g_aux)), g_grads = jax.value_and_grad(
-      g_loss_fn, has_aux=True)(_per_device(state.g_params))
-  g_grads = lax.pmean(g_grads, AXIS)
-  g_stats = lax.pmean(g_stats, AXIS)
-  updates, g_opt_state = g_tx.update(g_grads, state.g_opt_state,
-                                     state.g_params)
-  g_params = optax.apply_updates(state.g_params, updates)
-  g_mask = nonfinite_mask({"g_loss": g_loss,
-                           "g_grad_norm": _global_norm(g_grads),
-                           "g_param_norm": _global_norm(g_params),
-                           "g_stats": _global_norm(g_stats)})
+  (g_loss, (stats, aux)), grads = jax.value_and_grad(
+      loss_fn, has_aux=True)(_per_device(g.params))
+  grads = lax.pmean(grads, AXIS)
+  stats = lax.pmean(stats, AXIS)
+  updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
+  params = optax.apply_updates(g.params, updates)
+  metrics = {"g_loss": g_loss, "g_grad_norm": _global_norm(grads),
+             "g_param_norm": _global_norm(params)}
+  if matching or opts.heads:
+    metrics.update(aux)
+  mask = nonfinite_mask({"g_loss": g_loss,
+                         "g_grad_norm": metrics["g_grad_norm"],
+                         "g_param_norm": metrics["g_param_norm"],
+                         "g_stats": _global_norm(stats)})
+  new = GState(params, stats, opt_state)
   if opts.skip_nonfinite:
-    g_params, g_stats, g_opt_state = _keep_if(
-        g_mask == 0, (g_params, g_stats, g_opt_state),
-        (state.g_params, state.g_batch_stats, state.g_opt_state))
+    new = _keep_if(mask == 0, new, g)
+  return new, metrics, mask
+
+
+def ema_update(ema, new, decay: float):
+  """decay * ema + (1 - decay) * new, leaf by leaf (decay 0: new)."""
+  return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, new)
+
+
+def train_iteration(state: TrainState, batch, *, nets: Networks,
+                    opts: StepOptions,
+                    num_devices: int) -> tuple[TrainState, dict[str, Any]]:
+  """Per-device body. batch: (k, local_batch, ...) uint8 images or floats,
+  or an (images, labels (k, local_batch)) pair for a labelled model."""
+  batch, batch_labels = split_batch(batch)
+  k, local_batch = batch.shape[:2]
+  device = lax.axis_index(AXIS)
+  key = jax.random.fold_in(state.key, state.step)
+
+  def inputs(i):
+    """G's inputs for update i: drawn for the global batch, sliced here;
+    the key for this device's dropout masks and penalty draws."""
+    z_key, device_key = jax.random.split(jax.random.fold_in(key, i))
+    z = latent.draw(z_key, local_batch * num_devices, opts.z_dim, opts.noise,
+                    opts.cond)
+    z = lax.dynamic_slice_in_dim(z, device * local_batch, local_batch)
+    return z, jax.random.fold_in(device_key, device)
+
+  def labels_of(i):  # Fakes take the labels of the real batch they meet.
+    return None if batch_labels is None else batch_labels[i]
+
+  # k discriminator updates, unrolled in Python. Not lax.scan: XLA:CPU runs
+  # these convolutions inside a while loop (which scan emits even with
+  # unroll=True) ~16x slower; k is small (1 to 5).
+  d = DState(state.d_params, state.d_batch_stats, state.d_opt_state,
+             state.loss_state)
+  g = GState(state.g_params, state.g_batch_stats, state.g_opt_state)
+  per_update, mask = [], jnp.zeros((), jnp.int32)
+  for i in range(k):
+    g_input, device_key = inputs(i)
+    d, metrics, update_mask = discriminator_update(
+        d, g, to_model_input(batch[i]), labels_of(i), g_input, device_key,
+        nets=nets, opts=opts)
+    per_update.append(metrics)
+    mask = mask | update_mask
+  d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
+
+  # One generator update, with fresh noise, against the updated D.
+  g_input, device_key = inputs(k)
+  g, g_metrics, g_mask = generator_update(
+      g, d, to_model_input(batch[-1]), labels_of(k - 1), g_input, device_key,
+      nets=nets, opts=opts)
   mask = mask | g_mask
 
-  decay = opts.ema_decay
-  ema = lambda e, p: decay * e + (1.0 - decay) * p
   new_state = state.replace(
       step=state.step + 1,
       data_pos=state.data_pos + k,
-      g_params=g_params, g_batch_stats=g_stats, g_opt_state=g_opt_state,
-      d_params=d_params, d_batch_stats=d_stats, d_opt_state=d_opt_state,
-      loss_state=loss_state,
-      ema_params=jax.tree.map(ema, state.ema_params, g_params),
-      ema_batch_stats=jax.tree.map(ema, state.ema_batch_stats, g_stats),
+      g_params=g.params, g_batch_stats=g.batch_stats, g_opt_state=g.opt_state,
+      d_params=d.params, d_batch_stats=d.batch_stats, d_opt_state=d.opt_state,
+      loss_state=d.loss_state,
+      ema_params=ema_update(state.ema_params, g.params, opts.ema_decay),
+      ema_batch_stats=ema_update(state.ema_batch_stats, g.batch_stats,
+                                 opts.ema_decay),
       health=_record(state.health, state.step + 1, mask),
   )
-  metrics = {
-      **d_metrics,
-      "g_loss": g_loss,
-      "g_grad_norm": _global_norm(g_grads),
-      "g_param_norm": _global_norm(g_params),
-      "d_param_norm": _global_norm(d_params),
-  }
-  if opts.feature_matching > 0 or heads:
-    metrics.update(g_aux)
-  metrics = lax.pmean(metrics, AXIS)
-  return new_state, metrics
+  metrics = {**d_metrics, **g_metrics,
+             "d_param_norm": _global_norm(d.params)}
+  return new_state, lax.pmean(metrics, AXIS)
 
 
-def _jit_step(opts: StepOptions, mesh: Mesh, generator: nn.Module,
-             discriminator: nn.Module, g_tx, d_tx) -> Callable:
+def _jit_step(opts: StepOptions, mesh: Mesh, nets: Networks) -> Callable:
   """jit(shard_map(iteration)): (state, batch) -> (state, metrics)."""
-  body = functools.partial(
-      _train_iteration, generator=generator, discriminator=discriminator,
-      g_tx=g_tx, d_tx=d_tx, opts=opts, num_devices=mesh.shape[AXIS])
+  body = functools.partial(train_iteration, nets=nets, opts=opts,
+                           num_devices=mesh.shape[AXIS])
   sharded = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(None, AXIS)),
                           out_specs=(P(), P()))
   return jax.jit(sharded, donate_argnums=0)
 
 
-def make_train_step(config, mesh: Mesh, generator: nn.Module,
-                    discriminator: nn.Module, g_tx, d_tx,
-                    loss: losses.GanLoss | None = None) -> Callable:
+def make_train_step(opts: StepOptions, mesh: Mesh, nets: Networks) -> Callable:
   """Returns train_step(state, batch, step) -> (state, metrics).
 
   `state` is donated; `batch` is a global array (k, global_batch, ...) of
@@ -438,18 +491,17 @@ def make_train_step(config, mesh: Mesh, generator: nn.Module,
   the others pay nothing for it. `train_step.programs` holds the jitted
   (state, batch) functions, for compiling ahead of time.
   """
-  opts = options_from(config, loss)
-  every = int(config.penalty.every)
+  every = opts.penalty_every
   if opts.penalty is None or every == 1:
-    step_fn = _jit_step(opts, mesh, generator, discriminator, g_tx, d_tx)
+    step_fn = _jit_step(opts, mesh, nets)
     train_step = lambda state, batch, step: step_fn(state, batch)  # pylint: disable=unnecessary-lambda-assignment
     train_step.programs = (step_fn,)
     return train_step
   with_penalty = _jit_step(
       dataclasses.replace(opts, penalty_weight=opts.penalty_weight * every),
-      mesh, generator, discriminator, g_tx, d_tx)
+      mesh, nets)
   without = _jit_step(dataclasses.replace(opts, penalty_weight=0.0), mesh,
-                     generator, discriminator, g_tx, d_tx)
+                      nets)
 
   def train_step(state, batch, step: int):
     return (with_penalty if step % every == 0 else without)(state, batch)

@@ -11,9 +11,9 @@ import math
 import jax
 import ml_collections
 
-from jaxgan import losses, models, penalties, state as state_lib
-from jaxgan import latent
-from jaxgan.data import sources
+from jaxgan import extractors, latent, losses, metrics, models, penalties
+from jaxgan import runtime, state as state_lib
+from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
 from jaxgan.models import conditioning, dcgan
 
@@ -45,9 +45,8 @@ def validate_config(config: ml_collections.ConfigDict,
   _positive_int("eval.num_samples", config.eval.num_samples)
   if config.eval.every_steps != 0:
     _positive_int("eval.every_steps", config.eval.every_steps)
-  from jaxgan import evaluation  # pylint: disable=g-import-not-at-top
-  _one_of("eval.primary", config.eval.primary, evaluation.PRIMARY)
-  _one_of("eval.extractor", config.eval.extractor, evaluation.EXTRACTORS)
+  _one_of("eval.primary", config.eval.primary, metrics.PRIMARY)
+  _one_of("eval.extractor", config.eval.extractor, extractors.EXTRACTORS)
   if config.eval.classifier and sources.is_toy(config.data):
     raise UserError(f"eval.classifier={config.eval.classifier!r} is for "
                     "images; the 2-D toys are evaluated by their mode "
@@ -57,19 +56,33 @@ def validate_config(config: ml_collections.ConfigDict,
   if not 0.0 <= config.model.ema_decay < 1.0:
     raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
                     "[0, 1); 0 turns the EMA off")
-  if config.data.channels not in (1, 3):
-    raise UserError(f"data.channels={config.data.channels!r} must be 1 or 3")
   _one_of("model.noise", config.model.noise, latent.NOISE)
   _one_of("model.d_norm", config.model.d_norm, dcgan.D_NORMS)
+  _one_of("model.conv_impl", config.model.conv_impl, runtime.CONV_IMPLS)
+  _one_of("optim.name", config.optim.name, state_lib.OPTIMIZERS)
+  _one_of("optim.schedule", config.optim.schedule, state_lib.SCHEDULES)
+  validate_data(config.data)
   _check_numbers(config)
-  state_lib.make_optimizers(config)  # Checks optim.name.
   spec = models.get_spec(config.model.name)
-  models.get_models(config)  # Checks resolutions.
   loss = losses.get_loss(config.loss)
   _check_data_and_model(config, spec)
   _check_conditioning(config, spec)
   _check_loss_and_model(config, loss, spec)
   _check_regularizers(config, loss, spec, num_devices or jax.device_count())
+
+
+def validate_data(data: ml_collections.ConfigDict) -> None:
+  """The checks of a config's data block (also the classifier's flags)."""
+  if sources.is_toy(data):
+    return
+  if data.channels not in (1, 3):
+    raise UserError(f"data.channels={data.channels!r} must be 1 or 3")
+  _one_of("data.preprocess", data.preprocess, pipeline.PREPROCESS)
+  _positive_int("data.image_size", data.image_size)
+  if isinstance(data.crop_size, bool) or not isinstance(
+      data.crop_size, int) or data.crop_size < 0:
+    raise UserError(f"data.crop_size={data.crop_size!r} must be an integer "
+                    ">= 0 (0 = the shorter side)")
 
 
 def _number(value) -> bool:
@@ -103,6 +116,11 @@ def _check_numbers(config) -> None:
 
 def _check_data_and_model(config, spec: models.ModelSpec) -> None:
   toy = sources.is_toy(config.data)
+  size = config.data.image_size
+  if not toy and spec.resolutions and size not in spec.resolutions:
+    raise UserError(f"data.image_size={size!r} is not supported by "
+                    f"model.name={config.model.name!r}; use one of "
+                    f"{list(spec.resolutions)}")
   if toy and spec.data != "points":
     raise UserError(
         f"data.source={config.data.source!r} is 2-D points but "

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def v5e_16():
-  from jaxgan import aot  # pylint: disable=g-import-not-at-top
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
   return aot.topology_devices("v5e:4x4")
 
 
 def test_step_compiles_for_a_v5e_16_pod(v5e_16):
-  from jaxgan import aot  # pylint: disable=g-import-not-at-top
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
   small = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
   assert (small["platform"], small["device_kind"]) == ("tpu", "TPU v5 lite")
   assert (small["devices"], small["hosts"]) == (16, 4)
@@ -47,7 +47,7 @@ def test_step_compiles_for_a_v5e_16_pod(v5e_16):
 
 def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
   # The batch is then (images, labels); D has the ACGAN and Q heads.
-  from jaxgan import aot  # pylint: disable=g-import-not-at-top
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
   plain = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
   result = aot.compile_for(tiny_config(**{
       "train.batch_size": 32, "model.conditioning": "acgan",
@@ -58,7 +58,7 @@ def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
 
 
 def test_lazy_penalty_compiles_two_programs_for_a_v4_pod():
-  from jaxgan import aot  # pylint: disable=g-import-not-at-top
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
   devices = aot.topology_devices("v4:2x2x4")
   result = aot.compile_for(
       tiny_config(**{"train.batch_size": 32, "penalty.name": "r1",
@@ -78,10 +78,10 @@ def _cli(*args):
 
 def test_cli_reports_a_config_that_does_not_fit():
   result = _cli("--config=configs/dcgan_celeba.py", "--topology=v5e:4x4",
-                "--config.train.batch_size=262144")
+                "--config.train.batch_size=524288")
   assert result.returncode == 2
   assert result.stderr.count("\n") == 1, result.stderr
-  assert result.stderr.startswith("error: train.batch_size=262144 (16384 per "
+  assert result.stderr.startswith("error: train.batch_size=524288 (32768 per "
                                   "device) does not fit on TPU v5 lite")
 
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import latent, train
+from jaxgan import experiment, latent, train
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
 from jaxgan.metrics import clustering
@@ -28,15 +28,15 @@ def _config(model="dcgan", mode="none", **overrides):
 
 
 def _init(config):
-  built = train.build(config, _mesh(1))
-  return built, jax.device_get(built["state"])
+  exp = experiment.build(config, _mesh(1))
+  return exp, jax.device_get(exp.initial_state())
 
 
 @pytest.mark.parametrize("model,mode", LABELLED)
 def test_labels_change_what_the_models_compute(model, mode):
   config = _config(model, mode)
   built, state = _init(config)
-  g, d = built["generator"], built["discriminator"]
+  g, d = built.generator, built.discriminator
   z = jax.random.normal(jax.random.PRNGKey(0), (4, config.model.z_dim))
   g_vars = {"params": state.g_params, "batch_stats": state.g_batch_stats}
   a = g.apply(g_vars, z, train=False, labels=jnp.zeros(4, jnp.int32))

@@ -99,8 +99,8 @@ def labelled(tmp_path_factory):
                       rng.integers(0, 100, (n, 28, 28))).astype(np.uint8)
     write_idx(data / f"{prefix}-images-idx3-ubyte", images)
     write_idx(data / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
-  from jaxgan import classifier  # pylint: disable=g-import-not-at-top
+  from jaxgan import classifier_training  # pylint: disable=g-import-not-at-top
   config = tiny_config(**{"data.source": f"idx:{data}"})
-  meta = classifier.train_classifier(config.data, str(root / "clf"), epochs=2,
+  meta = classifier_training.train_classifier(config.data, str(root / "clf"), epochs=2,
                                      batch_size=16, log=lambda *a: None)
   return {"root": root, "data": data, "clf": root / "clf", "meta": meta}

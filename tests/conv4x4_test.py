@@ -1,6 +1,6 @@
 """DCGAN's convolutions (models/conv4x4.py) equal flax's nn.Conv and
-nn.ConvTranspose: values and both gradients, in every form, on 1 and 4
-devices."""
+nn.ConvTranspose: values and both gradients, in every form and with either
+implementation (model.conv_impl 'matmul' or 'xla'), on 1 and 4 devices."""
 
 import flax.linen as nn
 import jax
@@ -51,8 +51,9 @@ def _assert_same_function(ours, reference, x):
     ((2, 14, 14, 6), 3),    # 7x7 output (DCGAN at 28x28).
     ((1, 12, 6, 8), 2),     # Not square.
 ])
-def test_conv_equals_flax_conv(shape, features):
-  out = _assert_same_function(conv4x4.Conv4x4s2(features),
+@pytest.mark.parametrize("impl", conv4x4.IMPLS)
+def test_conv_equals_flax_conv(shape, features, impl):
+  out = _assert_same_function(conv4x4.Conv4x4s2(features, impl=impl),
                               _flax_conv(features),
                               jax.random.normal(jax.random.PRNGKey(0), shape))
   assert out == (shape[0], shape[1] // 2, shape[2] // 2, features)
@@ -63,8 +64,9 @@ def test_conv_equals_flax_conv(shape, features):
     ((2, 4, 4, 6), 5), ((3, 7, 7, 8), 4), ((1, 8, 6, 16), 1),
     ((2, 8, 8, 8), 3), ((2, 2, 2, 3), 6),
     ((2, 6, 6, 8), 6)])  # Space-to-depth convolution.
-def test_conv_transpose_equals_flax_conv_transpose(shape, features):
-  out = _assert_same_function(conv4x4.ConvTranspose4x4s2(features),
+@pytest.mark.parametrize("impl", conv4x4.IMPLS)
+def test_conv_transpose_equals_flax_conv_transpose(shape, features, impl):
+  out = _assert_same_function(conv4x4.ConvTranspose4x4s2(features, impl=impl),
                               _flax_conv_transpose(features),
                               jax.random.normal(jax.random.PRNGKey(0), shape))
   assert out == (shape[0], 2 * shape[1], 2 * shape[2], features)
@@ -117,6 +119,25 @@ def test_discriminator_keeps_the_parameter_tree_of_nn_conv(spectral_norm):
     assert params[f"Conv_{i}"]["kernel"].shape == (4, 4, cin, cout)
   if spectral_norm:
     assert "Conv_0/kernel/u" in variables["batch_stats"]["SpectralNorm_0"]
+
+
+def test_dcgan_is_the_same_function_with_either_implementation():
+  # One parameter tree: a run trained with one form restores into the other
+  # (e.g. trained on a TPU with 'xla', sampled on a CPU with 'matmul').
+  x = jax.random.normal(jax.random.PRNGKey(0), (4, 32, 32, 1))
+  z = jax.random.normal(jax.random.PRNGKey(1), (4, 8))
+  for make, inputs in (
+      (lambda impl: dcgan.Discriminator(resolution=32, width=8,
+                                        conv_impl=impl), x),
+      (lambda impl: dcgan.Generator(resolution=32, channels=1, width=8,
+                                    conv_impl=impl), z)):
+    matmul, xla = make("matmul"), make("xla")
+    variables = matmul.init(jax.random.PRNGKey(2), inputs, train=False)
+    assert (jax.tree.structure(variables) == jax.tree.structure(
+        xla.init(jax.random.PRNGKey(2), inputs, train=False)))
+    np.testing.assert_allclose(
+        matmul.apply(variables, inputs, train=False),
+        xla.apply(variables, inputs, train=False), atol=1e-5, rtol=1e-4)
 
 
 def test_odd_input_is_refused():

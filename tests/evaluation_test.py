@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint, classifier, train
+from jaxgan import checkpoint, extractors, train
+from jaxgan.models.classifier import FEATURE_DIM
 from jaxgan.errors import UserError
 from tests.conftest import ROOT, cpu_env, tiny_config
 
@@ -18,10 +19,10 @@ def test_classifier_learns_and_records_its_protocol(labelled):
   assert meta["num_classes"] == 2 and meta["image_size"] == 32
   ref = meta["reference"]
   assert 0 <= ref["fd_train_vs_test"] < ref["fd_noise_vs_test"]
-  extractor = classifier.Extractor(str(labelled["clf"]))
+  extractor = extractors.ClassifierExtractor(str(labelled["clf"]))
   images = np.zeros((7, 32, 32, 1), np.uint8)
   features, logits = extractor(images, batch=3)
-  assert features.shape == (7, classifier.FEATURE_DIM) and logits.shape == (7, 2)
+  assert features.shape == (7, FEATURE_DIM) and logits.shape == (7, 2)
   np.testing.assert_array_equal(features, extractor(images, batch=3)[0])
   # Another batching compiles another program: equal up to float rounding.
   np.testing.assert_allclose(features, extractor(images)[0], rtol=1e-4,
@@ -31,14 +32,14 @@ def test_classifier_learns_and_records_its_protocol(labelled):
 def test_tampered_classifier_weights_are_refused(labelled, tmp_path):
   copy = tmp_path / "clf"
   copy.mkdir()
-  for name in (classifier.WEIGHTS, classifier.META):
+  for name in (extractors.WEIGHTS, extractors.META):
     (copy / name).write_bytes((labelled["clf"] / name).read_bytes())
-  weights = copy / classifier.WEIGHTS
+  weights = copy / extractors.WEIGHTS
   data = bytearray(weights.read_bytes())
   data[-5] ^= 1
   weights.write_bytes(bytes(data))
   with pytest.raises(UserError, match="does not match the checksum"):
-    classifier.Extractor(str(copy))
+    extractors.ClassifierExtractor(str(copy))
 
 
 def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from jaxgan import fs, images, sample, train
+from jaxgan import fs, images, workdir as workdir_lib
 from jaxgan.errors import UserError
 from tests.conftest import tiny_config
 
@@ -63,17 +63,17 @@ def test_png_written_whole_without_a_temporary_object(bucket):
 def test_workdir_config_round_trip_in_a_bucket(bucket, capsys):
   workdir = f"{bucket}/runs/a"
   config = tiny_config()
-  assert train._check_workdir(config, workdir)  # New: nothing written.
+  assert workdir_lib.check(config, workdir)  # New: nothing written.
   assert _objects() == []
   fs.path(workdir).mkdir(parents=True, exist_ok=True)
-  train._write_config(config, workdir)
+  workdir_lib.write_config(config, workdir)
   assert json.loads(fs.path(f"{workdir}/config.json").read_text())[
       "train"]["batch_size"] == config.train.batch_size
   # Resuming: a changed key is reported, a changed shape key refused.
   changed = tiny_config(**{"train.num_steps": 99})
-  assert not train._check_workdir(changed, workdir)
+  assert not workdir_lib.check(changed, workdir)
   assert "config differs" in capsys.readouterr().out
   with pytest.raises(UserError, match="model.z_dim"):
-    train._check_workdir(tiny_config(**{"model.z_dim": 3}), workdir)
-  assert sample.load_config(workdir).train.batch_size == config.train.batch_size
+    workdir_lib.check(tiny_config(**{"model.z_dim": 3}), workdir)
+  assert workdir_lib.load_config(workdir).train.batch_size == config.train.batch_size
   assert fs.absolute(workdir) == workdir  # Not made into a local path.

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from jaxgan import inception_weights
+from jaxgan import extractors, inception_port
 from jaxgan.errors import UserError
 from jaxgan.models import inception
 
@@ -25,7 +25,7 @@ def _torch_state_dict(seed=0) -> dict[str, np.ndarray]:
   """A random state dict with pytorch-fid's names and layouts."""
   rng = np.random.default_rng(seed)
   out = {}
-  for path, s in traverse_util.flatten_dict(inception_weights.template()).items():
+  for path, s in traverse_util.flatten_dict(inception_port.template()).items():
     _, *modules, leaf = path
     # Scaled so that activations stay finite through 94 layers.
     scale = (1 / np.sqrt(np.prod(s.shape[:-1])) if leaf == "kernel" else 0.1)
@@ -44,7 +44,7 @@ def test_converter_places_every_tensor():
   state = _torch_state_dict()
   # 94 conv + batch-norm layers (5 tensors each) and the fc layer.
   assert len([k for k in state if "num_batches" not in k]) == 94 * 5 + 2
-  variables = inception_weights.convert(state)
+  variables = inception_port.convert(state)
   flat = traverse_util.flatten_dict(variables)
   np.testing.assert_array_equal(
       flat[("params", "Mixed_7c", "branch3x3_2a", "conv", "kernel")],
@@ -55,11 +55,11 @@ def test_converter_places_every_tensor():
       flat[("batch_stats", "Conv2d_4a_3x3", "bn", "var")],
       state["Conv2d_4a_3x3.bn.running_var"])
   with pytest.raises(UserError, match="missing"):
-    inception_weights.convert({k: v for k, v in state.items()
+    inception_port.convert({k: v for k, v in state.items()
                                if k != "Mixed_6b.branch_pool.bn.bias"})
   bad = dict(state, **{"fc.bias": np.zeros(1000, np.float32)})
   with pytest.raises(UserError, match="fc.bias"):
-    inception_weights.convert(bad)
+    inception_port.convert(bad)
 
 
 def test_basic_conv_matches_pytorch_semantics():
@@ -92,12 +92,12 @@ def test_tf_average_pool_excludes_padding():
 
 
 def test_full_network_with_random_weights(tmp_path):
-  variables = inception_weights.convert(_torch_state_dict())
+  variables = inception_port.convert(_torch_state_dict())
   source = tmp_path / "fake.npz"
   np.savez(source, **_torch_state_dict())
   out = tmp_path / "inception.msgpack"
-  meta = inception_weights.write(variables, str(out), str(source))
-  extractor = inception_weights.InceptionExtractor(str(out))
+  meta = inception_port.write(variables, str(out), str(source))
+  extractor = extractors.InceptionExtractor(str(out))
   assert extractor.sha256 == meta["sha256"]
   images = np.random.default_rng(2).integers(0, 256, (2, 32, 32, 1),
                                              dtype=np.uint8)
@@ -122,12 +122,12 @@ def test_golden_against_pytorch_fid(tmp_path):
                               "PyTorch: pip install torch")
   fid_inception = pytest.importorskip(
       "pytorch_fid.inception", reason="pip install pytorch-fid")
-  assert inception_weights.sha256(PTH).startswith(
-      inception_weights.PTH_SHA256_PREFIX)
+  assert inception_port.sha256(PTH).startswith(
+      inception_port.PTH_SHA256_PREFIX)
   out = tmp_path / "inception.msgpack"
-  inception_weights.write(inception_weights.convert(
-      inception_weights.read_state_dict(PTH)), str(out), PTH)
-  extractor = inception_weights.InceptionExtractor(str(out))
+  inception_port.write(inception_port.convert(
+      inception_port.read_state_dict(PTH)), str(out), PTH)
+  extractor = extractors.InceptionExtractor(str(out))
   reference = fid_inception._inception_v3(num_classes=1008, aux_logits=False,
                                           weights=None)
   for name, block in (("Mixed_5b", fid_inception.FIDInceptionA(192, 32)),

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import models, train
+from jaxgan import experiment, models, train
 from tests.conftest import tiny_config
 from tests.step_test import _batches, _mesh, _run
 
@@ -94,7 +94,7 @@ def test_bf16_train_state_stays_float32_and_tracks_float32():
     for k in ("d_loss", "g_loss"):
       assert np.isfinite(m16[k])
       np.testing.assert_allclose(m16[k], m32[k], rtol=0.05, atol=0.02)
-  init = jax.device_get(train.build(cfg32, mesh)["state"])
+  init = jax.device_get(experiment.build(cfg32, mesh).initial_state())
   flat = lambda tree: np.concatenate([np.ravel(a) for a in  # pylint: disable=unnecessary-lambda-assignment
                                       jax.tree.leaves(tree)])
   step32 = flat(s32.g_params) - flat(init.g_params)

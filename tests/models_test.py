@@ -7,6 +7,7 @@ import pytest
 from jaxgan import models, state as state_lib
 from jaxgan.data import sources
 from jaxgan.errors import UserError
+from jaxgan.validate import validate_config
 from tests.conftest import tiny_config
 
 # (name, resolution, channels, g_width, d_width) -> (G params, D params),
@@ -104,8 +105,11 @@ def test_dcgan_init_follows_the_paper():
 
 
 def test_unsupported_resolution_and_unknown_model():
-  with pytest.raises(UserError, match="data.image_size=48"):
-    generator, _ = _build("dcgan", 48, 1, 8, 8)
-    generator.init(jax.random.PRNGKey(0), jnp.zeros((1, 100)), train=False)
+  # validate.py checks every model's resolutions (the registry's list).
+  with pytest.raises(UserError, match="data.image_size=48 is not supported "
+                     r"by model.name='dcgan'; use one of \[28, 32, 64, 128\]"):
+    validate_config(_config("dcgan", 48, 1, 8, 8))
+  with pytest.raises(UserError, match=r"use one of \[32, 64, 128\]"):
+    validate_config(_config("began", 28, 1, 8, 8))
   with pytest.raises(UserError, match="'dcgan'"):
     models.get_models(tiny_config(**{"model.name": "resnet"}))

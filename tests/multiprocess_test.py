@@ -15,7 +15,7 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import sample
+from jaxgan import workdir as workdir_lib
 from tests.conftest import ROOT, cpu_env, free_port
 
 STEPS = ["--config.train.log_every_steps=1", "--config.checkpoint.every_steps=2"]
@@ -47,7 +47,7 @@ def _log(workdir, i) -> str:
 
 
 def _state(workdir):
-  return jax.device_get(sample.load_run(str(workdir))[2])
+  return jax.device_get(workdir_lib.load_run(str(workdir)).state)
 
 
 def _rows(workdir):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import sample, train
+from jaxgan import train, views
 from jaxgan.data import toy
 from jaxgan.errors import UserError
 from jaxgan.metrics import modes
@@ -35,8 +35,10 @@ def test_sample_cli_writes_npy_and_png(tmp_path, idx_dir):
   # Same seed, same samples; the library function agrees with the CLI. Sample
   # i depends only on (seed, i); another batch size changes XLA's summation
   # order, so pixels may differ by one grey level after rounding.
-  np.testing.assert_array_equal(sample.generate(str(workdir), 10)[1], samples)
-  other = sample.generate(str(workdir), 10, batch_size=4)[1].astype(int)
+  np.testing.assert_array_equal(
+      views.samples(views.Drawer(str(workdir)), 10), samples)
+  other = views.samples(views.Drawer(str(workdir), batch_size=4),
+                        10).astype(int)
   assert np.abs(other - samples).max() <= 1
   png = tmp_path / "grid.png"
   result = _sample_cli(f"--workdir={workdir}", "--num=9", f"--out={png}")
@@ -98,7 +100,7 @@ def info_run(tmp_path_factory):
 
 
 def test_every_mode_writes_its_file(tmp_path, info_run):
-  drawer = sample.Drawer(str(info_run))
+  drawer = views.Drawer(str(info_run))
   tile = 34  # 32 pixels + 2 of padding.
   cases = [  # mode, file, options, (rows, columns) of the picture
       ("class_grid", "classes.png", dict(num=4), (10, 4)),
@@ -112,7 +114,7 @@ def test_every_mode_writes_its_file(tmp_path, info_run):
   ]
   for mode, name, options, (rows, cols) in cases:
     out = tmp_path / name
-    sample.write(sample.draw(mode, drawer, **options), str(out))
+    views.write(views.draw(mode, drawer, **options), str(out))
     image = Image.open(out)
     assert image.size == (cols * tile + 2, rows * tile + 2), (mode, image.size)
     if name.endswith(".gif"):
@@ -128,34 +130,34 @@ def test_every_mode_writes_its_file(tmp_path, info_run):
 
 
 def test_modes_draw_what_they_say(info_run):
-  drawer = sample.Drawer(str(info_run))
+  drawer = views.Drawer(str(info_run))
   # Fixed seeds: the same pictures every time; another seed, others.
-  interp = lambda seed: sample.draw("interp", drawer, num=2, seed=seed,
+  interp = lambda seed: views.draw("interp", drawer, num=2, seed=seed,
                                     steps=3).images
   np.testing.assert_array_equal(interp(0), interp(0))
   assert not np.array_equal(interp(0), interp(1))
   # Interpolation rows start and end at the drawn points (row r: class r).
-  picture = sample.draw("interp", drawer, num=2, seed=0, steps=4)
+  picture = views.draw("interp", drawer, num=2, seed=0, steps=4)
   ends = drawer.images(drawer.inputs(0, 4), np.array([0, 1, 0, 1]))
   for row in range(2):
     np.testing.assert_array_equal(picture.images[4 * row], ends[row])
     np.testing.assert_array_equal(picture.images[4 * row + 3], ends[2 + row])
   # Class grid: column j has the same inputs in every row, classes by row.
-  grid = sample.draw("class_grid", drawer, num=3, seed=0).images
+  grid = views.draw("class_grid", drawer, num=3, seed=0).images
   assert not np.array_equal(grid[0:3], grid[21:24])
   for c in (0, 7):
     np.testing.assert_array_equal(
         grid[3 * c:3 * c + 3], drawer.images(drawer.inputs(0, 3),
                                              np.full(3, c)))
   # Traversal of c1: column j sets category j; the noise stays per row.
-  trav = sample.draw("traversal", drawer, num=2, seed=0, code="c1").images
+  trav = views.draw("traversal", drawer, num=2, seed=0, code="c1").images
   z = drawer.inputs(0, 2)
   z[1, 8:11] = [0, 0, 1]
   np.testing.assert_array_equal(trav[5], drawer.images(z[1:],
                                                       np.array([1]))[0])
   assert not np.array_equal(trav[3], trav[5])
   # Arithmetic: the result image is that of mean(0,1,2) - 3 + mean(4,5).
-  arith = sample.draw("arithmetic", drawer, num=8, seed=0,
+  arith = views.draw("arithmetic", drawer, num=8, seed=0,
                       expression="0,1,2 - 3 + 4,5").images
   pool = drawer.inputs(0, 8)
   result = pool[0:3].mean(0) - pool[3] + pool[4:6].mean(0)
@@ -164,7 +166,7 @@ def test_modes_draw_what_they_say(info_run):
 
 
 def test_mode_errors(info_run, tmp_path, idx_dir):
-  drawer = sample.Drawer(str(info_run))
+  drawer = views.Drawer(str(info_run))
   for mode, options, message in [
       ("traversal", dict(code="c4"), r"--code='c4' is not a code of this "
        r"run; use one of \['c1', 'c2'\]"),
@@ -178,17 +180,17 @@ def test_mode_errors(info_run, tmp_path, idx_dir):
        r"\(0..9\)"),
   ]:
     with pytest.raises(UserError, match=message):
-      sample.draw(mode, drawer, **{"num": 2, **options})
+      views.draw(mode, drawer, **{"num": 2, **options})
   workdir = tmp_path / "plain"
   train.train_and_evaluate(
       tiny_config(**{"data.source": f"idx:{idx_dir}", "train.num_steps": 1}),
       str(workdir))
-  plain = sample.Drawer(str(workdir))
+  plain = views.Drawer(str(workdir))
   with pytest.raises(UserError, match="--mode=class_grid needs a "
                      "class-conditional run"):
-    sample.draw("class_grid", plain, num=2)
+    views.draw("class_grid", plain, num=2)
   with pytest.raises(UserError, match="--mode=traversal needs an InfoGAN run"):
-    sample.draw("traversal", plain, num=2)
+    views.draw("traversal", plain, num=2)
   result = _sample_cli(f"--workdir={workdir}", "--mode=interp", "--out=x.npy")
   assert result.returncode == 2
   assert result.stderr.strip().splitlines() == [

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh
 
-from jaxgan import runtime, train
-from jaxgan.step import AXIS
+from jaxgan import experiment, runtime
+from jaxgan.runtime import AXIS
 from tests.conftest import tiny_config
 
 
@@ -15,8 +15,8 @@ def _mesh(n):
 
 
 def _run(config, mesh, batches):
-  built = train.build(config, mesh)
-  state, step = built["state"], built["train_step"]
+  exp = experiment.build(config, mesh)
+  state, step = exp.initial_state(), exp.train_step
   history = []
   for i, images in enumerate(batches):
     state, metrics = step(state, jax.device_put(
@@ -50,7 +50,7 @@ def test_four_devices_equal_one_device():
     for key in m1:
       np.testing.assert_allclose(m1[key], m4[key], rtol=1e-4, atol=1e-6)
   # And training moved the parameters (the comparison is not vacuous).
-  init = jax.device_get(train.build(config, _mesh(1))["state"])
+  init = jax.device_get(experiment.build(config, _mesh(1)).initial_state())
   moved = [float(np.abs(a - b).max()) for a, b in
            zip(jax.tree.leaves(init.g_params), jax.tree.leaves(state1.g_params))]
   assert max(moved) > 1e-4
@@ -78,7 +78,7 @@ def test_k_discriminator_updates_per_generator_update(k):
 def test_ema_tracks_generator():
   config = tiny_config(**{"model.ema_decay": 0.5})
   state, _ = _run(config, _mesh(1), _batches(config, 1))
-  init = jax.device_get(train.build(config, _mesh(1))["state"])
+  init = jax.device_get(experiment.build(config, _mesh(1)).initial_state())
   for e, p, p0 in zip(jax.tree.leaves(state.ema_params),
                       jax.tree.leaves(state.g_params),
                       jax.tree.leaves(init.g_params)):

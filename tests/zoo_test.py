@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh
 
-from jaxgan import losses, models, runtime, train
+from jaxgan import experiment, losses, models, runtime
 from jaxgan.errors import UserError
-from jaxgan.step import AXIS
+from jaxgan.runtime import AXIS
 from jaxgan.validate import validate_config
 from tests.conftest import tiny_config
 
@@ -125,15 +125,15 @@ def test_impossible_combinations_are_refused(combination):
 def test_one_step(arch, loss, reg):
   config = _config(arch, loss, reg)
   mesh = Mesh(np.array(jax.devices()[:2]), (AXIS,))
-  built = train.build(config, mesh)
+  exp = experiment.build(config, mesh)
   rng = np.random.default_rng(0)
   if arch.startswith("toy"):
     batch = rng.normal(size=(1, 8, 2)).astype(np.float32)
   else:
     size = config.data.image_size
     batch = rng.integers(0, 256, (1, 8, size, size, 1), dtype=np.uint8)
-  state, metrics = built["train_step"](
-      built["state"], jax.device_put(batch, runtime.batch_sharding(mesh)), 0)
+  state, metrics = exp.train_step(
+      exp.initial_state(), jax.device_put(batch, runtime.batch_sharding(mesh)), 0)
   metrics = jax.device_get(metrics)
   assert int(state.step) == 1
   assert all(np.isfinite(v) for v in metrics.values()), metrics

@@ -27,6 +27,9 @@ from PIL import Image
 
 from jaxgan.data import sources
 
+# data.preprocess: what `Preprocess` does to bring an image to size.
+PREPROCESS = ("pad", "resize", "center_crop_resize", "none")
+
 
 @dataclasses.dataclass(frozen=True)
 class Preprocess:
@@ -80,9 +83,8 @@ class Preprocess:
         pil = pil.resize((self.size, self.size), Image.BILINEAR,
                          reducing_gap=None)
         image = np.asarray(pil).reshape(self.size, self.size, self.channels)
-    elif self.mode != "none":
-      raise sources.DataError(f"data.preprocess={self.mode!r} is unknown; use one of "
-                       "'pad', 'resize', 'center_crop_resize', 'none'")
+    elif self.mode != "none":  # validate.py refuses other modes.
+      raise ValueError(f"unknown preprocess mode {self.mode!r}")
     if image.shape != (self.size, self.size, self.channels):
       raise sources.DataError(
           f"{self.name}: image of shape {image.shape} does not match "
@@ -116,7 +118,7 @@ def preprocess_for(data_config) -> Preprocess | Any:
     return _point
   return Preprocess(size=data_config.image_size, channels=data_config.channels,
                     mode=data_config.preprocess,
-                    crop_size=data_config.get("crop_size", 0),
+                    crop_size=data_config.crop_size,
                     name=data_config.source)
 
 
@@ -169,6 +171,19 @@ def make_iterator(ds: grain.MapDataset, *, start: int,
                               prefetch_buffer_size=prefetch)
   it_ds = ds[start:].to_iter_dataset(options)
   return iter(it_ds.batch(steps_per_iteration, drop_remainder=True))
+
+
+def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """All (uint8 images, int32 labels) of a split, preprocessed as for the GAN
+  (the domain classifier's data, and evaluation's reference images)."""
+  cfg = data_config.copy_and_resolve_references()
+  cfg.split = split
+  source = sources.get_source(cfg)
+  fn = preprocess_for(cfg)
+  examples = [source[i] for i in range(len(source))]
+  images = np.stack([fn(e) for e in examples])
+  labels = np.array([int(e["label"]) for e in examples], np.int32)
+  return images, labels
 
 
 def preview(source: Sequence, data_config, num: int) -> np.ndarray:

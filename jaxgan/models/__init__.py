@@ -7,9 +7,13 @@ reconstruction-error discriminator, and `d_options` lists the discriminator
 switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
 model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
-(model.conditioning, model.info_*; models/conditioning.py). `xla_cpu_flags`
-are XLA flags its training runs faster with on CPU, which jaxgan.main sets
-before JAX starts (runtime.set_cpu_flags).
+(model.conditioning, model.info_*; models/conditioning.py). `convolutional`
+says that the model's step is dominated by convolutions, which the runtime
+reads to choose backend flags (runtime.xla_cpu_flags).
+
+The models know nothing of the data beyond its shape: the builders take the
+resolved convolution form (`conv_impl`, 'xla' or 'matmul';
+runtime.conv_impl) and, for the 2-D toys, the data's scale as arguments.
 """
 
 import dataclasses
@@ -20,8 +24,6 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxgan.errors import UserError
-
-from jaxgan.data import sources
 from jaxgan.models import began, conditioning, dcgan, mlp, toy
 
 
@@ -33,16 +35,24 @@ class ModelSpec:
   d_options: tuple[str, ...] = ()
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
   conditioning: bool = False
-  xla_cpu_flags: tuple[tuple[str, str], ...] = ()
+  convolutional: bool = False
+  resolutions: tuple[int, ...] | None = None  # data.image_size; None: any.
 
 
-# XLA:CPU's concurrency-optimised scheduler lets independent operations run
-# side by side. For DCGAN these are convolutions (D's passes over the real and
-# the fake batch) that then compete for the same cores and caches: off, its
-# iteration measured 5-12% faster on 2 cores; the MLP GAN's small matmuls
-# gain from it (8-15% slower without; benchmarks/BENCHMARKS.md).
-_SEQUENTIAL_CONVOLUTIONS = (
-    ("xla_cpu_enable_concurrency_optimized_scheduler", "false"),)
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+  """What a builder takes beyond the config, resolved by the caller.
+
+  Attributes:
+    bn_axis_name: mesh axis to average batch-norm statistics over, or None
+      for per-device statistics.
+    conv_impl: 'xla' or 'matmul': the form of DCGAN's 4x4 stride-2
+      convolutions (models/conv4x4.py).
+    data_scale: the 2-D toys' data scale (their MLPs work in its units).
+  """
+  bn_axis_name: str | None = None
+  conv_impl: str = "xla"
+  data_scale: float = 1.0
 
 
 # train.dtype -> the models' computation dtype. Parameters, optimizer states,
@@ -53,40 +63,41 @@ DTYPES = {"float32": None, "bfloat16": jnp.bfloat16}
 
 
 def _dtype(config: ml_collections.ConfigDict):
-  return DTYPES[config.train.get("dtype", "float32")]
+  return DTYPES[config.train.dtype]
 
 
-def _dcgan(config: ml_collections.ConfigDict, bn_axis_name):
+def _dcgan(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
+           o: BuildOptions):
   m, d = config.model, config.data
   return (
       dcgan.Generator(resolution=d.image_size, channels=d.channels,
                       width=m.g_width, init_std=m.init_std,
-                      bn_axis_name=bn_axis_name, dtype=_dtype(config),
-                      cond=conditioning.from_config(config)),
+                      bn_axis_name=o.bn_axis_name, dtype=_dtype(config),
+                      cond=cond, conv_impl=o.conv_impl),
       dcgan.Discriminator(resolution=d.image_size, width=m.d_width,
-                          init_std=m.init_std, bn_axis_name=bn_axis_name,
+                          init_std=m.init_std, bn_axis_name=o.bn_axis_name,
                           norm=m.d_norm, spectral_norm=m.d_spectral_norm,
                           minibatch_std=m.d_minibatch_std,
-                          dtype=_dtype(config),
-                          cond=conditioning.from_config(config)),
+                          dtype=_dtype(config), cond=cond,
+                          conv_impl=o.conv_impl),
   )
 
 
-def _mlp(config: ml_collections.ConfigDict, bn_axis_name):
-  del bn_axis_name  # No batch norm.
+def _mlp(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
+         o: BuildOptions):
+  del o  # No batch norm, no convolutions.
   m, d = config.model, config.data
   return (
       mlp.Generator(resolution=d.image_size, channels=d.channels,
-                    width=m.g_width, dtype=_dtype(config),
-                    cond=conditioning.from_config(config)),
+                    width=m.g_width, dtype=_dtype(config), cond=cond),
       mlp.Discriminator(resolution=d.image_size, width=m.d_width,
-                        dtype=_dtype(config),
-                        cond=conditioning.from_config(config)),
+                        dtype=_dtype(config), cond=cond),
   )
 
 
-def _began(config: ml_collections.ConfigDict, bn_axis_name):
-  del bn_axis_name  # No batch norm.
+def _began(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
+           o: BuildOptions):
+  del cond, o  # Unconditional; no batch norm.
   m, d = config.model, config.data
   return (
       began.Decoder(resolution=d.image_size, channels=d.channels,
@@ -97,17 +108,14 @@ def _began(config: ml_collections.ConfigDict, bn_axis_name):
   )
 
 
-def _toy_scale(config: ml_collections.ConfigDict) -> float:
-  # The toy MLPs work in units of the data's scale, as if the data were
-  # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
-  mixture = sources.toy_mixture(config.data)
-  # No mixture is refused by validate.py; the models still build.
-  return mixture.scale if mixture else 1.0
+# The toy MLPs work in units of the data's scale, as if the data were
+# standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
 
 
-def _toy_mlp(config: ml_collections.ConfigDict, bn_axis_name):
-  del bn_axis_name  # No batch norm.
-  m, scale = config.model, _toy_scale(config)
+def _toy_mlp(config: ml_collections.ConfigDict,
+             cond: conditioning.Conditioning, o: BuildOptions):
+  del cond  # Unconditional.
+  m, scale = config.model, o.data_scale
   return (
       toy.Generator(width=m.g_width, scale=scale, dtype=_dtype(config)),
       toy.Discriminator(width=m.d_width, spectral_norm=m.d_spectral_norm,
@@ -116,9 +124,10 @@ def _toy_mlp(config: ml_collections.ConfigDict, bn_axis_name):
   )
 
 
-def _toy_began(config: ml_collections.ConfigDict, bn_axis_name):
-  del bn_axis_name  # No batch norm.
-  m, scale = config.model, _toy_scale(config)
+def _toy_began(config: ml_collections.ConfigDict,
+               cond: conditioning.Conditioning, o: BuildOptions):
+  del cond  # Unconditional.
+  m, scale = config.model, o.data_scale
   return (
       toy.Generator(width=m.g_width, scale=scale, dtype=_dtype(config)),
       toy.Autoencoder(width=m.d_width, scale=scale, dtype=_dtype(config)),
@@ -130,9 +139,11 @@ MODELS: dict[str, ModelSpec] = {
         _dcgan, d_options=("d_spectral_norm", "d_minibatch_std", "d_norm",
                            "feature_matching"),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
-        conditioning=True, xla_cpu_flags=_SEQUENTIAL_CONVOLUTIONS),
+        conditioning=True, convolutional=True,
+        resolutions=dcgan.SUPPORTED_RESOLUTIONS),
     "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
-    "began": ModelSpec(_began, autoencoder=True),
+    "began": ModelSpec(_began, autoencoder=True, convolutional=True,
+                       resolutions=began.SUPPORTED_RESOLUTIONS),
     "toy_mlp": ModelSpec(_toy_mlp, data="points",
                          d_options=("d_spectral_norm", "d_minibatch_std",
                                     "feature_matching")),
@@ -147,18 +158,17 @@ def get_spec(name: str) -> ModelSpec:
   return MODELS[name]
 
 
-def xla_cpu_flags(config: ml_collections.ConfigDict) -> dict[str, str]:
-  """The XLA flags (name -> value) `config`'s model trains with on CPU."""
-  return dict(get_spec(config.model.name).xla_cpu_flags)
-
-
 def get_models(config: ml_collections.ConfigDict,
-               bn_axis_name: str | None = None) -> tuple[nn.Module, nn.Module]:
+               cond: conditioning.Conditioning | None = None,
+               options: BuildOptions = BuildOptions()
+               ) -> tuple[nn.Module, nn.Module]:
   """Builds (generator, discriminator) for `config.model.name`.
 
   Args:
-    config: the experiment config.
-    bn_axis_name: mesh axis to average batch-norm statistics over, or None for
-      per-device statistics.
+    config: the experiment config (validated).
+    cond: its conditioning (`conditioning.from_config(config)` if None).
+    options: what the caller resolved (batch-norm axis, convolution form,
+      data scale).
   """
-  return get_spec(config.model.name).build(config, bn_axis_name)
+  cond = conditioning.from_config(config) if cond is None else cond
+  return get_spec(config.model.name).build(config, cond, options)

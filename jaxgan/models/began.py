@@ -16,16 +16,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.errors import UserError
-
 SUPPORTED_RESOLUTIONS = (32, 64, 128)
 BASE = 8
 
 
 def _num_scales(resolution: int) -> int:
-  if resolution not in SUPPORTED_RESOLUTIONS:
-    raise UserError(f"data.image_size={resolution} is not supported by "
-                    f"BEGAN; use one of {SUPPORTED_RESOLUTIONS}")
+  """Down-sampling stages; validate.py refuses other resolutions."""
   return {32: 2, 64: 3, 128: 4}[resolution]
 
 

@@ -61,14 +61,13 @@ class Conditioning:
 
 
 def from_config(config) -> Conditioning:
-  """The config's conditioning (runs saved before these keys: none)."""
+  """The config's conditioning (computed once, by experiment.build)."""
   m = config.model
-  mode = m.get("conditioning", "none")
-  return Conditioning(mode=mode,
-                      num_classes=m.get("num_classes", 0) if mode != "none"
+  return Conditioning(mode=m.conditioning,
+                      num_classes=m.num_classes if m.conditioning != "none"
                       else 0,
-                      info_categorical=m.get("info_categorical", 0),
-                      info_continuous=m.get("info_continuous", 0))
+                      info_categorical=m.info_categorical,
+                      info_continuous=m.info_continuous)
 
 
 def _one_hot(labels: jax.Array, cond: Conditioning, dtype) -> jax.Array:

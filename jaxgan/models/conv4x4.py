@@ -31,6 +31,12 @@ step; benchmarks/BENCHMARKS.md):
 
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
+
+The layers `Conv4x4s2` and `ConvTranspose4x4s2` take `impl`: 'matmul' for
+these forms, 'xla' for XLA's own convolution and its autodiff (what flax's
+layers compute). Both hold the same `kernel` parameter, so a checkpoint
+trained with one restores into the other; `runtime.conv_impl` picks the
+forms on the CPU backend only, where they were measured.
 """
 
 from typing import Any, Callable
@@ -237,11 +243,19 @@ def _conv_t_bwd(res, dx):
 conv_transpose4x4s2.defvjp(_conv_t_fwd, _conv_t_bwd)
 
 
+IMPLS = ("xla", "matmul")
+
+
 class _Layer(nn.Module):
-  """The `kernel` parameter (4, 4, in, out) both layers share with flax's."""
+  """The `kernel` parameter (4, 4, in, out) both layers share with flax's.
+
+  impl: 'matmul' (this module's custom-gradient forms) or 'xla' (XLA's
+  convolution and its autodiff).
+  """
   features: int
   kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
   dtype: Any = None
+  impl: str = "matmul"
 
   def _input_and_kernel(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     kernel = self.param("kernel", self.kernel_init,
@@ -257,7 +271,10 @@ class Conv4x4s2(_Layer):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    return conv4x4s2(*self._input_and_kernel(x))
+    x, kernel = self._input_and_kernel(x)
+    if self.impl == "xla":
+      return conv_xla(x, kernel)
+    return conv4x4s2(x, kernel)
 
 
 class ConvTranspose4x4s2(_Layer):
@@ -271,4 +288,7 @@ class ConvTranspose4x4s2(_Layer):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     x, kernel = self._input_and_kernel(x)
+    if self.impl == "xla":
+      return lax.conv_transpose(x, kernel, (2, 2), "SAME",
+                                dimension_numbers=_DN)
     return conv_transpose4x4s2(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2))

@@ -21,7 +21,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.errors import UserError
 from jaxgan.models import conditioning
 from jaxgan.models.conditioning import Conditioning
 from jaxgan.models.conv4x4 import Conv4x4s2, ConvTranspose4x4s2
@@ -39,11 +38,11 @@ def _scale_init(std: float):
 
 
 def num_upsamplings(resolution: int) -> tuple[int, int]:
-  """Returns (base, n) with base * 2**n == resolution."""
+  """Returns (base, n) with base * 2**n == resolution (one of
+  SUPPORTED_RESOLUTIONS; validate.py refuses the others)."""
   if resolution not in SUPPORTED_RESOLUTIONS:
-    raise UserError(
-        f"data.image_size={resolution} is not supported by DCGAN; use one of "
-        f"{SUPPORTED_RESOLUTIONS}")
+    raise ValueError(f"DCGAN resolution {resolution} is not one of "
+                     f"{SUPPORTED_RESOLUTIONS}")
   base = 7 if resolution == 28 else 4
   return base, int(math.log2(resolution // base))
 
@@ -76,6 +75,7 @@ class Generator(nn.Module):
   bn_axis_name: str | None = None
   dtype: Any = None
   cond: Conditioning = Conditioning()
+  conv_impl: str = "matmul"  # models/conv4x4.py: 'matmul' or 'xla'.
 
   def _norm(self, x, labels, train):
     if self.cond.mode == "projection":
@@ -96,9 +96,11 @@ class Generator(nn.Module):
     x = nn.relu(self._norm(x, labels, train))
     for _ in range(n_up - 1):
       ch //= 2
-      x = ConvTranspose4x4s2(ch, kernel_init=init, dtype=self.dtype)(x)
+      x = ConvTranspose4x4s2(ch, kernel_init=init, dtype=self.dtype,
+                             impl=self.conv_impl)(x)
       x = nn.relu(self._norm(x, labels, train))
-    x = ConvTranspose4x4s2(self.channels, kernel_init=init, dtype=self.dtype)(x)
+    x = ConvTranspose4x4s2(self.channels, kernel_init=init, dtype=self.dtype,
+                           impl=self.conv_impl)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -123,19 +125,18 @@ class Discriminator(nn.Module):
   minibatch_std: bool = False
   dtype: Any = None
   cond: Conditioning = Conditioning()
+  conv_impl: str = "matmul"  # models/conv4x4.py: 'matmul' or 'xla'.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
-    if self.norm not in D_NORMS:
-      raise UserError(f"model.d_norm={self.norm!r} is unknown; use one of "
-                      f"{list(D_NORMS)}")
     _, n_down = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width
     x = conditioning.discriminator_input(x, labels, self.cond)
     for i in range(n_down):
       # Named as the nn.Conv it computes, so parameter trees keep their keys.
-      conv = Conv4x4s2(ch, kernel_init=init, dtype=self.dtype, name=f"Conv_{i}")
+      conv = Conv4x4s2(ch, kernel_init=init, dtype=self.dtype,
+                       impl=self.conv_impl, name=f"Conv_{i}")
       x = spectral(conv, self.spectral_norm, x, train)
       if i > 0 and self.norm == "batch_norm":  # None on the input layer.
         x = BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(x, train)

@@ -1,0 +1,136 @@
+"""Defaults for every jaxgan experiment: every config field and its meaning.
+
+The configs in the repository's `configs/` folder start from these
+(`configs/default.py` is this function) and override a few fields; a run's
+saved config.json is laid over them when it is loaded back
+(jaxgan/workdir.py), so fields added later take these values.
+
+Launch (any config): python -m jaxgan.main --config=configs/<name>.py \
+    --workdir=DIR [--config.a.b=v ...]
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0  # Parameters, noise, dropout and data order all derive from it.
+
+  config.data = ml_collections.ConfigDict()
+  # '<kind>:<arg>': idx:<dir> (MNIST-format IDX files), tfds:<name> (prepared
+  # TFDS dataset), folder:<dir> (PNG/JPEG files), toy:ring8 | toy:grid25
+  # (2-D Gaussian mixtures; image_size/channels/preprocess are then unused).
+  config.data.source = "idx:/usr/share/datasets/fashion-mnist"
+  config.data.split = "train"
+  config.data.image_size = 32  # Square output resolution: 28, 32, 64, 128.
+  config.data.channels = 1
+  # 'pad' | 'resize' | 'center_crop_resize' | 'none' (see data/pipeline.py).
+  config.data.preprocess = "pad"
+  config.data.crop_size = 0  # center_crop_resize: 0 = the shorter side.
+  config.data.tfds_data_dir = ml_collections.config_dict.placeholder(str)
+  config.data.num_threads = 2  # grain reader threads.
+  config.data.prefetch = 4  # Batches read ahead.
+
+  config.model = ml_collections.ConfigDict()
+  # 'dcgan' | 'mlp' | 'began' (images); 'toy_mlp' | 'toy_began' (2-D toys).
+  config.model.name = "dcgan"
+  config.model.z_dim = 100
+  config.model.noise = "normal"  # 'normal' N(0, 1) | 'uniform' U(-1, 1)
+  config.model.g_width = 64  # DCGAN: channels of G's last hidden layer (ngf).
+  config.model.d_width = 64  # DCGAN: channels of D's first layer (ndf).
+  config.model.init_std = 0.02
+  # Batch-norm statistics: False = per device (like PyTorch DDP without
+  # SyncBatchNorm), True = over the global batch (pmean across devices; the
+  # result is then independent of the device count).
+  config.model.bn_cross_device = False
+  config.model.ema_decay = 0.0  # Generator EMA; 0 = off (EMA = live G).
+  # DCGAN's 4x4 stride-2 convolutions (jaxgan/models/conv4x4.py): 'auto'
+  # (the matmul forms on the CPU backend, XLA's convolutions elsewhere) |
+  # 'xla' | 'matmul'. Results agree to float rounding; only speed differs.
+  config.model.conv_impl = "auto"
+  # Discriminator switches (models/__init__.py says which model has which).
+  config.model.d_norm = "batch_norm"  # DCGAN: 'batch_norm' | 'layer_norm' | 'none'
+  config.model.d_spectral_norm = False  # Miyato et al. 2018.
+  config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
+  # Class conditioning (dcgan, mlp; jaxgan/models/conditioning.py): 'none' |
+  # 'concat' (one-hot label joined to z and D's input, Mirza & Osindero 2014)
+  # | 'projection' (conditional batch norm in G, projection D, Miyato &
+  # Koyama 2018) | 'acgan' (auxiliary classifier D, Odena et al. 2017).
+  config.model.conditioning = "none"
+  config.model.num_classes = 10  # Labels 0..num_classes-1 (when conditioned).
+  # InfoGAN codes joined to z, recovered by a Q head on D (jaxgan/latent.py):
+  # one categorical code with this many categories (0 = none), and this many
+  # continuous U(-1, 1) codes.
+  config.model.info_categorical = 0
+  config.model.info_continuous = 0
+
+  config.loss = ml_collections.ConfigDict()
+  # 'minimax' | 'non_saturating' | 'wgan' | 'wgan_gp' | 'least_squares' |
+  # 'dragan' | 'hinge' | 'relativistic_average' | 'began' (jaxgan/losses.py).
+  config.loss.name = "non_saturating"
+  config.loss.label_smoothing = 0.0  # One-sided (real target 1 - s); BCE losses.
+  config.loss.weight_clip = 0.0  # WGAN: clip D's parameters to [-c, c].
+  config.loss.feature_matching = 0.0  # Weight of the FM term in G's loss.
+  config.loss.began_gamma = 0.75  # BEGAN diversity ratio.
+  config.loss.began_lambda_k = 0.001  # BEGAN k_t learning rate.
+  config.loss.acgan_weight = 1.0  # ACGAN: weight of the class cross-entropy.
+  config.loss.info_weight = 1.0  # InfoGAN: lambda of the information term.
+
+  # An input-gradient penalty on D, added to any loss (jaxgan/penalties.py).
+  # Losses 'wgan_gp' and 'dragan' include theirs; their weight is set here.
+  config.penalty = ml_collections.ConfigDict()
+  config.penalty.name = "none"  # 'none' | 'wgan_gp' | 'dragan' | 'r1'
+  config.penalty.weight = 10.0  # lambda (WGAN-GP, DRAGAN) or gamma (R1).
+  config.penalty.every = 1  # Lazy regularisation: every N steps, weight x N.
+
+  config.optim = ml_collections.ConfigDict()
+  config.optim.name = "adam"  # 'adam' | 'rmsprop' | 'sgd' (jaxgan/state.py)
+  # Learning rates decay over train.num_steps: 'constant' | 'linear' (to 0)
+  # | 'cosine' (to 0).
+  config.optim.schedule = "constant"
+  config.optim.g_lr = 2e-4
+  config.optim.d_lr = 2e-4
+  config.optim.b1 = 0.5
+  config.optim.b2 = 0.999
+  config.optim.rmsprop_decay = 0.99  # As PyTorch's RMSprop (alpha).
+  config.optim.momentum = 0.0  # SGD only.
+
+  config.train = ml_collections.ConfigDict()
+  config.train.batch_size = 128  # Global, over all devices and processes.
+  config.train.num_steps = 10_000  # Iterations (d_steps D + 1 G update each).
+  config.train.d_steps = 1  # k of Goodfellow et al. 2014, Algorithm 1.
+  config.train.log_every_steps = 50
+  config.train.sample_every_steps = 500
+  config.train.num_sample_images = 64  # Fixed-noise grid size.
+  # A NaN or Inf in a loss, gradient, parameter or statistic: 'stop' (report
+  # it at the next log or checkpoint step and exit; the last checkpoint is
+  # kept) or 'skip' (leave that update out, count it, and go on).
+  config.train.on_nonfinite = "stop"
+  # Computation dtype of G and D: 'float32' | 'bfloat16' (mixed precision:
+  # parameters, optimizer states, batch-norm statistics and losses stay
+  # float32; no loss scaling, as on TPU). See jaxgan/models/__init__.py.
+  config.train.dtype = "float32"
+
+  # Quality metrics during training; for the 2-D toys: modes covered,
+  # high-quality fraction and reverse KL (jaxgan/metrics/modes.py).
+  # Images: FD, KID, classifier score, precision/recall and class coverage
+  # with a domain classifier (python -m jaxgan.classifier; jaxgan/evaluation.py)
+  # when eval.classifier (or $JAXGAN_CLASSIFIER) names its directory; the best
+  # checkpoint by eval.primary is kept in <workdir>/best/.
+  config.eval = ml_collections.ConfigDict()
+  config.eval.every_steps = 0  # 0 = only at the end of training.
+  config.eval.num_samples = 2500  # PacGAN's protocol (toys); images: 10,000.
+  # 'classifier' (a domain classifier, trained offline) | 'inception' (FID
+  # and IS with converted pt_inception-2015-12-05 weights).
+  config.eval.extractor = "classifier"
+  config.eval.classifier = ""  # Directory of a trained domain classifier.
+  config.eval.inception = ""  # Converted Inception weights (.msgpack).
+  config.eval.reference_split = "test"  # Real images the samples are compared with.
+  # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
+  config.eval.primary = "fd"
+
+  config.checkpoint = ml_collections.ConfigDict()
+  config.checkpoint.every_steps = 1000
+  config.checkpoint.max_to_keep = 3
+  config.checkpoint.async_save = True
+  return config

@@ -1,0 +1,144 @@
+"""An experiment, built once from a config: models, optimisers, loss, step.
+
+`build(config, mesh)` returns one frozen `Experiment` that every caller
+shares (the training loop, sampling, evaluation, ahead-of-time compilation,
+the tests and the benchmarks): the conditioning and the bound loss are
+computed here once, and nobody reads a result by key.
+"""
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import ml_collections
+import optax
+from jax.sharding import Mesh
+
+from jaxgan import latent, losses, models, penalties, runtime
+from jaxgan import state as state_lib
+from jaxgan import step as step_lib
+from jaxgan.data import sources
+from jaxgan.models import conditioning
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  """Everything a config makes, computed once.
+
+  Attributes:
+    config: the (validated) config it was built from.
+    mesh: the devices it runs on.
+    spec: the model's registry entry (models.MODELS).
+    generator, discriminator: the Linen modules.
+    g_tx, d_tx: their optimisers.
+    loss: the loss with its hyper-parameters bound.
+    cond: the conditioning (labels, InfoGAN codes).
+    options: what the train step applies (step.StepOptions).
+    conv_impl: DCGAN's convolution form on this mesh's backend ('xla' or
+      'matmul'; runtime.conv_impl).
+    data_shape: one example's shape, (H, W, C) or (2,) for the 2-D toys.
+    abstract_state: the train state's shapes, dtypes and shardings
+      (`jax.ShapeDtypeStruct`s; nothing computed): a restore target, and
+      what ahead-of-time compilation needs.
+    train_step: (state, batch, step) -> (state, metrics); see
+      `step.make_train_step` (its `.programs` are the jitted functions).
+  """
+  config: ml_collections.ConfigDict
+  mesh: Mesh
+  spec: models.ModelSpec
+  generator: nn.Module
+  discriminator: nn.Module
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  loss: losses.GanLoss
+  cond: conditioning.Conditioning
+  options: step_lib.StepOptions
+  conv_impl: str
+  data_shape: tuple[int, ...]
+  abstract_state: Any
+  train_step: Callable
+  _init: Callable = dataclasses.field(repr=False)
+
+  @property
+  def points(self) -> bool:
+    """The 2-D toys: G draws points, not images."""
+    return sources.is_toy(self.config.data)
+
+  @property
+  def input_dim(self) -> int:
+    """Width of G's input: noise and InfoGAN codes."""
+    return latent.input_dim(self.config.model.z_dim, self.cond)
+
+  @property
+  def nets(self) -> step_lib.Networks:
+    return step_lib.Networks(self.generator, self.discriminator, self.g_tx,
+                             self.d_tx)
+
+  def initial_state(self) -> state_lib.TrainState:
+    """The train state of step 0 from `config.seed`, replicated on the mesh."""
+    return self._init(jax.random.PRNGKey(self.config.seed))
+
+
+def step_options(config, loss: losses.GanLoss,
+                 cond: conditioning.Conditioning) -> step_lib.StepOptions:
+  """What the iteration applies, from a validated config."""
+  penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
+  return step_lib.StepOptions(
+      loss=loss, penalty=penalty,
+      penalty_weight=float(config.penalty.weight) if penalty else 0.0,
+      penalty_every=int(config.penalty.every),
+      weight_clip=float(config.loss.weight_clip),
+      feature_matching=float(config.loss.feature_matching),
+      z_dim=config.model.z_dim, noise=config.model.noise,
+      ema_decay=float(config.model.ema_decay),
+      skip_nonfinite=config.train.on_nonfinite == "skip",
+      cond=cond,
+      acgan_weight=float(config.loss.acgan_weight),
+      info_weight=float(config.loss.info_weight))
+
+
+def xla_cpu_flags(config) -> dict[str, str]:
+  """The XLA:CPU flags `config`'s model trains with (set before JAX starts:
+  runtime.set_xla_flags)."""
+  return runtime.xla_cpu_flags(models.get_spec(config.model.name)
+                               .convolutional)
+
+
+def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
+  """The experiment of a validated `config` on `mesh`'s devices.
+
+  Nothing is computed on the devices: the state is only its shapes
+  (`Experiment.initial_state()` computes it), so this also serves devices
+  this machine does not have (jaxgan/ahead_of_time.py).
+  """
+  spec = models.get_spec(config.model.name)
+  cond = conditioning.from_config(config)
+  platform = mesh.devices.flat[0].platform
+  conv_impl = runtime.conv_impl(config.model.conv_impl, platform)
+  mixture = sources.toy_mixture(config.data)
+  build_options = models.BuildOptions(
+      bn_axis_name=runtime.AXIS if config.model.bn_cross_device else None,
+      conv_impl=conv_impl, data_scale=mixture.scale if mixture else 1.0)
+  generator, discriminator = models.get_models(config, cond,
+                                              build_options)
+  g_tx, d_tx = state_lib.make_optimizers(config)
+  loss = losses.get_loss(config.loss)
+  data_shape = sources.data_shape(config.data)
+  init = jax.jit(
+      functools.partial(state_lib.init_state, generator=generator,
+                        discriminator=discriminator, g_tx=g_tx, d_tx=d_tx,
+                        z_dim=latent.input_dim(config.model.z_dim, cond),
+                        data_shape=data_shape, loss_state=loss.init_state(),
+                        labelled=cond.labelled),
+      out_shardings=runtime.replicated(mesh))
+  abstract_state = init.eval_shape(jax.random.PRNGKey(config.seed))
+  options = step_options(config, loss, cond)
+  nets = step_lib.Networks(generator, discriminator, g_tx, d_tx)
+  return Experiment(
+      config=config, mesh=mesh, spec=spec, generator=generator,
+      discriminator=discriminator, g_tx=g_tx, d_tx=d_tx, loss=loss, cond=cond,
+      options=options, conv_impl=conv_impl, data_shape=data_shape,
+      abstract_state=abstract_state,
+      train_step=step_lib.make_train_step(options, mesh, nets), _init=init)

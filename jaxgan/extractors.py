@@ -1,0 +1,157 @@
+"""Feature extractors for evaluation: a domain classifier, or FID's Inception.
+
+`eval.extractor` picks one:
+
+- 'classifier': a domain classifier trained by jaxgan itself
+  (`python -m jaxgan.classifier`; jaxgan/classifier_training.py), read from a
+  directory holding `classifier.msgpack` (its parameters) and
+  `classifier.json` (architecture, data protocol, accuracy, the weights'
+  SHA-256 and reference values). Its 128-d penultimate activations are the
+  features of "FD-<dataset>"; its logits give the classifier score.
+- 'inception': the FID Inception (jaxgan/models/inception.py) with weights
+  converted from pytorch-fid's file (jaxgan/inception_port.py).
+
+Every extractor maps uint8 (N, H, W, C) images to (features, logits) numpy
+arrays, says what protocol it measures with (`describe`), and checks that it
+can read a run's images (`check_images`).
+"""
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import serialization
+
+from jaxgan import inception_port
+from jaxgan.data import sources
+from jaxgan.errors import UserError
+from jaxgan.models import classifier as classifier_model
+from jaxgan.models import inception
+
+WEIGHTS, META = "classifier.msgpack", "classifier.json"
+ENV_CLASSIFIER = "JAXGAN_CLASSIFIER"
+ENV_INCEPTION = "JAXGAN_INCEPTION"
+# eval.extractor -> (config field, environment variable) naming its weights.
+EXTRACTORS = {"classifier": ("classifier", ENV_CLASSIFIER),
+              "inception": ("inception", ENV_INCEPTION)}
+
+
+def batched(fn, images, batch: int) -> tuple[np.ndarray, np.ndarray]:
+  """fn(batch of images) -> (features, logits), over all images in batches,
+  concatenated as numpy arrays."""
+  feats, logits = [], []
+  for i in range(0, len(images), batch):
+    f, l = fn(jnp.asarray(images[i:i + batch]))
+    feats.append(np.asarray(f))
+    logits.append(np.asarray(l))
+  return np.concatenate(feats), np.concatenate(logits)
+
+
+def to_input(images: jax.Array) -> jax.Array:
+  """uint8 images -> float32 in [-1, 1], as the classifier was trained."""
+  return images.astype(jnp.float32) / 127.5 - 1.0
+
+
+class ClassifierExtractor:
+  """A trained domain classifier: features and logits of uint8 or [-1, 1]
+  images."""
+
+  def __init__(self, directory: str):
+    meta_path = os.path.join(directory, META)
+    weights_path = os.path.join(directory, WEIGHTS)
+    if not (os.path.isfile(meta_path) and os.path.isfile(weights_path)):
+      raise UserError(
+          f"no trained classifier in {directory} ({META} and {WEIGHTS}); "
+          "train one with python -m jaxgan.classifier --workdir="
+          f"{directory}")
+    with open(meta_path) as f:
+      self.meta = json.load(f)
+    with open(weights_path, "rb") as f:
+      raw = f.read()
+    self.sha256 = hashlib.sha256(raw).hexdigest()
+    if self.sha256 != self.meta["sha256"]:
+      raise UserError(f"{weights_path} does not match the checksum in "
+                      f"{meta_path}; train the classifier again")
+    self.module = classifier_model.Classifier(self.meta["num_classes"])
+    shape = (1, self.meta["image_size"], self.meta["image_size"],
+             self.meta["channels"])
+    template = self.module.init(jax.random.PRNGKey(0),
+                                jnp.zeros(shape))["params"]
+    self.params = serialization.from_bytes(template, raw)
+    self.name = self.meta["dataset"]
+    self._apply = jax.jit(lambda p, x: self.module.apply({"params": p}, x))
+
+  def describe(self) -> dict[str, Any]:
+    """What the evaluation protocol records about this extractor."""
+    m = self.meta
+    return {"extractor": f"classifier:{self.name}",
+            "extractor_sha256": self.sha256,
+            "extractor_test_accuracy": m["test_accuracy"],
+            "resize": (f"none: images are compared at {m['image_size']}x"
+                       f"{m['image_size']}x{m['channels']}, real ones "
+                       f"preprocessed with data.preprocess="
+                       f"{m['preprocess']!r}")}
+
+  def check_images(self, shape: tuple[int, ...], what: str) -> None:
+    want = (self.meta["image_size"], self.meta["image_size"],
+            self.meta["channels"])
+    if tuple(shape) != want:
+      raise UserError(f"{what} are {shape} but the classifier was trained on "
+                      f"{want} images; train one for this data")
+
+  def __call__(self, images: np.ndarray | jax.Array, batch: int = 500
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(features (N, 128), logits (N, classes)) as float32 numpy arrays.
+
+    images: uint8 (N, H, W, C), or floats already in [-1, 1].
+    """
+    return batched(lambda x: self._apply(
+        self.params, to_input(x) if x.dtype == jnp.uint8 else x), images,
+                   batch)
+
+
+class InceptionExtractor:
+  """The FID Inception: pool3 features and logits of uint8 images."""
+
+  name = "inception"
+
+  def __init__(self, path: str):
+    self.path = path
+    self.variables, self.sha256 = inception_port.load(path)
+    model = inception.InceptionV3()
+    self._apply = jax.jit(model.apply)
+
+  def check_images(self, shape: tuple[int, ...], what: str) -> None:
+    if len(shape) != 3 or shape[-1] not in (1, 3):
+      raise UserError(f"{what} are {shape}; Inception needs images")
+
+  def describe(self) -> dict[str, Any]:
+    return {"extractor": "inception:pt_inception-2015-12-05 (FID)",
+            "extractor_sha256": self.sha256,
+            "resize": "bilinear to 299x299 (half-pixel centres, no "
+                      "antialiasing; pytorch-fid's protocol), grayscale "
+                      "repeated to 3 channels"}
+
+  def __call__(self, images, batch: int = 100):
+    return batched(lambda x: self._apply(self.variables, x), images, batch)
+
+
+def extractor_path(config) -> str | None:
+  """Where eval.extractor's weights are: eval.<classifier|inception>, else
+  the environment variable, else None (no image evaluation; always None for
+  the 2-D toys)."""
+  if sources.is_toy(config.data):
+    return None
+  field, env = EXTRACTORS[config.eval.extractor]
+  return config.eval[field] or os.environ.get(env) or None
+
+
+def make_extractor(kind: str, path: str):
+  """The feature extractor `kind` ('classifier' or 'inception') from path."""
+  if kind == "inception":
+    return InceptionExtractor(path)
+  return ClassifierExtractor(path)

@@ -1,0 +1,104 @@
+"""Generation: the one path from generator inputs to images.
+
+The training loop's sample grids, `python -m jaxgan.sample` and evaluation
+all draw through `Sampler`: the EMA or the raw generator (an argument, never
+a config edit), inputs drawn from a seed (`inputs`), labels for conditional
+models (`grid_labels` for pictures, `cyclic_labels` for evaluation),
+batched, padded to whole batches, split over every device of the mesh, and
+converted to uint8 on the device. Image i depends on (seed, i) only, not on
+the batch size or the device count (up to float summation order).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxgan import images, latent, runtime
+from jaxgan.experiment import Experiment
+
+EVAL_SEED = 12345  # Evaluation's noise, apart from training's and sample's.
+
+
+def grid_labels(num: int, num_classes: int) -> np.ndarray:
+  """Labels for a grid of `num` images (images.make_grid's columns): one
+  class per row, classes 0, 1, ... in order, starting over after the last."""
+  return ((np.arange(num) // images.grid_columns(num))
+          % num_classes).astype(np.int32)
+
+
+def cyclic_labels(num: int, num_classes: int) -> np.ndarray:
+  """The classes asked of a conditional generator in evaluation: 0, 1, ...,
+  K-1, 0, ... (every class equally often, up to one)."""
+  return (np.arange(num) % num_classes).astype(np.int32)
+
+
+def inputs(exp: Experiment, seed: int, num: int) -> np.ndarray:
+  """(num, input_dim) generator inputs of `seed`: noise, then InfoGAN codes."""
+  m = exp.config.model
+  return np.array(latent.draw(jax.random.PRNGKey(seed), num, m.z_dim,
+                               m.noise, exp.cond))
+
+
+def to_uint8(x: jax.Array) -> jax.Array:
+  """[-1, 1] float images -> uint8 in [0, 255], rounding to nearest."""
+  return jnp.clip(jnp.rint((x + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
+
+
+class Sampler:
+  """A generator's outputs for given inputs, over all devices of the mesh.
+
+  `sampler(state, z, labels)` returns uint8 (N, H, W, C) images, or float32
+  (N, 2) points for the 2-D toys, as numpy arrays on every process.
+  """
+
+  def __init__(self, exp: Experiment, *, ema: bool, batch_size: int = 256):
+    """
+    Args:
+      exp: the experiment.
+      ema: draw with the generator's EMA (`model.ema_decay > 0`; else the
+        EMA equals the raw generator) or the raw generator.
+      batch_size: images per call, rounded to a multiple of the devices.
+    """
+    self.exp, self.ema = exp, ema
+    devices = exp.mesh.size
+    self.batch_size = max(devices, batch_size // devices * devices)
+    self._sharding = NamedSharding(exp.mesh, P(runtime.AXIS))
+    generator, labelled, points = exp.generator, exp.cond.labelled, exp.points
+
+    def body(state, z, labels):  # Per device: its slice of the batch.
+      params = state.ema_params if ema else state.g_params
+      stats = state.ema_batch_stats if ema else state.g_batch_stats
+      variables = {"params": params}
+      if stats:
+        variables["batch_stats"] = stats
+      kwargs = {"labels": labels} if labelled else {}
+      x = generator.apply(variables, z, train=False, **kwargs)
+      return x.astype(jnp.float32) if points else to_uint8(x)
+
+    spec = P(runtime.AXIS)
+    self._run = jax.jit(jax.shard_map(body, mesh=exp.mesh,
+                                      in_specs=(P(), spec, spec),
+                                      out_specs=spec))
+
+  def __call__(self, state, z: np.ndarray, labels=None) -> np.ndarray:
+    """Outputs for inputs z (N, input_dim) and labels (N,) (required by a
+    class-conditional model, ignored otherwise)."""
+    z = np.asarray(z, np.float32)
+    n, b = len(z), self.batch_size
+    if self.exp.cond.labelled and labels is None:
+      raise ValueError("a class-conditional generator needs labels")
+    labels = (np.zeros(n, np.int32) if labels is None
+              else np.asarray(labels, np.int32))
+    z = np.concatenate([z, np.zeros((-n % b, z.shape[1]), z.dtype)])
+    labels = np.concatenate([labels, np.zeros(-n % b, np.int32)])
+    out = []
+    for i in range(0, len(z), b):
+      x = self._run(state, jax.device_put(z[i:i + b], self._sharding),
+                    jax.device_put(labels[i:i + b], self._sharding))
+      out.append(runtime.all_processes(x, tiled=True))  # Every process.
+    return np.concatenate(out)[:n]
+
+  def draw(self, state, seed: int, num: int, labels=None) -> np.ndarray:
+    """`num` outputs of the inputs of `seed` (and `labels`)."""
+    return self(state, inputs(self.exp, seed, num), labels)
