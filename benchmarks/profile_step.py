@@ -38,6 +38,8 @@ from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-
 from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 
+runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
+
 MOVEMENT = ("copy", "transpose", "pad", "slice", "concatenate", "bitcast",
             "broadcast", "reshape", "dynamic-update-slice", "gather")
 ELEMENTWISE = ("add", "multiply", "subtract", "select", "divide",
@@ -210,7 +212,7 @@ def main():
                       help="Write OUT.json and OUT.md (else print).")
   args = parser.parse_args()
   # As jaxgan.main, the model's XLA flags before JAX starts.
-  runtime.set_xla_flags(experiment.xla_cpu_flags(jaxgan_config(args.model, 1)))
+  runtime.set_xla_flags(runtime.xla_cpu_flags(jaxgan_config(args.model, 1).model.name))
   result = profile(args.model, args.layers, args.batch, args.steps)
   text = table(result)
   print(text)

@@ -150,7 +150,7 @@ def main():
   args = parser.parse_args()
   from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
   # As jaxgan.main, DCGAN's XLA flags before JAX starts (every part is DCGAN).
-  runtime.set_xla_flags(experiment.xla_cpu_flags(_config()))
+  runtime.set_xla_flags(runtime.xla_cpu_flags(_config().model.name))
   if args._one_device_run:  # pylint: disable=protected-access
     n = args._one_device_run  # pylint: disable=protected-access
     print(json.dumps(time_config(_config(batch=32 * n), args.steps,

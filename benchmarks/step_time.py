@@ -26,6 +26,8 @@ from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
 from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 
+runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
+
 DEFAULT_CONFIGS = ("configs/dcgan_fashion_mnist.py", "configs/gan_mnist.py",
                    "configs/toy_ring8.py")
 
@@ -92,7 +94,7 @@ def main():
     # A child process (benchmarks/child.py): one config, with the XLA flags
     # jaxgan.main sets for its model, before JAX starts.
     [path] = args.configs
-    runtime.set_xla_flags(experiment.xla_cpu_flags(load_config(path)))
+    runtime.set_xla_flags(runtime.xla_cpu_flags(load_config(path).model.name))
     print(json.dumps(bench(path, args.steps, args.repeats)))
     return
   print(f"{jax.device_count()} {jax.devices()[0].platform} device(s), "

@@ -45,6 +45,8 @@ import report as report_lib  # pylint: disable=g-import-not-at-top
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
 import torch_gan  # pylint: disable=g-import-not-at-top
 
+runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
+
 def forward_flops(name: str) -> tuple[int, int]:
   """(F_G, F_D): forward FLOPs per image (2 x multiply-adds)."""
   model, resolution, channels, _ = BENCHMARKS[name]
@@ -260,7 +262,7 @@ def main():
     # A child process (benchmarks/child.py): one model, with the XLA flags
     # jaxgan.main sets for it, before JAX starts.
     [name] = args.models.split(",")
-    runtime.set_xla_flags(experiment.xla_cpu_flags(jaxgan_config(name, 1)))
+    runtime.set_xla_flags(runtime.xla_cpu_flags(jaxgan_config(name, 1).model.name))
     print(json.dumps(bench(name, args, args._peak)))  # pylint: disable=protected-access
     return
   peak = matmul_peak(args.threads)

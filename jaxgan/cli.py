@@ -65,7 +65,7 @@ def parse_flags(argv: list[str]) -> list[str]:
   except flags.UnrecognizedFlagError as e:
     name = getattr(e, "flagname", None) or str(e)
     fail(f"unknown flag --{name}; config fields are listed with their "
-         "meaning in configs/default.py, other flags with --helpfull")
+         "meaning in jaxgan/defaults.py, other flags with --helpfull")
   except flags.IllegalFlagValueError as e:
     message = str(e)
     if "Error whilst parsing config file" in message:
@@ -79,16 +79,31 @@ def parse_flags(argv: list[str]) -> list[str]:
   except flags.Error as e:
     fail(f"{e}; run with --helpfull for the flags")
   except (KeyError, AttributeError) as e:
-    # ml_collections: an override of a field the config does not have.
     text = str(e.args[0] if e.args else e)
+    if "has no attribute 'get_config'" in text:
+      fail(f"--config={_config_arg(argv)} has no get_config() function; a "
+           "config file defines get_config() returning a ConfigDict, e.g. "
+           "configs/tiny.py")
     name = re.search(r"\w+", text)
+    name = name.group() if name else text
+    overrides = [a.partition("=")[0] for a in argv
+                 if a.startswith("--config.")]
+    if not any(name in a.split(".") for a in overrides):
+      lines = [l.strip(" '\"\\n") for l in text.replace("\\n", "\n")
+               .splitlines()]
+      fail(f"--config={_config_arg(argv)}: the config file raised "
+           f"{type(e).__name__}: {'; '.join(l for l in lines if l)}")
+    # ml_collections: an override of a field the config does not have.
     hint = re.search(r'Did you mean "\w+"', text)
-    fail(f"unknown config field {name.group() if name else text!r}"
+    fail(f"unknown config field {name!r}"
          f"{f' ({hint.group()}?)' if hint else ''}; the fields are listed "
-         "with their meaning in configs/default.py")
+         "with their meaning in jaxgan/defaults.py")
   except OSError as e:  # A config file that cannot be read.
-    fail(f"--config={_config_arg(argv)}: {_last_line(str(e))}; give the path "
-         "of a config file, e.g. configs/dcgan_fashion_mnist.py")
+    why = _last_line(str(e)).removeprefix(
+        "Configuration is not available because of an earlier failure to "
+        "load: ")
+    fail(f"--config={_config_arg(argv)}: {why}; give the path of a config "
+         "file, e.g. configs/dcgan_fashion_mnist.py")
   except Exception as e:  # Raised by the config file itself.  # pylint: disable=broad-except
     fail(f"--config={_config_arg(argv)}: the config file raised "
          f"{type(e).__name__}: {e}")

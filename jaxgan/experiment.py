@@ -99,13 +99,6 @@ def step_options(config, loss: losses.GanLoss,
       info_weight=float(config.loss.info_weight))
 
 
-def xla_cpu_flags(config) -> dict[str, str]:
-  """The XLA:CPU flags `config`'s model trains with (set before JAX starts:
-  runtime.set_xla_flags)."""
-  return runtime.xla_cpu_flags(models.get_spec(config.model.name)
-                               .convolutional)
-
-
 def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
   """The experiment of a validated `config` on `mesh`'s devices.
 

@@ -9,7 +9,7 @@ loop itself lives in jaxgan/train.py.
 from absl import flags
 from ml_collections import config_flags
 
-from jaxgan import cli, experiment, runtime, train
+from jaxgan import cli, runtime, train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, samples, logs.")
@@ -29,7 +29,7 @@ flags.DEFINE_integer("process_id", None, "This process's index.")
 def main(argv):
   del argv  # cli.run refuses positional arguments.
   # XLA reads its flags when JAX starts its first backend: before that.
-  runtime.set_xla_flags(experiment.xla_cpu_flags(FLAGS.config))
+  runtime.set_xla_flags(runtime.xla_cpu_flags(FLAGS.config.model.name))
   runtime.initialize(coordinator_address=FLAGS.coordinator_address,
                      num_processes=FLAGS.num_processes,
                      process_id=FLAGS.process_id, auto=FLAGS.distributed)

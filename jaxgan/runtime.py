@@ -19,24 +19,21 @@ from jaxgan.errors import UserError
 AXIS = "data"  # The mesh axis the batch is split over.
 
 
-# XLA:CPU's concurrency-optimised scheduler lets independent operations run
-# side by side. In a convolutional GAN these are convolutions (D's passes over
-# the real and the fake batch) that then compete for the same cores and
-# caches: with it off, DCGAN's iteration measured 5-12% faster on 2 cores of
-# an AVX2 EPYC; the MLP GAN's small matmuls gain from it (8-15% slower
-# without; benchmarks/BENCHMARKS.md). These flags only affect the CPU backend.
-_CPU_SEQUENTIAL_CONVOLUTIONS = {
-    "xla_cpu_enable_concurrency_optimized_scheduler": "false"}
+# model.name -> XLA:CPU flags its training runs faster with (they only affect
+# the CPU backend). XLA:CPU's concurrency-optimised scheduler lets independent
+# operations run side by side; for DCGAN these are convolutions (D's passes
+# over the real and the fake batch) that then compete for the same cores and
+# caches: with it off, DCGAN's iteration measured 5-12% faster on 2 cores,
+# while the MLP GAN (8-15%) and BEGAN (5%) were slower without it
+# (benchmarks/BENCHMARKS.md).
+_XLA_CPU_FLAGS = {
+    "dcgan": {"xla_cpu_enable_concurrency_optimized_scheduler": "false"},
+}
 
 
-def xla_cpu_flags(convolutional: bool) -> dict[str, str]:
-  """The XLA:CPU flags (name -> value) a model trains with.
-
-  Args:
-    convolutional: the model's step is dominated by convolutions
-      (`models.ModelSpec.convolutional`).
-  """
-  return dict(_CPU_SEQUENTIAL_CONVOLUTIONS) if convolutional else {}
+def xla_cpu_flags(model: str) -> dict[str, str]:
+  """The XLA:CPU flags (name -> value) `model.name=model` trains with."""
+  return dict(_XLA_CPU_FLAGS.get(model, {}))
 
 
 def set_xla_flags(flags: dict[str, str]) -> None:

@@ -1,9 +1,13 @@
 """The bad-input catalogue: every user mistake exits 2 with one clear line.
 
-Each case runs `python -m jaxgan.main` on a copy of a trained tiny run and
-asserts: exit status 2, stderr is exactly one line `error: ...` that names
-the offending value, no traceback, and no file or directory of the workdir
-was added, removed or changed.
+Each case runs `python -m jaxgan.main` on a copy of a trained tiny run as a
+user would: one `--config` (a config file of the run's data, or the case's
+own), `--workdir`, and the case's `--config.a.b=v` overrides if it has any.
+It asserts: exit status 2, stderr is exactly one line `error: ...` that
+names the offending value, no traceback, and no file or directory of the
+workdir was added, removed or changed. The cases marked in `BOTH_WAYS` run
+with and without an unrelated override, since ml_collections reports some
+config-file errors differently when there is one.
 """
 
 import hashlib
@@ -22,13 +26,15 @@ from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
 
 
 def _snapshot(root: pathlib.Path) -> dict[str, str]:
-  """Relative path -> content hash (files) or 'dir', for the whole tree."""
+  """Relative path -> content hash (files), 'dir' or a link's target, for the
+  whole tree."""
   out = {}
   if not root.exists():
     return out
   for p in sorted(root.rglob("*")):
     rel = str(p.relative_to(root))
-    out[rel] = ("dir" if p.is_dir() else
+    out[rel] = (f"link to {p.readlink()}" if p.is_symlink() else
+                "dir" if p.is_dir() else
                 hashlib.sha256(p.read_bytes()).hexdigest())
   return out
 
@@ -47,7 +53,13 @@ def base(tmp_path_factory) -> dict[str, pathlib.Path]:
                           "checkpoint.every_steps": 2})
   train.train_and_evaluate(config, str(run))
   assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["2", "4"]
-  return {"root": root, "idx": idx, "run": run}
+  # The run's config as a user has it: a file (configs/tiny.py on this data).
+  config_file = root / "run_config.py"
+  config_file.write_text(
+      "from configs import tiny\n\n\ndef get_config():\n"
+      "  config = tiny.get_config()\n"
+      f"  config.data.source = 'idx:{idx}'\n  return config\n")
+  return {"root": root, "idx": idx, "run": run, "config": config_file}
 
 
 # --- Case set-ups: (tmp, workdir, base) -> extra command-line arguments. ---
@@ -98,6 +110,32 @@ def _config_raises(tmp, workdir, base):
   path = tmp / "broken_config.py"
   path.write_text("def get_config():\n  raise RuntimeError('broken on purpose')\n")
   return [f"--config={path}"]
+
+
+def _checkpoints_symlink_loop(tmp, workdir, base):
+  del tmp, base
+  shutil.rmtree(workdir / "checkpoints")
+  (workdir / "checkpoints").symlink_to("checkpoints")
+  return []
+
+
+def _config_without_get_config(tmp, workdir, base):
+  del workdir, base
+  path = tmp / "no_get_config.py"
+  path.write_text("config = None\n")
+  return [f"--config={path}"]
+
+
+def _config_syntax_error(tmp, workdir, base):
+  del workdir, base
+  path = tmp / "syntax_error.py"
+  path.write_text("def get_config(:\n")
+  return [f"--config={path}"]
+
+
+def _long_workdir(tmp, workdir, base):
+  del workdir, base
+  return [f"--workdir={tmp / ('w' * 300)}"]
 
 
 def _tfds_unprepared(tmp, workdir, base):
@@ -169,7 +207,11 @@ CASES = {
     "wrong_type": (["--config.train.batch_size=abc"], "abc"),
     "float_for_int": (["--config.train.num_steps=1.5"], "1.5"),
     "missing_config_file": (["--config=configs/nope.py"], "configs/nope.py"),
+    "config_file_is_a_directory": (["--config=configs"], "Is a directory"),
     "config_file_raises": (_config_raises, "broken on purpose"),
+    "config_file_without_get_config": (_config_without_get_config,
+                                       "has no get_config()"),
+    "config_file_syntax_error": (_config_syntax_error, "SyntaxError"),
     "bad_config_argument": (["--config=configs/dcgan_fashion_mnist.py:wgangp"],
                             "'wgangp'"),
     "positional_argument": (["train"], "'train'"),
@@ -219,6 +261,8 @@ CASES = {
     # Data.
     "missing_data_dir": (["--config.data.source=idx:/nonexistent/fmnist"],
                          "/nonexistent/fmnist"),
+    "data_path_too_long": ([f"--config.data.source=idx:/tmp/{'d' * 300}"],
+                           "File name too long"),
     "source_without_kind": (["--config.data.source=fashion_mnist"],
                             "'fashion_mnist'"),
     "unknown_source_kind": (["--config.data.source=hdf5:/data"],
@@ -235,6 +279,10 @@ CASES = {
     "workdir_is_a_file": (_file, "is a file"),
     "workdir_under_a_file": (_under_file, "afile"),
     "empty_workdir_flag": (["--workdir="], "--workdir"),
+    "workdir_cannot_be_created": (["--workdir=/proc/jaxgan_run"],
+                                  "--workdir=/proc/jaxgan_run cannot be "
+                                  "created"),
+    "workdir_name_too_long": (_long_workdir, "File name too long"),
     "workdir_of_another_model": (["--config.model.g_width=8"],
                                  "model.g_width=4"),
     "corrupt_config_json": (_config_json_corrupt, "config.json"),
@@ -242,13 +290,26 @@ CASES = {
     "every_checkpoint_corrupt": (_corrupt_all_checkpoints,
                                  "no checkpoint in"),
     "checkpoints_is_a_file": (_checkpoints_is_file, "checkpoints"),
+    "checkpoints_symlink_loop": (_checkpoints_symlink_loop, "checkpoints"),
     "checkpoint_of_another_model": (_other_model_without_config,
                                     "another model"),
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input(tmp_path, base, case):
+# Config-file and OS errors that were once reported only without any
+# override (or only with one): each runs both ways.
+BOTH_WAYS = ("missing_config_file", "config_file_is_a_directory",
+             "config_file_without_get_config", "config_file_syntax_error",
+             "workdir_cannot_be_created", "workdir_name_too_long",
+             "data_path_too_long", "checkpoints_symlink_loop")
+PARAMS = sorted([(case, False) for case in CASES]
+                + [(case, True) for case in BOTH_WAYS])
+
+
+@pytest.mark.parametrize("case,override", PARAMS,
+                         ids=[c + ("+override" if o else "")
+                              for c, o in PARAMS])
+def test_bad_input(tmp_path, base, case, override):
   setup, expected = CASES[case]
   workdir = tmp_path / "run"
   shutil.copytree(base["run"], workdir)
@@ -257,12 +318,13 @@ def test_bad_input(tmp_path, base, case):
   if "DEVICES=4" in args:
     args.remove("DEVICES=4")
     devices = 4
+  if override:
+    args.append("--config.train.log_every_steps=1")
   before = _snapshot(tmp_path)
-  command = ["--config=configs/tiny.py", f"--workdir={workdir}",
-             f"--config.data.source=idx:{base['idx']}"]
+  command = [f"--config={base['config']}", f"--workdir={workdir}"]
   names = {a.split("=")[0] for a in args}  # A case's own flag replaces ours.
   command = [c for c in command if c.split("=")[0] not in names] + args
-  command.sort(key=lambda a: not a.startswith("--config="))  # It goes first.
+  assert sum(a.startswith("--config=") for a in command) <= 1
   env = cpu_env(devices)
   result = subprocess.run([sys.executable, "-m", "jaxgan.main", *command],
                           cwd=ROOT, env=env, capture_output=True,

@@ -39,10 +39,9 @@ def test_a_flag_the_user_names_is_kept(monkeypatch):
 
 
 def test_dcgan_runs_convolutions_one_at_a_time_and_the_mlp_does_not():
-  config = default.get_config()
-  assert experiment.xla_cpu_flags(config) == SEQUENTIAL  # model.name 'dcgan'.
-  config.model.name = "mlp"
-  assert experiment.xla_cpu_flags(config) == {}
+  assert runtime.xla_cpu_flags("dcgan") == SEQUENTIAL
+  assert runtime.xla_cpu_flags("mlp") == {}
+  assert runtime.xla_cpu_flags("began") == {}
 
 
 def test_auto_conv_impl_takes_the_matmul_forms_on_cpu_only():

@@ -1,5 +1,6 @@
 """End to end: the real main path on configs/tiny.py, outputs and resume."""
 
+import importlib.util
 import json
 import pathlib
 import subprocess
@@ -59,6 +60,26 @@ def test_main_cli_user_error_is_one_line(tmp_path):
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: no train-images")
   assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("libtpu") is None,
+                    reason="libtpu is not installed, so nothing probes for a "
+                    "TPU (the test extra installs it on Linux x86-64)")
+def test_a_run_prints_no_libtpu_lines_without_a_tpu(tmp_path, idx_dir):
+  # As a user runs it in the test venv: JAX picks its platform itself, and
+  # libtpu (installed for jaxgan.aot) probes for a TPU first.
+  env = cpu_env()
+  del env["JAX_PLATFORMS"]
+  for name in ("TPU_WORKER_HOSTNAMES", "TPU_HOST_BOUNDS"):
+    env.pop(name, None)
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
+       f"--workdir={tmp_path / 'run'}", f"--config.data.source=idx:{idx_dir}",
+       "--config.train.num_steps=2"], cwd=ROOT, env=env, capture_output=True,
+      text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "done: 2 steps" in result.stdout
+  assert result.stderr == "", result.stderr[-3000:]
 
 
 def test_train_on_tfds_mock_data(tmp_path):

@@ -7,9 +7,7 @@ reconstruction-error discriminator, and `d_options` lists the discriminator
 switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
 model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
-(model.conditioning, model.info_*; models/conditioning.py). `convolutional`
-says that the model's step is dominated by convolutions, which the runtime
-reads to choose backend flags (runtime.xla_cpu_flags).
+(model.conditioning, model.info_*; models/conditioning.py).
 
 The models know nothing of the data beyond its shape: the builders take the
 resolved convolution form (`conv_impl`, 'xla' or 'matmul';
@@ -35,7 +33,6 @@ class ModelSpec:
   d_options: tuple[str, ...] = ()
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
   conditioning: bool = False
-  convolutional: bool = False
   resolutions: tuple[int, ...] | None = None  # data.image_size; None: any.
 
 
@@ -139,10 +136,9 @@ MODELS: dict[str, ModelSpec] = {
         _dcgan, d_options=("d_spectral_norm", "d_minibatch_std", "d_norm",
                            "feature_matching"),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
-        conditioning=True, convolutional=True,
-        resolutions=dcgan.SUPPORTED_RESOLUTIONS),
+        conditioning=True, resolutions=dcgan.SUPPORTED_RESOLUTIONS),
     "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
-    "began": ModelSpec(_began, autoencoder=True, convolutional=True,
+    "began": ModelSpec(_began, autoencoder=True,
                        resolutions=began.SUPPORTED_RESOLUTIONS),
     "toy_mlp": ModelSpec(_toy_mlp, data="points",
                          d_options=("d_spectral_norm", "d_minibatch_std",
