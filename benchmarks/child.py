@@ -14,6 +14,10 @@ import sys
 def run(script: str, argv: list[str]) -> dict:
   """Runs `python script *argv`; returns the JSON object on the last line of
   its stdout (its stderr passes through)."""
-  out = subprocess.run([sys.executable, script, *argv], stdout=subprocess.PIPE,
-                       text=True, check=True).stdout
+  out = subprocess.run(
+      [sys.executable, script, *argv],
+      stdout=subprocess.PIPE,
+      text=True,
+      check=True,
+  ).stdout
   return json.loads(out.strip().splitlines()[-1])

@@ -43,19 +43,26 @@ def kernel_grad_autodiff(x, w, dy):
 
 
 COMPUTATIONS = {
-    "conv": [("XLA convolution", lambda x, w, dy: conv4x4.conv_xla(x, w)),
-             ("im2col + matmul", lambda x, w, dy: conv4x4.conv_im2col(x, w))],
-    "conv_t": [("XLA (autodiff)", conv_t_autodiff),
-               ("space-to-depth conv",
-                lambda x, w, dy: conv4x4.conv_t_space_to_depth(dy, w)),
-               ("matmul + col2im",
-                lambda x, w, dy: conv4x4.conv_t_col2im(dy, w))],
+    "conv": [
+        ("XLA convolution", lambda x, w, dy: conv4x4.conv_xla(x, w)),
+        ("im2col + matmul", lambda x, w, dy: conv4x4.conv_im2col(x, w)),
+    ],
+    "conv_t": [
+        ("XLA (autodiff)", conv_t_autodiff),
+        (
+            "space-to-depth conv",
+            lambda x, w, dy: conv4x4.conv_t_space_to_depth(dy, w),
+        ),
+        ("matmul + col2im", lambda x, w, dy: conv4x4.conv_t_col2im(dy, w)),
+    ],
     "kernel_grad": [
         ("XLA (autodiff)", kernel_grad_autodiff),
-        ("im2col + matmul",
-         lambda x, w, dy: conv4x4.kernel_grad_im2col(x, dy)),
-        ("space-to-depth matmuls",
-         lambda x, w, dy: conv4x4.kernel_grad_space_to_depth(x, dy))],
+        ("im2col + matmul", lambda x, w, dy: conv4x4.kernel_grad_im2col(x, dy)),
+        (
+            "space-to-depth matmuls",
+            lambda x, w, dy: conv4x4.kernel_grad_space_to_depth(x, dy),
+        ),
+    ],
 }
 
 
@@ -75,20 +82,29 @@ def main():
   parser.add_argument("--out", default="")
   args = parser.parse_args()
   b = args.batch
-  lines = [f"XLA:CPU, batch {b}, float32; ms per call (median of 5 after a "
-           "warm-up), GFLOP/s, max relative difference to the first form. "
-           "D layer = G layer in the other direction.", "",
-           "| layer (D / G) | computation | form | ms | GFLOP/s | rel. diff |",
-           "| --- | --- | --- | --- | --- | --- |"]
-  for h, cin, cout in [(64, 3, 64), (32, 64, 128), (16, 128, 256),
-                       (8, 256, 512)]:
+  lines = [
+      f"XLA:CPU, batch {b}, float32; ms per call (median of 5 after a "
+      "warm-up), GFLOP/s, max relative difference to the first form. "
+      "D layer = G layer in the other direction.",
+      "",
+      "| layer (D / G) | computation | form | ms | GFLOP/s | rel. diff |",
+      "| --- | --- | --- | --- | --- | --- |",
+  ]
+  for h, cin, cout in [
+      (64, 3, 64),
+      (32, 64, 128),
+      (16, 128, 256),
+      (8, 256, 512),
+  ]:
     keys = jax.random.split(jax.random.PRNGKey(h), 3)
     x = jax.random.normal(keys[0], (b, h, h, cin))
     w = 0.02 * jax.random.normal(keys[1], (4, 4, cin, cout))
     dy = jax.random.normal(keys[2], (b, h // 2, h // 2, cout))
     gflop = 2 * b * (h // 2) ** 2 * 16 * cin * cout / 1e9
-    layer = (f"{h}x{h}x{cin} -> {h // 2}x{h // 2}x{cout} / "
-             f"{h // 2}x{h // 2}x{cout} -> {h}x{h}x{cin}")
+    layer = (
+        f"{h}x{h}x{cin} -> {h // 2}x{h // 2}x{cout} / "
+        f"{h // 2}x{h // 2}x{cout} -> {h}x{h}x{cin}"
+    )
     for computation, forms in COMPUTATIONS.items():
       reference = None
       for name, fn in forms:
@@ -97,8 +113,10 @@ def main():
         reference = out if reference is None else reference
         err = float(jnp.abs(out - reference).max() / jnp.abs(reference).max())
         ms = _ms(fn, x, w, dy)
-        lines.append(f"| {layer} | {computation} | {name} | {ms:.1f} | "
-                     f"{gflop / ms * 1000:.0f} | {err:.0e} |")
+        lines.append(
+            f"| {layer} | {computation} | {name} | {ms:.1f} | "
+            f"{gflop / ms * 1000:.0f} | {err:.0e} |"
+        )
         print(lines[-1], flush=True)
   text = "\n".join(lines) + "\n"
   if args.out:

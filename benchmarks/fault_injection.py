@@ -35,13 +35,20 @@ TIMING_KEYS = ("img_per_sec", "steps_per_sec")
 
 
 def _command(config: str, workdir: pathlib.Path, overrides: list[str]):
-  return [sys.executable, "-m", "jaxgan.main", f"--config={config}",
-          f"--workdir={workdir}", *overrides]
+  return [
+      sys.executable,
+      "-m",
+      "jaxgan.main",
+      f"--config={config}",
+      f"--workdir={workdir}",
+      *overrides,
+  ]
 
 
 def _start(cmd, log):
-  return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                          text=True)
+  return subprocess.Popen(
+      cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
+  )
 
 
 def _rows(workdir: pathlib.Path) -> list[dict]:
@@ -66,13 +73,16 @@ def _compare_states(ref_dir: pathlib.Path, run_dir: pathlib.Path):
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxgan import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+
   ref = workdir_lib.load_run(str(ref_dir)).state
   run = workdir_lib.load_run(str(run_dir)).state
   ref_leaves = jax.tree_util.tree_flatten_with_path(jax.device_get(ref))[0]
   run_leaves = jax.tree.leaves(jax.device_get(run))
-  differ = [jax.tree_util.keystr(path)
-            for (path, a), b in zip(ref_leaves, run_leaves)
-            if a.dtype != b.dtype or not np.array_equal(a, b)]
+  differ = [
+      jax.tree_util.keystr(path)
+      for (path, a), b in zip(ref_leaves, run_leaves)
+      if a.dtype != b.dtype or not np.array_equal(a, b)
+  ]
   return len(ref_leaves), differ
 
 
@@ -93,8 +103,15 @@ def _compare_rows(ref_rows: list[dict], run_rows: list[dict]):
   return len(run_rows), differ
 
 
-def run(kills: int, *, config: str, overrides: list[str], seed: int,
-        workdir: pathlib.Path, verbose: bool = True) -> dict:
+def run(
+    kills: int,
+    *,
+    config: str,
+    overrides: list[str],
+    seed: int,
+    workdir: pathlib.Path,
+    verbose: bool = True,
+) -> dict:
   """Runs the experiment; returns the summary dict."""
   say = print if verbose else (lambda *a, **k: None)
   rng = random.Random(seed)
@@ -146,28 +163,39 @@ def run(kills: int, *, config: str, overrides: list[str], seed: int,
         except subprocess.TimeoutExpired:
           proc.send_signal(signal.SIGKILL)
           proc.wait()
-          steps = sorted(int(p.name) for p in ckpts.glob("*")
-                         if p.name.isdigit())
-          tmp = sorted({p.name for p in ckpts.glob("*.orbax-checkpoint-tmp*")}
-                       - tmp_before)
-          event = {"kill": i + 1, "after_s": round(delay, 2),
-                   "phase": _phase(log_path),
-                   "latest_checkpoint": steps[-1] if steps else None,
-                   "interrupted_saves": tmp}
+          steps = sorted(
+              int(p.name) for p in ckpts.glob("*") if p.name.isdigit()
+          )
+          tmp = sorted(
+              {p.name for p in ckpts.glob("*.orbax-checkpoint-tmp*")}
+              - tmp_before
+          )
+          event = {
+              "kill": i + 1,
+              "after_s": round(delay, 2),
+              "phase": _phase(log_path),
+              "latest_checkpoint": steps[-1] if steps else None,
+              "interrupted_saves": tmp,
+          }
           events.append(event)
-          say(f"kill {i + 1}/{kills} after {delay:.2f} s ({event['phase']}); "
+          say(
+              f"kill {i + 1}/{kills} after {delay:.2f} s ({event['phase']}); "
               f"latest checkpoint {event['latest_checkpoint']}"
-              f"{'; left an interrupted save ' + ', '.join(tmp) if tmp else ''}")
+              f"{'; left an interrupted save ' + ', '.join(tmp) if tmp else ''}"
+          )
           continue
       else:
         proc.wait()
     text = log_path.read_text()
     if proc.returncode != 0:
-      raise RuntimeError(f"start {i + 1} exited {proc.returncode}:\n"
-                         f"{text[-3000:]}")
+      raise RuntimeError(
+          f"start {i + 1} exited {proc.returncode}:\n" f"{text[-3000:]}"
+      )
     if i < kills:
-      raise RuntimeError(f"the run finished after {i} of {kills} kills; give "
-                         "it more train.num_steps")
+      raise RuntimeError(
+          f"the run finished after {i} of {kills} kills; give "
+          "it more train.num_steps"
+      )
     say(f"final start: {text.strip().splitlines()[-1]}")
 
   # 3. Compare.
@@ -175,10 +203,13 @@ def run(kills: int, *, config: str, overrides: list[str], seed: int,
   num_rows, row_diff = _compare_rows(_rows(ref_dir), _rows(run_dir))
   summary = {
       "kills": len(events),
-      "kills_by_phase": {p: sum(e["phase"] == p for e in events)
-                         for p in ("start-up", "compiling", "training")},
-      "kills_leaving_an_interrupted_save": sum(bool(e["interrupted_saves"])
-                                               for e in events),
+      "kills_by_phase": {
+          p: sum(e["phase"] == p for e in events)
+          for p in ("start-up", "compiling", "training")
+      },
+      "kills_leaving_an_interrupted_save": sum(
+          bool(e["interrupted_saves"]) for e in events
+      ),
       "state_leaves": num_leaves,
       "state_bit_identical": not leaf_diff,
       "differing_leaves": leaf_diff[:10],
@@ -199,29 +230,46 @@ def main():
   parser.add_argument("--config", default="configs/tiny.py")
   parser.add_argument("--data", default="idx:/usr/share/datasets/fashion-mnist")
   parser.add_argument("--steps", type=int, default=600)
-  parser.add_argument("--workdir", default=None,
-                      help="default: a new temporary directory")
-  parser.add_argument("--out", default=None,
-                      help="also write the summary and every kill as JSON")
+  parser.add_argument(
+      "--workdir", default=None, help="default: a new temporary directory"
+  )
+  parser.add_argument(
+      "--out",
+      default=None,
+      help="also write the summary and every kill as JSON",
+  )
   # Any other --config.a.b=v flags are passed to both runs.
   args, extra = parser.parse_known_args()
-  overrides = [f"--config.data.source={args.data}",
-               f"--config.train.num_steps={args.steps}",
-               "--config.checkpoint.every_steps=5",
-               "--config.train.log_every_steps=5",
-               "--config.train.sample_every_steps=100",
-               *extra]
+  overrides = [
+      f"--config.data.source={args.data}",
+      f"--config.train.num_steps={args.steps}",
+      "--config.checkpoint.every_steps=5",
+      "--config.train.log_every_steps=5",
+      "--config.train.sample_every_steps=100",
+      *extra,
+  ]
   workdir = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="jaxgan_fi_"))
-  summary = run(args.kills, config=args.config, overrides=overrides,
-                seed=args.seed, workdir=workdir)
+  summary = run(
+      args.kills,
+      config=args.config,
+      overrides=overrides,
+      seed=args.seed,
+      workdir=workdir,
+  )
   if args.out:
-    pathlib.Path(args.out).write_text(json.dumps(
-        {"command": " ".join(sys.argv), **summary}, indent=1) + "\n")
-  ok = (summary["kills"] == args.kills and summary["state_bit_identical"]
-        and summary["metric_rows_identical"])
-  print(f"survived {summary['kills']} kills; final state bit-identical: "
-        f"{summary['state_bit_identical']}; logged rows identical: "
-        f"{summary['metric_rows_identical']} ({workdir})")
+    pathlib.Path(args.out).write_text(
+        json.dumps({"command": " ".join(sys.argv), **summary}, indent=1) + "\n"
+    )
+  ok = (
+      summary["kills"] == args.kills
+      and summary["state_bit_identical"]
+      and summary["metric_rows_identical"]
+  )
+  print(
+      f"survived {summary['kills']} kills; final state bit-identical: "
+      f"{summary['state_bit_identical']}; logged rows identical: "
+      f"{summary['metric_rows_identical']} ({workdir})"
+  )
   sys.exit(0 if ok else 1)
 
 

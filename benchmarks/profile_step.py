@@ -40,12 +40,43 @@ import report as report_lib  # pylint: disable=g-import-not-at-top
 
 runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
 
-MOVEMENT = ("copy", "transpose", "pad", "slice", "concatenate", "bitcast",
-            "broadcast", "reshape", "dynamic-update-slice", "gather")
-ELEMENTWISE = ("add", "multiply", "subtract", "select", "divide",
-               "exponential", "log", "maximum", "minimum", "tanh", "compare",
-               "negate", "sqrt", "rsqrt", "power", "convert", "clamp", "and",
-               "or", "abs", "sign", "logistic", "log-plus-one")
+MOVEMENT = (
+    "copy",
+    "transpose",
+    "pad",
+    "slice",
+    "concatenate",
+    "bitcast",
+    "broadcast",
+    "reshape",
+    "dynamic-update-slice",
+    "gather",
+)
+ELEMENTWISE = (
+    "add",
+    "multiply",
+    "subtract",
+    "select",
+    "divide",
+    "exponential",
+    "log",
+    "maximum",
+    "minimum",
+    "tanh",
+    "compare",
+    "negate",
+    "sqrt",
+    "rsqrt",
+    "power",
+    "convert",
+    "clamp",
+    "and",
+    "or",
+    "abs",
+    "sign",
+    "logistic",
+    "log-plus-one",
+)
 _INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%([\w.\-]+) = .*? ([\w\-]+)\((.*)$")
 _HEADER = re.compile(r"^(?:ENTRY )?%?([\w.\-]+) .*\{\s*$")
 
@@ -91,8 +122,9 @@ def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
     called.update(calls)
     if op_name:
       op_names.append(op_name.group(1))
-    instructions.append((name, opcode, op_name.group(1) if op_name else "",
-                         calls))
+    instructions.append(
+        (name, opcode, op_name.group(1) if op_name else "", calls)
+    )
 
   def contents(comp, seen):
     """Opcodes and op_names of a computation and what it calls."""
@@ -115,11 +147,19 @@ def hlo_attribution(hlo_text: str) -> dict[str, tuple[str, str, str]]:
       opcodes |= more_ops
       inner_names += more_names
     op_name = op_name or next(iter(inner_names), "")
-    network = ("D" if "Discriminator" in op_name
-               else "G" if "Generator" in op_name else "other")
+    network = (
+        "D"
+        if "Discriminator" in op_name
+        else "G"
+        if "Generator" in op_name
+        else "other"
+    )
     direction = "backward" if "transpose(jvp(" in op_name else "forward"
-    out[name] = (network, direction, _family(opcodes - {"fusion", "call",
-                                                        "parameter"}))
+    out[name] = (
+        network,
+        direction,
+        _family(opcodes - {"fusion", "call", "parameter"}),
+    )
   return out
 
 
@@ -132,7 +172,8 @@ def profile(model: str, layers: str, batch: int, steps: int) -> dict:
   state = exp.initial_state()
   _, resolution, channels, _ = BENCHMARKS[model]
   images = np.random.default_rng(0).integers(
-      0, 256, (1, batch, resolution, resolution, channels), np.uint8)
+      0, 256, (1, batch, resolution, resolution, channels), np.uint8
+  )
   batch_array = runtime.global_batch(images, mesh)
   compiled = exp.train_step.programs[0].lower(state, batch_array).compile()
   attribution = hlo_attribution(compiled.as_text())
@@ -166,53 +207,72 @@ def profile(model: str, layers: str, batch: int, steps: int) -> dict:
           continue
         totals[key] += event.duration_ns
   per_step = {k: v / steps / 1e6 for k, v in totals.items()}
-  return {"model": model, "layers": layers, "batch": batch, "steps": steps,
-          "wall_ms_per_iteration": wall * 1e3,
-          "thunk_ms_per_iteration": sum(per_step.values()),
-          "by_group": sorted(([*k, ms] for k, ms in per_step.items()),
-                             key=lambda row: -row[3]),
-          "unattributed_ms_per_iteration": sum(unattributed.values())
-                                           / steps / 1e6}
+  return {
+      "model": model,
+      "layers": layers,
+      "batch": batch,
+      "steps": steps,
+      "wall_ms_per_iteration": wall * 1e3,
+      "thunk_ms_per_iteration": sum(per_step.values()),
+      "by_group": sorted(
+          ([*k, ms] for k, ms in per_step.items()), key=lambda row: -row[3]
+      ),
+      "unattributed_ms_per_iteration": sum(unattributed.values()) / steps / 1e6,
+  }
 
 
 def table(result: dict, top: int = 14) -> str:
   total = result["thunk_ms_per_iteration"]
-  lines = [f"### {result['model']}, {result['layers']} convolution layers, "
-           f"batch {result['batch']}",
-           "",
-           f"Wall time per iteration {result['wall_ms_per_iteration']:.1f} "
-           f"ms (without the profiler); XLA thunk time "
-           f"{total:.1f} ms (summed over threads).",
-           "",
-           "| network | pass | op family | ms / iteration | share |",
-           "| --- | --- | --- | --- | --- |"]
+  lines = [
+      f"### {result['model']}, {result['layers']} convolution layers, "
+      f"batch {result['batch']}",
+      "",
+      f"Wall time per iteration {result['wall_ms_per_iteration']:.1f} "
+      f"ms (without the profiler); XLA thunk time "
+      f"{total:.1f} ms (summed over threads).",
+      "",
+      "| network | pass | op family | ms / iteration | share |",
+      "| --- | --- | --- | --- | --- |",
+  ]
   for network, direction, family, ms in result["by_group"][:top]:
-    lines.append(f"| {network} | {direction} | {family} | {ms:.1f} | "
-                 f"{100 * ms / total:.1f}% |")
+    lines.append(
+        f"| {network} | {direction} | {family} | {ms:.1f} | "
+        f"{100 * ms / total:.1f}% |"
+    )
   rest = sum(row[3] for row in result["by_group"][top:])
   if rest:
     lines.append(f"| (the rest) | | | {rest:.1f} | {100 * rest / total:.1f}% |")
   families = collections.Counter()
   for _, _, family, ms in result["by_group"]:
     families[family] += ms
-  lines += ["", "By op family: " + ", ".join(
-      f"{family} {100 * ms / total:.0f}%" for family, ms in
-      families.most_common()) + "."]
+  lines += [
+      "",
+      "By op family: "
+      + ", ".join(
+          f"{family} {100 * ms / total:.0f}%"
+          for family, ms in families.most_common()
+      )
+      + ".",
+  ]
   return "\n".join(lines)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--model", default="dcgan64", choices=sorted(BENCHMARKS))
-  parser.add_argument("--layers", default="jaxgan",
-                      choices=("jaxgan", "textbook"))
+  parser.add_argument(
+      "--layers", default="jaxgan", choices=("jaxgan", "textbook")
+  )
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--steps", type=int, default=5)
-  parser.add_argument("--out", default=None,
-                      help="Write OUT.json and OUT.md (else print).")
+  parser.add_argument(
+      "--out", default=None, help="Write OUT.json and OUT.md (else print)."
+  )
   args = parser.parse_args()
   # As jaxgan.main, the model's XLA flags before JAX starts.
-  runtime.set_xla_flags(runtime.xla_cpu_flags(jaxgan_config(args.model, 1).model.name))
+  runtime.set_xla_flags(
+      runtime.xla_cpu_flags(jaxgan_config(args.model, 1).model.name)
+  )
   result = profile(args.model, args.layers, args.batch, args.steps)
   text = table(result)
   print(text)

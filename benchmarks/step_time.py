@@ -28,8 +28,11 @@ import child  # pylint: disable=g-import-not-at-top
 
 runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
 
-DEFAULT_CONFIGS = ("configs/dcgan_fashion_mnist.py", "configs/gan_mnist.py",
-                   "configs/toy_ring8.py")
+DEFAULT_CONFIGS = (
+    "configs/dcgan_fashion_mnist.py",
+    "configs/gan_mnist.py",
+    "configs/toy_ring8.py",
+)
 
 
 def load_config(path: str):
@@ -61,12 +64,21 @@ def bench(path: str, steps: int, repeats: int) -> dict:
   k, batch = config.train.d_steps, config.train.batch_size
   source = sources.get_source(config.data)
   per_process, _ = runtime.batch_sizes(batch)
-  ds = pipeline.make_dataset(source, config.data, seed=0,
-                             per_process_batch=per_process, process_index=0,
-                             process_count=1)
-  it = pipeline.make_iterator(ds, start=0, steps_per_iteration=k,
-                              num_threads=config.data.num_threads,
-                              prefetch=config.data.prefetch)
+  ds = pipeline.make_dataset(
+      source,
+      config.data,
+      seed=0,
+      per_process_batch=per_process,
+      process_index=0,
+      process_count=1,
+  )
+  it = pipeline.make_iterator(
+      ds,
+      start=0,
+      steps_per_iteration=k,
+      num_threads=config.data.num_threads,
+      prefetch=config.data.prefetch,
+  )
   resident = runtime.global_batch(next(it), mesh)
   t0 = time.perf_counter()
   state, metrics = step(state, resident, 0)
@@ -77,10 +89,17 @@ def bench(path: str, steps: int, repeats: int) -> dict:
     dt, state = time_steps(step, state, lambda: resident, steps)
     device.append(dt)
     dt, state = time_steps(
-        step, state, lambda: runtime.global_batch(next(it), mesh), steps)
+        step, state, lambda: runtime.global_batch(next(it), mesh), steps
+    )
     real.append(dt)
-  return dict(config=path, compile_s=compile_s, batch=batch, k=k,
-              device=device, real=real)
+  return dict(
+      config=path,
+      compile_s=compile_s,
+      batch=batch,
+      k=k,
+      device=device,
+      real=real,
+  )
 
 
 def main():
@@ -97,23 +116,37 @@ def main():
     runtime.set_xla_flags(runtime.xla_cpu_flags(load_config(path).model.name))
     print(json.dumps(bench(path, args.steps, args.repeats)))
     return
-  print(f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
-        f"{os.cpu_count()} CPUs, jax {jax.__version__}")
-  print("| config | compile s | it/s device-resident (min/med/max) | it/s "
-        "real data (min/med/max) | img/s real | real/resident |")
+  print(
+      f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
+      f"{os.cpu_count()} CPUs, jax {jax.__version__}"
+  )
+  print(
+      "| config | compile s | it/s device-resident (min/med/max) | it/s "
+      "real data (min/med/max) | img/s real | real/resident |"
+  )
   print("| --- | --- | --- | --- | --- | --- |")
   for path in args.configs:
-    r = child.run(__file__, ["--_child", f"--configs={path}",
-                             f"--steps={args.steps}",
-                             f"--repeats={args.repeats}"])
+    r = child.run(
+        __file__,
+        [
+            "--_child",
+            f"--configs={path}",
+            f"--steps={args.steps}",
+            f"--repeats={args.repeats}",
+        ],
+    )
     rate = lambda ts: [1.0 / t for t in ts]
     dev, real = rate(r["device"]), rate(r["real"])
-    fmt = lambda v: (f"{min(v):.2f} / {statistics.median(v):.2f} / "
-                     f"{max(v):.2f}")
+    fmt = lambda v: (
+        f"{min(v):.2f} / {statistics.median(v):.2f} / " f"{max(v):.2f}"
+    )
     img_s = statistics.median(real) * r["batch"] * r["k"]
     ratio = statistics.median(real) / statistics.median(dev)
-    print(f"| {r['config']} | {r['compile_s']:.1f} | {fmt(dev)} | "
-          f"{fmt(real)} | {img_s:,.0f} | {ratio:.3f} |", flush=True)
+    print(
+        f"| {r['config']} | {r['compile_s']:.1f} | {fmt(dev)} | "
+        f"{fmt(real)} | {img_s:,.0f} | {ratio:.3f} |",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

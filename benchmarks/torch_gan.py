@@ -49,19 +49,25 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 
 class DCGANGenerator(nn.Module):
 
-  def __init__(self, resolution: int, channels: int, width: int = 64,
-               z_dim: int = 100):
+  def __init__(
+      self, resolution: int, channels: int, width: int = 64, z_dim: int = 100
+  ):
     super().__init__()
     n_up = int(math.log2(resolution // 4))
     ch = width * 2 ** (n_up - 1)
-    layers = [nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False), _bn(ch),
-              nn.ReLU(True)]
+    layers = [
+        nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=False),
+        _bn(ch),
+        nn.ReLU(True),
+    ]
     for _ in range(n_up - 1):
-      layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
-                 _bn(ch // 2), nn.ReLU(True)]
+      layers += [
+          nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),
+          _bn(ch // 2),
+          nn.ReLU(True),
+      ]
       ch //= 2
-    layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False),
-               nn.Tanh()]
+    layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1, bias=False), nn.Tanh()]
     self.net = nn.Sequential(*layers)
     self.z_dim = z_dim
     _dcgan_init(self)
@@ -105,12 +111,21 @@ class Maxout(nn.Module):
 
 class MLPGenerator(nn.Module):
 
-  def __init__(self, resolution: int = 28, channels: int = 1,
-               width: int = 1200, z_dim: int = 100):
+  def __init__(
+      self,
+      resolution: int = 28,
+      channels: int = 1,
+      width: int = 1200,
+      z_dim: int = 100,
+  ):
     super().__init__()
-    self.layers = nn.ModuleList([
-        nn.Linear(z_dim, width), nn.Linear(width, width),
-        nn.Linear(width, resolution * resolution * channels)])
+    self.layers = nn.ModuleList(
+        [
+            nn.Linear(z_dim, width),
+            nn.Linear(width, width),
+            nn.Linear(width, resolution * resolution * channels),
+        ]
+    )
     for layer in self.layers:
       _lecun_normal(layer)
     self.shape = (channels, resolution, resolution)
@@ -123,8 +138,13 @@ class MLPGenerator(nn.Module):
 
 class MLPDiscriminator(nn.Module):
 
-  def __init__(self, resolution: int = 28, channels: int = 1,
-               width: int = 240, pieces: int = 5):
+  def __init__(
+      self,
+      resolution: int = 28,
+      channels: int = 1,
+      width: int = 240,
+      pieces: int = 5,
+  ):
     super().__init__()
     self.m1 = Maxout(resolution * resolution * channels, width, pieces)
     self.m2 = Maxout(width, width, pieces)
@@ -148,9 +168,18 @@ MODELS = {
 class Gan:
   """G, D, their Adam optimisers and one training iteration."""
 
-  def __init__(self, model: str, resolution: int, channels: int, *,
-               z_dim: int = 100, noise: str = "normal", lr: float = 2e-4,
-               betas=(0.5, 0.999), compile_step: bool = False):
+  def __init__(
+      self,
+      model: str,
+      resolution: int,
+      channels: int,
+      *,
+      z_dim: int = 100,
+      noise: str = "normal",
+      lr: float = 2e-4,
+      betas=(0.5, 0.999),
+      compile_step: bool = False,
+  ):
     g_cls, d_cls = MODELS[model]
     self.g = g_cls(resolution, channels, z_dim=z_dim)
     self.d = d_cls(resolution, channels)
@@ -176,8 +205,9 @@ class Gan:
     with torch.no_grad():
       fake = self._g_fwd(self._z(n))
     self.d_opt.zero_grad(set_to_none=True)
-    d_loss = (F.binary_cross_entropy_with_logits(self._d_fwd(real), ones)
-              + F.binary_cross_entropy_with_logits(self._d_fwd(fake), zeros))
+    d_loss = F.binary_cross_entropy_with_logits(
+        self._d_fwd(real), ones
+    ) + F.binary_cross_entropy_with_logits(self._d_fwd(fake), zeros)
     d_loss.backward()
     self.d_opt.step()
     # G update (non-saturating), D's parameters frozen.
@@ -185,7 +215,8 @@ class Gan:
       p.requires_grad_(False)
     self.g_opt.zero_grad(set_to_none=True)
     g_loss = F.binary_cross_entropy_with_logits(
-        self._d_fwd(self._g_fwd(self._z(n))), ones)
+        self._d_fwd(self._g_fwd(self._z(n))), ones
+    )
     g_loss.backward()
     self.g_opt.step()
     for p in self.d.parameters():

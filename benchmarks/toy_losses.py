@@ -42,14 +42,19 @@ PUBLISHED = {
 }
 
 
-def run_one(mixture: str, loss: str, seed: int, steps: int,
-            dtype: str = "float32") -> dict:
+def run_one(
+    mixture: str, loss: str, seed: int, steps: int, dtype: str = "float32"
+) -> dict:
   config = importlib.import_module(f"configs.toy_{mixture}").get_config(loss)
   config.seed = seed
   config.train.dtype = dtype
   config.train.num_steps = steps
-  for key in ("train.log_every_steps", "train.sample_every_steps",
-              "eval.every_steps", "checkpoint.every_steps"):
+  for key in (
+      "train.log_every_steps",
+      "train.sample_every_steps",
+      "eval.every_steps",
+      "checkpoint.every_steps",
+  ):
     section, field = key.split(".")
     config[section][field] = steps
   with tempfile.TemporaryDirectory() as workdir:
@@ -58,16 +63,29 @@ def run_one(mixture: str, loss: str, seed: int, steps: int,
       with contextlib.redirect_stdout(io.StringIO()):
         train.train_and_evaluate(config, workdir)
     except FloatingPointError as e:  # Diverged: reported, not fatal.
-      return dict(mixture=mixture, loss=loss, seed=seed, dtype=dtype,
-                  wall_s=time.perf_counter() - start, error=str(e))
+      return dict(
+          mixture=mixture,
+          loss=loss,
+          seed=seed,
+          dtype=dtype,
+          wall_s=time.perf_counter() - start,
+          error=str(e),
+      )
     wall = time.perf_counter() - start
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
       rows = [json.loads(line) for line in f]
   final = [r for r in rows if "modes" in r][-1]
-  return dict(mixture=mixture, loss=loss, seed=seed, dtype=dtype, wall_s=wall,
-              modes=final["modes"], high_quality=final["high_quality"],
-              # Not logged when undefined (no high-quality sample).
-              reverse_kl=final.get("reverse_kl", float("inf")))
+  return dict(
+      mixture=mixture,
+      loss=loss,
+      seed=seed,
+      dtype=dtype,
+      wall_s=wall,
+      modes=final["modes"],
+      high_quality=final["high_quality"],
+      # Not logged when undefined (no high-quality sample).
+      reverse_kl=final.get("reverse_kl", float("inf")),
+  )
 
 
 def _stat(values, fmt):
@@ -75,27 +93,47 @@ def _stat(values, fmt):
     return "-"
   if len(values) == 1:
     return fmt.format(values[0])
-  return (fmt.format(statistics.mean(values)) + " (" + fmt.format(min(values))
-          + "-" + fmt.format(max(values)) + ")")
+  return (
+      fmt.format(statistics.mean(values))
+      + " ("
+      + fmt.format(min(values))
+      + "-"
+      + fmt.format(max(values))
+      + ")"
+  )
 
 
 def table(results: list[dict], steps: int, seeds: int) -> str:
-  lines = [f"Final evaluation on 2,500 samples after {steps:,} iterations "
-           "(learning rates decayed to 0 over them), "
-           f"mean (min-max) over {seeds} seed(s); wall time per run "
-           "includes compilation. Each loss runs with its paper's settings "
-           "(configs/paper_losses.py) inside the toy configs (EMA, "
-           "minibatch stddev; R1 with gamma 1 on the grid).", "",
-           "| mixture | loss | dtype | modes | high quality % | reverse KL | "
-           "wall s |", "| --- | --- | --- | --- | --- | --- | --- |"]
-  dtypes = [d for d in ("float32", "bfloat16")
-            if any(r.get("dtype", "float32") == d for r in results)]
-  for mixture in [m for m in MIXTURES if any(r["mixture"] == m
-                                              for r in results)]:
-    for loss, dtype in [(l, d) for l in sorted({r["loss"] for r in results})
-                        for d in dtypes]:
-      rs = [r for r in results if r["mixture"] == mixture and r["loss"] == loss
-            and r.get("dtype", "float32") == dtype]
+  lines = [
+      f"Final evaluation on 2,500 samples after {steps:,} iterations "
+      "(learning rates decayed to 0 over them), "
+      f"mean (min-max) over {seeds} seed(s); wall time per run "
+      "includes compilation. Each loss runs with its paper's settings "
+      "(configs/paper_losses.py) inside the toy configs (EMA, "
+      "minibatch stddev; R1 with gamma 1 on the grid).",
+      "",
+      "| mixture | loss | dtype | modes | high quality % | reverse KL | "
+      "wall s |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+  ]
+  dtypes = [
+      d
+      for d in ("float32", "bfloat16")
+      if any(r.get("dtype", "float32") == d for r in results)
+  ]
+  for mixture in [
+      m for m in MIXTURES if any(r["mixture"] == m for r in results)
+  ]:
+    for loss, dtype in [
+        (l, d) for l in sorted({r["loss"] for r in results}) for d in dtypes
+    ]:
+      rs = [
+          r
+          for r in results
+          if r["mixture"] == mixture
+          and r["loss"] == loss
+          and r.get("dtype", "float32") == dtype
+      ]
       if not rs:
         continue
       ok = [r for r in rs if "error" not in r]
@@ -106,38 +144,55 @@ def table(results: list[dict], steps: int, seeds: int) -> str:
           f"{_stat([r['modes'] for r in ok], '{:.1f}')} | "
           f"{_stat([100 * r['high_quality'] for r in ok], '{:.1f}')} | "
           f"{_stat([r['reverse_kl'] for r in ok], '{:.3f}')} | "
-          f"{_stat([r['wall_s'] for r in rs], '{:.0f}')} |")
+          f"{_stat([r['wall_s'] for r in rs], '{:.0f}')} |"
+      )
     for (m, name), (modes, hq, kl) in PUBLISHED.items():
       if m == mixture:
-        lines.append(f"| {mixture} | PacGAN paper: {name} | float32 | {modes}"
-                     f" | {hq} | {kl} | - |")
+        lines.append(
+            f"| {mixture} | PacGAN paper: {name} | float32 | {modes}"
+            f" | {hq} | {kl} | - |"
+        )
   return "\n".join(lines) + "\n"
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--losses", default=",".join(
-      sorted(paper_losses.PAPER_SETTINGS)))
+  parser.add_argument(
+      "--losses", default=",".join(sorted(paper_losses.PAPER_SETTINGS))
+  )
   parser.add_argument("--mixtures", default=",".join(MIXTURES))
   parser.add_argument("--seeds", type=int, default=3)
-  parser.add_argument("--dtypes", default="float32",
-                      help="train.dtype values, e.g. float32,bfloat16")
-  parser.add_argument("--steps", type=int, default=20_000,
-                      help="iterations per run (the toy configs' default)")
-  parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks",
-                                                    "results", "toy_losses"))
-  parser.add_argument("--merge", nargs="*", default=None,
-                      help="write the table of these earlier .json results "
-                      "(same --steps and --seeds; a later file's run of the "
-                      "same mixture, loss and seed replaces an earlier one) "
-                      "instead of running")
+  parser.add_argument(
+      "--dtypes",
+      default="float32",
+      help="train.dtype values, e.g. float32,bfloat16",
+  )
+  parser.add_argument(
+      "--steps",
+      type=int,
+      default=20_000,
+      help="iterations per run (the toy configs' default)",
+  )
+  parser.add_argument(
+      "--out", default=os.path.join(ROOT, "benchmarks", "results", "toy_losses")
+  )
+  parser.add_argument(
+      "--merge",
+      nargs="*",
+      default=None,
+      help="write the table of these earlier .json results "
+      "(same --steps and --seeds; a later file's run of the "
+      "same mixture, loss and seed replaces an earlier one) "
+      "instead of running",
+  )
   args = parser.parse_args()
   merged = {}  # A later file's run replaces an earlier one's.
   for path in args.merge or ():
     with open(path) as f:
       for r in json.load(f)["results"]:
-        merged[r["mixture"], r["loss"], r["seed"],
-               r.get("dtype", "float32")] = r
+        merged[
+            r["mixture"], r["loss"], r["seed"], r.get("dtype", "float32")
+        ] = r
   results = list(merged.values())
   for mixture in args.mixtures.split(",") if args.merge is None else ():
     for loss in args.losses.split(","):
@@ -148,8 +203,9 @@ def main():
           print(json.dumps(r), flush=True)
   os.makedirs(os.path.dirname(args.out), exist_ok=True)
   with open(args.out + ".json", "w") as f:
-    json.dump(dict(steps=args.steps, seeds=args.seeds, results=results), f,
-              indent=1)
+    json.dump(
+        dict(steps=args.steps, seeds=args.seeds, results=results), f, indent=1
+    )
   with open(args.out + ".md", "w") as f:
     f.write(table(results, args.steps, args.seeds))
   print(table(results, args.steps, args.seeds))

@@ -47,6 +47,7 @@ import torch_gan  # pylint: disable=g-import-not-at-top
 
 runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
 
+
 def forward_flops(name: str) -> tuple[int, int]:
   """(F_G, F_D): forward FLOPs per image (2 x multiply-adds)."""
   model, resolution, channels, _ = BENCHMARKS[name]
@@ -85,11 +86,14 @@ def matmul_peak(threads: int) -> dict:
   ja, jb = jnp.asarray(a.numpy()), jnp.asarray(b.numpy())
   mm = jax.jit(jnp.dot)
   mm(ja, jb).block_until_ready()
-  best_jax = min(_timed(lambda: mm(ja, jb).block_until_ready())
-                 for _ in range(5))
-  flops = 2 * n ** 3
-  return {"torch_gflops": flops / best / 1e9, "xla_gflops": flops / best_jax
-          / 1e9}
+  best_jax = min(
+      _timed(lambda: mm(ja, jb).block_until_ready()) for _ in range(5)
+  )
+  flops = 2 * n**3
+  return {
+      "torch_gflops": flops / best / 1e9,
+      "xla_gflops": flops / best_jax / 1e9,
+  }
 
 
 def _timed(fn) -> float:
@@ -108,14 +112,18 @@ class JaxRunner:
     self.state, self.step = exp.initial_state(), exp.train_step
     _, resolution, channels, _ = BENCHMARKS[name]
     images = np.random.default_rng(0).integers(
-        0, 256, (1, batch, resolution, resolution, channels), np.uint8)
+        0, 256, (1, batch, resolution, resolution, channels), np.uint8
+    )
     self.batch = runtime.global_batch(images, mesh)
     start = time.perf_counter()
-    self.compiled = self.step.programs[0].lower(self.state,
-                                                self.batch).compile()
+    self.compiled = (
+        self.step.programs[0].lower(self.state, self.batch).compile()
+    )
     self.compile_s = time.perf_counter() - start
-    self.params = (state_lib.param_count(self.state.g_params),
-                   state_lib.param_count(self.state.d_params))
+    self.params = (
+        state_lib.param_count(self.state.g_params),
+        state_lib.param_count(self.state.d_params),
+    )
     self.i = 0
     self.run(2)  # Warm-up.
 
@@ -132,19 +140,23 @@ class JaxRunner:
 class TorchRunner:
   """benchmarks/torch_gan.py's step on one batch."""
 
-  def __init__(self, name: str, batch: int, threads: int,
-               compile_step: bool = False):
+  def __init__(
+      self, name: str, batch: int, threads: int, compile_step: bool = False
+  ):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model, resolution, channels, noise = BENCHMARKS[name]
-    self.gan = torch_gan.Gan(model, resolution, channels, noise=noise,
-                             compile_step=compile_step)
+    self.gan = torch_gan.Gan(
+        model, resolution, channels, noise=noise, compile_step=compile_step
+    )
     self.real = torch.rand(batch, channels, resolution, resolution) * 2 - 1
     start = time.perf_counter()
     self.gan.step(self.real)  # torch.compile compiles here.
     self.compile_s = time.perf_counter() - start if compile_step else 0.0
-    self.params = (torch_gan.param_count(self.gan.g),
-                   torch_gan.param_count(self.gan.d))
+    self.params = (
+        torch_gan.param_count(self.gan.g),
+        torch_gan.param_count(self.gan.d),
+    )
     self.run(2)  # Warm-up.
 
   def run(self, steps: int) -> float:
@@ -156,30 +168,42 @@ class TorchRunner:
 
 
 def _stats(values):
-  return {"min": min(values), "median": statistics.median(values),
-          "max": max(values)}
+  return {
+      "min": min(values),
+      "median": statistics.median(values),
+      "max": max(values),
+  }
 
 
 def bench(name: str, args, peak: float) -> dict:
   batch = args.batch
-  runners = {"jaxgan": JaxRunner(name, batch),
-             "torch_eager": TorchRunner(name, batch, args.threads)}
+  runners = {
+      "jaxgan": JaxRunner(name, batch),
+      "torch_eager": TorchRunner(name, batch, args.threads),
+  }
   if args.torch_compile:
-    runners["torch_compile"] = TorchRunner(name, batch, args.threads,
-                                           compile_step=True)
-  assert len({r.params for r in runners.values()}) == 1, (
-      {k: r.params for k, r in runners.items()})
-  steps = args.steps or (8 if name == "dcgan64" else 30 if name == "dcgan32"
-                         else 200)
+    runners["torch_compile"] = TorchRunner(
+        name, batch, args.threads, compile_step=True
+    )
+  assert len({r.params for r in runners.values()}) == 1, {
+      k: r.params for k, r in runners.items()
+  }
+  steps = args.steps or (
+      8 if name == "dcgan64" else 30 if name == "dcgan32" else 200
+  )
   times = {k: [] for k in runners}
   for _ in range(args.repeats):
     for key, runner in runners.items():
       times[key].append(runner.run(steps))
   f_g, f_d = forward_flops(name)
   flops = batch * (4 * f_g + 8 * f_d)
-  result = {"benchmark": name, "batch": batch, "steps_per_repeat": steps,
-            "params": runners["jaxgan"].params,
-            "flops_per_iteration": flops}
+  result = {
+      "benchmark": name,
+      "batch": batch,
+      "steps_per_repeat": steps,
+      "params": runners["jaxgan"].params,
+      "flops_per_iteration": flops,
+  }
   for key, runner in runners.items():
     rates = [1 / t for t in times[key]]
     result[key] = {
@@ -206,9 +230,13 @@ def machine() -> dict:
           break
   except OSError:
     pass
-  return {"cpu": model, "cores": os.cpu_count(),
-          "python": platform.python_version(), "jax": jax.__version__,
-          "torch": torch.__version__}
+  return {
+      "cpu": model,
+      "cores": os.cpu_count(),
+      "python": platform.python_version(),
+      "jax": jax.__version__,
+      "torch": torch.__version__,
+  }
 
 
 def table(report: dict) -> str:
@@ -220,10 +248,12 @@ def table(report: dict) -> str:
       f"{report['peak']['torch_gflops']:.0f} GFLOP/s in PyTorch, "
       f"{report['peak']['xla_gflops']:.0f} in XLA; fractions of peak use "
       f"the larger. Batch {report['batch']}, k = 1, {report['repeats']} "
-      "repeats; median (min-max).", "",
+      "repeats; median (min-max).",
+      "",
       "| model | implementation | steps/s | img/s | GFLOP/s (% of peak) | "
       "compile s | jaxgan / this |",
-      "| --- | --- | --- | --- | --- | --- | --- |"]
+      "| --- | --- | --- | --- | --- | --- | --- |",
+  ]
   for r in report["results"]:
     for key in ("jaxgan", "torch_eager", "torch_compile"):
       if key not in r:
@@ -231,17 +261,26 @@ def table(report: dict) -> str:
       v = r[key]
       s, i = v["steps_per_s"], v["img_per_s"]
       ratio = r.get(f"ratio_vs_{key}")
-      ratio_text = (f"{ratio['median']:.2f}x ({ratio['min']:.2f}-"
-                    f"{ratio['max']:.2f})" if ratio else "-")
+      ratio_text = (
+          f"{ratio['median']:.2f}x ({ratio['min']:.2f}-" f"{ratio['max']:.2f})"
+          if ratio
+          else "-"
+      )
       lines.append(
           f"| {r['benchmark']} | {key} | {s['median']:.2f} ({s['min']:.2f}-"
           f"{s['max']:.2f}) | {i['median']:.0f} | {v['gflops']:.1f} "
           f"({100 * v['fraction_of_peak']:.0f}%) | "
-          f"{v['compile_s']:.1f} | {ratio_text} |")
+          f"{v['compile_s']:.1f} | {ratio_text} |"
+      )
   lines.append("")
-  lines.append("FLOPs per iteration (analytic): " + ", ".join(
-      f"{r['benchmark']} {r['flops_per_iteration'] / 1e9:.2f} GFLOP"
-      for r in report["results"]) + ".")
+  lines.append(
+      "FLOPs per iteration (analytic): "
+      + ", ".join(
+          f"{r['benchmark']} {r['flops_per_iteration'] / 1e9:.2f} GFLOP"
+          for r in report["results"]
+      )
+      + "."
+  )
   return "\n".join(lines) + "\n"
 
 
@@ -250,30 +289,50 @@ def main():
   parser.add_argument("--models", default=",".join(BENCHMARKS))
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--repeats", type=int, default=7)
-  parser.add_argument("--steps", type=int, default=0,
-                      help="iterations per repeat (0: per model default)")
+  parser.add_argument(
+      "--steps",
+      type=int,
+      default=0,
+      help="iterations per repeat (0: per model default)",
+  )
   parser.add_argument("--threads", type=int, default=os.cpu_count())
   parser.add_argument("--torch_compile", action="store_true")
   parser.add_argument("--out", default="")
-  parser.add_argument("--_peak", type=float, default=0.0,
-                      help=argparse.SUPPRESS)  # Set: time one model here.
+  parser.add_argument(
+      "--_peak", type=float, default=0.0, help=argparse.SUPPRESS
+  )  # Set: time one model here.
   args = parser.parse_args()
   if args._peak:  # pylint: disable=protected-access
     # A child process (benchmarks/child.py): one model, with the XLA flags
     # jaxgan.main sets for it, before JAX starts.
     [name] = args.models.split(",")
-    runtime.set_xla_flags(runtime.xla_cpu_flags(jaxgan_config(name, 1).model.name))
+    runtime.set_xla_flags(
+        runtime.xla_cpu_flags(jaxgan_config(name, 1).model.name)
+    )
     print(json.dumps(bench(name, args, args._peak)))  # pylint: disable=protected-access
     return
   peak = matmul_peak(args.threads)
-  report = {"machine": machine(), "threads": args.threads, "peak": peak,
-            "batch": args.batch, "repeats": args.repeats, "results": []}
+  report = {
+      "machine": machine(),
+      "threads": args.threads,
+      "peak": peak,
+      "batch": args.batch,
+      "repeats": args.repeats,
+      "results": [],
+  }
   for name in args.models.split(","):
-    result = child.run(__file__, [
-        f"--models={name}", f"--batch={args.batch}",
-        f"--repeats={args.repeats}", f"--steps={args.steps}",
-        f"--threads={args.threads}", f"--_peak={max(peak.values())}"]
-        + (["--torch_compile"] if args.torch_compile else []))
+    result = child.run(
+        __file__,
+        [
+            f"--models={name}",
+            f"--batch={args.batch}",
+            f"--repeats={args.repeats}",
+            f"--steps={args.steps}",
+            f"--threads={args.threads}",
+            f"--_peak={max(peak.values())}",
+        ]
+        + (["--torch_compile"] if args.torch_compile else []),
+    )
     report["results"].append(result)
     print(json.dumps(result), flush=True)
   text = table(report)

@@ -33,15 +33,16 @@ def topology_devices(name: str) -> list:
     runtime.quiet_tpu_probe()
     os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
   from jax.experimental import topologies  # pylint: disable=g-import-not-at-top
+
   try:
-    topology = topologies.get_topology_desc(platform="tpu",
-                                            topology_name=name)
+    topology = topologies.get_topology_desc(platform="tpu", topology_name=name)
   except Exception as e:  # pylint: disable=broad-except
     first = str(e).strip().splitlines()[0] if str(e).strip() else repr(e)
     raise UserError(
         f"--topology={name!r} could not be described ({first}); give one "
         "such as v5e:4x4 or v4:2x2x4, with libtpu installed (pip install "
-        "'jax[tpu]' installs the release paired with your jax)") from None
+        "'jax[tpu]' installs the release paired with your jax)"
+    ) from None
   return list(topology.devices)
 
 
@@ -57,10 +58,15 @@ def compile_for(config, devices: list) -> dict:
   dtype = np.float32 if exp.points else np.uint8
   sharding = runtime.batch_sharding(mesh)
   batch_spec = jax.ShapeDtypeStruct(
-      (config.train.d_steps, batch, *exp.data_shape), dtype, sharding=sharding)
+      (config.train.d_steps, batch, *exp.data_shape), dtype, sharding=sharding
+  )
   if exp.cond.labelled:
-    batch_spec = (batch_spec, jax.ShapeDtypeStruct(
-        (config.train.d_steps, batch), np.int32, sharding=sharding))
+    batch_spec = (
+        batch_spec,
+        jax.ShapeDtypeStruct(
+            (config.train.d_steps, batch), np.int32, sharding=sharding
+        ),
+    )
   programs = []
   for program in exp.train_step.programs:
     start = time.perf_counter()
@@ -73,20 +79,29 @@ def compile_for(config, devices: list) -> dict:
       raise UserError(
           f"train.batch_size={batch} ({per_device} per device) does not "
           f"fit on {devices[0].device_kind}: {why}; lower train.batch_size "
-          "or the model widths") from None
+          "or the model widths"
+      ) from None
     seconds = time.perf_counter() - start
     memory = compiled.memory_analysis()
     cost = compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    programs.append({
-        "compile_s": round(seconds, 2),
-        "memory_per_device_bytes": {
-            k: int(getattr(memory, f"{k}_size_in_bytes"))
-            for k in ("argument", "output", "temp", "generated_code", "alias")
-        },
-        "flops_per_iteration": float(cost.get("flops", float("nan"))),
-        "bytes_accessed": float(cost.get("bytes accessed", float("nan"))),
-    })
+    programs.append(
+        {
+            "compile_s": round(seconds, 2),
+            "memory_per_device_bytes": {
+                k: int(getattr(memory, f"{k}_size_in_bytes"))
+                for k in (
+                    "argument",
+                    "output",
+                    "temp",
+                    "generated_code",
+                    "alias",
+                )
+            },
+            "flops_per_iteration": float(cost.get("flops", float("nan"))),
+            "bytes_accessed": float(cost.get("bytes accessed", float("nan"))),
+        }
+    )
   return {
       "platform": devices[0].platform,
       "device_kind": devices[0].device_kind,

@@ -25,10 +25,16 @@ from jaxgan import ahead_of_time, cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
-    "config", None, "Path to an experiment config (configs/*.py).",
-    lock_config=True)
-flags.DEFINE_string("topology", None, "TPU topology, e.g. v5e:4x4 "
-                    "(16 chips), v4:2x2x4 (v4-32), v5p:2x2x2.")
+    "config",
+    None,
+    "Path to an experiment config (configs/*.py).",
+    lock_config=True,
+)
+flags.DEFINE_string(
+    "topology",
+    None,
+    "TPU topology, e.g. v5e:4x4 " "(16 chips), v4:2x2x4 (v4-32), v5p:2x2x2.",
+)
 flags.mark_flags_as_required(["config", "topology"])
 
 

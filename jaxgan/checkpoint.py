@@ -63,23 +63,32 @@ def _fingerprint(leaves: list[jax.Array]) -> jax.Array:
     # that both changed and moved words show (arithmetic mod 2^32).
     position = jnp.arange(w.shape[0], dtype=jnp.uint32)
     weight = position * jnp.uint32(2654435761) + jnp.uint32(1)
-    sums.append(jnp.stack([jnp.sum(w, dtype=jnp.uint32),
-                           jnp.sum(w * weight, dtype=jnp.uint32)]))
+    sums.append(
+        jnp.stack(
+            [
+                jnp.sum(w, dtype=jnp.uint32),
+                jnp.sum(w * weight, dtype=jnp.uint32),
+            ]
+        )
+    )
   return jnp.stack(sums) if sums else jnp.zeros((0, 2), jnp.uint32)
 
 
 def fingerprint(state: Any) -> list[list[int]]:
   """[[sum, weighted sum], ...] of the bits of each leaf of `state`."""
-  return np.asarray(jax.device_get(
-      _fingerprint(jax.tree.leaves(state)))).tolist()
+  return np.asarray(
+      jax.device_get(_fingerprint(jax.tree.leaves(state)))
+  ).tolist()
 
 
 def _shapes(tree: Any) -> dict[str, tuple[tuple[int, ...], str]]:
   """{'a.b.c': (shape, dtype)} of a state or Orbax's metadata of one."""
   out = {}
   for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
-    key = ".".join(str(getattr(p, "key", getattr(p, "name", getattr(
-        p, "idx", p)))) for p in path)
+    key = ".".join(
+        str(getattr(p, "key", getattr(p, "name", getattr(p, "idx", p))))
+        for p in path
+    )
     out[key] = (tuple(leaf.shape), str(np.dtype(leaf.dtype)))
   return out
 
@@ -93,8 +102,14 @@ def _first_line(e: BaseException) -> str:
 class Checkpointer:
   """Saves and restores `TrainState`s under `<workdir>/checkpoints`."""
 
-  def __init__(self, directory: str, *, every_steps: int, max_to_keep: int,
-               async_save: bool = True):
+  def __init__(
+      self,
+      directory: str,
+      *,
+      every_steps: int,
+      max_to_keep: int,
+      async_save: bool = True,
+  ):
     self.directory = fs.absolute(directory)
     self.every_steps = every_steps
     self._options = ocp.CheckpointManagerOptions(
@@ -104,16 +119,22 @@ class Checkpointer:
     )
     path = fs.path(self.directory)
     if path.exists() and not path.is_dir():
-      raise UserError(f"{self.directory} is a file, not a checkpoint "
-                      "directory; move it away or use another --workdir")
+      raise UserError(
+          f"{self.directory} is a file, not a checkpoint "
+          "directory; move it away or use another --workdir"
+      )
     self._manager = self._new_manager()
 
   def _new_manager(self) -> ocp.CheckpointManager:
     return ocp.CheckpointManager(
-        self.directory, options=self._options,
-        item_handlers={"state": ocp.StandardCheckpointHandler(),
-                       "fingerprint": ocp.JsonCheckpointHandler(),
-                       "info": ocp.JsonCheckpointHandler()})
+        self.directory,
+        options=self._options,
+        item_handlers={
+            "state": ocp.StandardCheckpointHandler(),
+            "fingerprint": ocp.JsonCheckpointHandler(),
+            "info": ocp.JsonCheckpointHandler(),
+        },
+    )
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
@@ -130,11 +151,18 @@ class Checkpointer:
 
   def due(self, step: int, force: bool = False) -> bool:
     """Whether `save(step, ...)` would write a checkpoint."""
-    return ((force or step % self.every_steps == 0)
-            and step not in self._manager.all_steps())
+    return (
+        force or step % self.every_steps == 0
+    ) and step not in self._manager.all_steps()
 
-  def save(self, step: int, state: Any, *, force: bool = False,
-           info: dict[str, Any] | None = None) -> bool:
+  def save(
+      self,
+      step: int,
+      state: Any,
+      *,
+      force: bool = False,
+      info: dict[str, Any] | None = None,
+  ) -> bool:
     """Starts a save at `step` if due (every_steps) or forced; non-blocking.
 
     The device-to-host copy happens before this returns, so the caller may
@@ -143,18 +171,22 @@ class Checkpointer:
     """
     if not self.due(step, force):
       return False
-    items = {"state": ocp.args.StandardSave(state),
-             "fingerprint": ocp.args.JsonSave({"leaves": fingerprint(state)})}
+    items = {
+        "state": ocp.args.StandardSave(state),
+        "fingerprint": ocp.args.JsonSave({"leaves": fingerprint(state)}),
+    }
     if info is not None:
       items["info"] = ocp.args.JsonSave(info)
-    return self._manager.save(step, args=ocp.args.Composite(**items),
-                              force=True)
+    return self._manager.save(
+        step, args=ocp.args.Composite(**items), force=True
+    )
 
   def info(self, step: int) -> dict[str, Any] | None:
     """The `info` saved with `step`, or None."""
     try:
       return self._manager.restore(
-          step, args=ocp.args.Composite(info=ocp.args.JsonRestore()))["info"]
+          step, args=ocp.args.Composite(info=ocp.args.JsonRestore())
+      )["info"]
     except Exception:  # pylint: disable=broad-except  # None was saved.
       return None
 
@@ -174,7 +206,8 @@ class Checkpointer:
         raise UserError(
             f"checkpoint {self.directory}/{step} is of another model: {key} "
             f"is {have} there but {want} in this config; use the run's config "
-            "or a new --workdir")
+            "or a new --workdir"
+        )
 
   def restore(self, target: Any, step: int | None = None) -> Any:
     """Restores `step` (default: latest) with the shapes/shardings of target.
@@ -191,24 +224,31 @@ class Checkpointer:
       raise FileNotFoundError(f"no checkpoint in {self.directory}")
     self._check_shapes(target, step)
     abstract = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype,
-                                       sharding=getattr(x, "sharding", None)),
-        target)
+        lambda x: jax.ShapeDtypeStruct(
+            x.shape, x.dtype, sharding=getattr(x, "sharding", None)
+        ),
+        target,
+    )
     try:
       restored = self._manager.restore(
-          step, args=ocp.args.Composite(
+          step,
+          args=ocp.args.Composite(
               state=ocp.args.StandardRestore(abstract),
-              fingerprint=ocp.args.JsonRestore()))
+              fingerprint=ocp.args.JsonRestore(),
+          ),
+      )
       state, saved = restored["state"], restored["fingerprint"]["leaves"]
     except Exception as e:  # pylint: disable=broad-except
       raise CorruptCheckpoint(f"unreadable ({_first_line(e)})") from e
     if fingerprint(state) != saved:
-      raise CorruptCheckpoint("its contents differ from the fingerprint "
-                              "written with it")
+      raise CorruptCheckpoint(
+          "its contents differ from the fingerprint " "written with it"
+      )
     return state
 
-  def restore_latest(self, target: Any, *, move_corrupt: bool = True
-                     ) -> tuple[Any, int | None, list[str]]:
+  def restore_latest(
+      self, target: Any, *, move_corrupt: bool = True
+  ) -> tuple[Any, int | None, list[str]]:
     """Restores the newest restorable checkpoint.
 
     Args:
@@ -226,9 +266,11 @@ class Checkpointer:
       UserError: there are checkpoints but none restores (nothing is moved),
         or they belong to another model.
     """
-    notes = [f"{os.path.join(self.directory, n)}: an interrupted save, not "
-             "restored (Orbax replaces it when that step is saved again)"
-             for n in self.interrupted_saves()]
+    notes = [
+        f"{os.path.join(self.directory, n)}: an interrupted save, not "
+        "restored (Orbax replaces it when that step is saved again)"
+        for n in self.interrupted_saves()
+    ]
     bad: list[tuple[int, str]] = []
     for step in reversed(self.all_steps()):
       try:
@@ -237,10 +279,15 @@ class Checkpointer:
         bad.append((step, str(e)))
         continue
       for s, why in bad:
-        where = (f"moved to {self._quarantine(s)}" if move_corrupt
-                 else "left in place")
-        notes.append(f"checkpoint {self.directory}/{s} is corrupt ({why}); "
-                     f"skipped and {where}")
+        where = (
+            f"moved to {self._quarantine(s)}"
+            if move_corrupt
+            else "left in place"
+        )
+        notes.append(
+            f"checkpoint {self.directory}/{s} is corrupt ({why}); "
+            f"skipped and {where}"
+        )
       if bad and move_corrupt:
         self._manager.close()
         self._manager = self._new_manager()
@@ -249,19 +296,22 @@ class Checkpointer:
       listed = "; ".join(f"step {s}: {why}" for s, why in bad)
       raise UserError(
           f"no checkpoint in {self.directory} can be restored ({listed}); "
-          f"move the directory away to start afresh")
+          f"move the directory away to start afresh"
+      )
     return target, None, notes
 
   def _quarantine(self, step: int) -> str:
     """Moves step's directory to <workdir>/checkpoints_corrupt/ (process 0)."""
     parent = os.path.dirname(self.directory)
-    dest = os.path.join(parent, QUARANTINE,
-                        f"{step}-{time.strftime('%Y%m%d-%H%M%S')}")
+    dest = os.path.join(
+        parent, QUARANTINE, f"{step}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     if jax.process_index() == 0:
       fs.path(dest).parent.mkdir(parents=True, exist_ok=True)
       epath.Path(self.directory, str(step)).rename(dest)
     if jax.process_count() > 1:
       from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
       multihost_utils.sync_global_devices(f"jaxgan_quarantine_{step}")
     return dest
 
@@ -272,4 +322,3 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.wait_until_finished()
     self._manager.close()
-

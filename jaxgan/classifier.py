@@ -12,6 +12,9 @@ only with numbers from the same classifier file (the checksum is printed
 with every evaluation).
 """
 
+import shlex
+import sys
+
 from absl import flags
 from ml_collections import config_flags
 
@@ -25,8 +28,11 @@ flags.DEFINE_integer("epochs", 8, "Training epochs.")
 flags.DEFINE_integer("batch_size", 128, "Batch size.")
 flags.DEFINE_float("learning_rate", 1e-3, "Adam's peak learning rate.")
 flags.DEFINE_integer("seed", 0, "Initialisation and data order.")
-config_flags.DEFINE_config_dict("data", defaults.get_config().data,
-                                "The data, as the GAN configs' data block.")
+config_flags.DEFINE_config_dict(
+    "data",
+    defaults.get_config().data,
+    "The data, as the GAN configs' data block.",
+)
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -37,9 +43,14 @@ def main(argv):
       raise UserError(f"--{name}={FLAGS[name].value} must be positive")
   validate_data(FLAGS.data)
   classifier_training.train_classifier(
-      FLAGS.data, FLAGS.workdir, epochs=FLAGS.epochs,
-      batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
-      seed=FLAGS.seed)
+      FLAGS.data,
+      FLAGS.workdir,
+      epochs=FLAGS.epochs,
+      batch_size=FLAGS.batch_size,
+      learning_rate=FLAGS.learning_rate,
+      seed=FLAGS.seed,
+      command=shlex.join(["python", "-m", "jaxgan.classifier", *sys.argv[1:]]),
+  )
 
 
 if __name__ == "__main__":

@@ -32,25 +32,42 @@ from jaxgan.metrics import fid
 from jaxgan.models.classifier import FEATURE_DIM, Classifier
 
 
-def train_classifier(data_config, workdir: str, *, epochs: int = 8,
-                     batch_size: int = 128, learning_rate: float = 1e-3,
-                     seed: int = 0, log=print) -> dict[str, Any]:
-  """Trains, evaluates and saves a classifier; returns its metadata."""
+def train_classifier(
+    data_config,
+    workdir: str,
+    *,
+    epochs: int = 8,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    log=print,
+    command: str | None = None,
+) -> dict[str, Any]:
+  """Trains, evaluates and saves a classifier; returns its metadata.
+
+  `command` (the command line that ran this) is recorded in the metadata.
+  """
   t0 = time.perf_counter()
   train_x, train_y = pipeline.load_split(data_config, "train")
   test_x, test_y = pipeline.load_split(data_config, "test")
   num_classes = int(max(train_y.max(), test_y.max())) + 1
   if num_classes < 2:
-    raise UserError(f"data.source={data_config.source!r} has no labels (all "
-                    "0); the classifier needs a labelled dataset")
-  log(f"data: {len(train_x):,} train and {len(test_x):,} test images "
-      f"{train_x.shape[1:]}, {num_classes} classes ({time.perf_counter() - t0:.1f} s)")
+    raise UserError(
+        f"data.source={data_config.source!r} has no labels (all "
+        "0); the classifier needs a labelled dataset"
+    )
+  log(
+      f"data: {len(train_x):,} train and {len(test_x):,} test images "
+      f"{train_x.shape[1:]}, {num_classes} classes ({time.perf_counter() - t0:.1f} s)"
+  )
   model = Classifier(num_classes)
-  params = model.init(jax.random.PRNGKey(seed),
-                      jnp.zeros((1, *train_x.shape[1:])))["params"]
+  params = model.init(
+      jax.random.PRNGKey(seed), jnp.zeros((1, *train_x.shape[1:]))
+  )["params"]
   steps_per_epoch = len(train_x) // batch_size
-  tx = optax.adam(optax.cosine_decay_schedule(learning_rate,
-                                              epochs * steps_per_epoch))
+  tx = optax.adam(
+      optax.cosine_decay_schedule(learning_rate, epochs * steps_per_epoch)
+  )
   opt_state = tx.init(params)
 
   @jax.jit
@@ -58,6 +75,7 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
     def loss_fn(p):
       _, logits = model.apply({"params": p}, to_input(x))
       return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
     loss, grads = jax.value_and_grad(loss_fn)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
@@ -73,13 +91,16 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
     order = rng.permutation(len(train_x))
     losses = []
     for i in range(steps_per_epoch):
-      idx = order[i * batch_size:(i + 1) * batch_size]
-      params, opt_state, loss = step(params, opt_state, train_x[idx],
-                                     train_y[idx])
+      idx = order[i * batch_size : (i + 1) * batch_size]
+      params, opt_state, loss = step(
+          params, opt_state, train_x[idx], train_y[idx]
+      )
       losses.append(loss)
     acc = accuracy(params, test_x, test_y)
-    log(f"epoch {epoch + 1}/{epochs}: loss {float(np.mean(losses)):.4f}, "
-        f"test accuracy {acc:.4f} ({time.perf_counter() - t0:.0f} s)")
+    log(
+        f"epoch {epoch + 1}/{epochs}: loss {float(np.mean(losses)):.4f}, "
+        f"test accuracy {acc:.4f} ({time.perf_counter() - t0:.0f} s)"
+    )
 
   os.makedirs(workdir, exist_ok=True)
   raw = serialization.to_bytes(params)
@@ -88,11 +109,24 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
   source = data_config.source
   meta = {
       "dataset": _dataset_name(source),
-      "source": source, "train_split": "train", "test_split": "test",
-      "image_size": int(train_x.shape[1]), "channels": int(train_x.shape[3]),
-      "preprocess": data_config.preprocess, "num_classes": num_classes,
-      "feature_dim": FEATURE_DIM, "epochs": epochs, "seed": seed,
-      "test_accuracy": acc, "sha256": hashlib.sha256(raw).hexdigest(),
+      "source": source,
+      "train_split": "train",
+      "test_split": "test",
+      "image_size": int(train_x.shape[1]),
+      "channels": int(train_x.shape[3]),
+      "preprocess": data_config.preprocess,
+      "num_classes": num_classes,
+      "feature_dim": FEATURE_DIM,
+      "epochs": epochs,
+      "seed": seed,
+      "test_accuracy": acc,
+      "sha256": hashlib.sha256(raw).hexdigest(),
+      "num_train": len(train_x),
+      "num_test": len(test_x),
+      # Identifies the data this classifier measures (extractors.py).
+      "test_fingerprint": pipeline.fingerprint(test_x, test_y),
+      "jax_version": jax.__version__,
+      "command": command,
   }
   # Reference values: real train vs real test, and noise vs real test, on up
   # to 10,000 images each.
@@ -100,24 +134,32 @@ def train_classifier(data_config, workdir: str, *, epochs: int = 8,
   apply = lambda x: batched(lambda b: predict(params, b), x, 1000)[0]
   stats = {}
   noise = np.random.default_rng(seed + 1).integers(
-      0, 256, (n, *train_x.shape[1:]), dtype=np.uint8)
-  for name, x in (("train", train_x[rng.permutation(len(train_x))[:n]]),
-                  ("test", test_x[:n]), ("noise", noise)):
+      0, 256, (n, *train_x.shape[1:]), dtype=np.uint8
+  )
+  for name, x in (
+      ("train", train_x[rng.permutation(len(train_x))[:n]]),
+      ("test", test_x[:n]),
+      ("noise", noise),
+  ):
     stats[name] = fid.FeatureStats(FEATURE_DIM)
     stats[name].update(apply(x))
   meta["reference"] = {
       "num_images": n,
-      "fd_train_vs_test": fid.frechet_distance_of(stats["train"],
-                                                  stats["test"]),
-      "fd_noise_vs_test": fid.frechet_distance_of(stats["noise"],
-                                                  stats["test"]),
+      "fd_train_vs_test": fid.frechet_distance_of(
+          stats["train"], stats["test"]
+      ),
+      "fd_noise_vs_test": fid.frechet_distance_of(
+          stats["noise"], stats["test"]
+      ),
   }
   meta_path = os.path.join(workdir, META)
   fs.write_bytes(meta_path, json.dumps(meta, indent=2).encode())
-  log(f"saved {weights_path}: test accuracy {acc:.4f}; FD train vs test "
+  log(
+      f"saved {weights_path}: test accuracy {acc:.4f}; FD train vs test "
       f"{meta['reference']['fd_train_vs_test']:.3f}, noise vs test "
       f"{meta['reference']['fd_noise_vs_test']:.1f} ({n:,} images each); "
-      f"{time.perf_counter() - t0:.0f} s in all")
+      f"{time.perf_counter() - t0:.0f} s in all"
+  )
   return meta
 
 

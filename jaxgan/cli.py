@@ -25,8 +25,9 @@ EXIT_NON_FINITE = 3
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
   """Prints `error: message` as a single line and exits with `code`."""
-  line = "; ".join(part.strip() for part in str(message).splitlines()
-                   if part.strip())
+  line = "; ".join(
+      part.strip() for part in str(message).splitlines() if part.strip()
+  )
   print(f"error: {line}", file=sys.stderr, flush=True)
   sys.exit(code)
 
@@ -64,49 +65,66 @@ def parse_flags(argv: list[str]) -> list[str]:
     return rest
   except flags.UnrecognizedFlagError as e:
     name = getattr(e, "flagname", None) or str(e)
-    fail(f"unknown flag --{name}; config fields are listed with their "
-         "meaning in jaxgan/defaults.py, other flags with --helpfull")
+    fail(
+        f"unknown flag --{name}; config fields are listed with their "
+        "meaning in jaxgan/defaults.py, other flags with --helpfull"
+    )
   except flags.IllegalFlagValueError as e:
     message = str(e)
     if "Error whilst parsing config file" in message:
-      fail(f"--config={_config_arg(argv)}: {_last_line(message)}; fix the "
-           "config file or its argument")
+      fail(
+          f"--config={_config_arg(argv)}: {_last_line(message)}; fix the "
+          "config file or its argument"
+      )
     first = message.splitlines()[0]
     if "must have a value other than None" in first:
-      fail(f"{first.split('=')[0].removeprefix('flag ')} is required; "
-           "e.g. --config=configs/dcgan_fashion_mnist.py --workdir=runs/NAME")
+      fail(
+          f"{first.split('=')[0].removeprefix('flag ')} is required; "
+          "e.g. --config=configs/dcgan_fashion_mnist.py --workdir=runs/NAME"
+      )
     fail(f"{first}; give a value of the field's type")
   except flags.Error as e:
     fail(f"{e}; run with --helpfull for the flags")
   except (KeyError, AttributeError) as e:
     text = str(e.args[0] if e.args else e)
     if "has no attribute 'get_config'" in text:
-      fail(f"--config={_config_arg(argv)} has no get_config() function; a "
-           "config file defines get_config() returning a ConfigDict, e.g. "
-           "configs/tiny.py")
+      fail(
+          f"--config={_config_arg(argv)} has no get_config() function; a "
+          "config file defines get_config() returning a ConfigDict, e.g. "
+          "configs/tiny.py"
+      )
     name = re.search(r"\w+", text)
     name = name.group() if name else text
-    overrides = [a.partition("=")[0] for a in argv
-                 if a.startswith("--config.")]
+    overrides = [a.partition("=")[0] for a in argv if a.startswith("--config.")]
     if not any(name in a.split(".") for a in overrides):
-      lines = [l.strip(" '\"\\n") for l in text.replace("\\n", "\n")
-               .splitlines()]
-      fail(f"--config={_config_arg(argv)}: the config file raised "
-           f"{type(e).__name__}: {'; '.join(l for l in lines if l)}")
+      lines = [
+          l.strip(" '\"\\n") for l in text.replace("\\n", "\n").splitlines()
+      ]
+      fail(
+          f"--config={_config_arg(argv)}: the config file raised "
+          f"{type(e).__name__}: {'; '.join(l for l in lines if l)}"
+      )
     # ml_collections: an override of a field the config does not have.
     hint = re.search(r'Did you mean "\w+"', text)
-    fail(f"unknown config field {name!r}"
-         f"{f' ({hint.group()}?)' if hint else ''}; the fields are listed "
-         "with their meaning in jaxgan/defaults.py")
+    fail(
+        f"unknown config field {name!r}"
+        f"{f' ({hint.group()}?)' if hint else ''}; the fields are listed "
+        "with their meaning in jaxgan/defaults.py"
+    )
   except OSError as e:  # A config file that cannot be read.
     why = _last_line(str(e)).removeprefix(
         "Configuration is not available because of an earlier failure to "
-        "load: ")
-    fail(f"--config={_config_arg(argv)}: {why}; give the path of a config "
-         "file, e.g. configs/dcgan_fashion_mnist.py")
+        "load: "
+    )
+    fail(
+        f"--config={_config_arg(argv)}: {why}; give the path of a config "
+        "file, e.g. configs/dcgan_fashion_mnist.py"
+    )
   except Exception as e:  # Raised by the config file itself.  # pylint: disable=broad-except
-    fail(f"--config={_config_arg(argv)}: the config file raised "
-         f"{type(e).__name__}: {e}")
+    fail(
+        f"--config={_config_arg(argv)}: the config file raised "
+        f"{type(e).__name__}: {e}"
+    )
 
 
 def run(main: Callable[[list[str]], None]) -> None:
@@ -119,8 +137,10 @@ def run(main: Callable[[list[str]], None]) -> None:
 
   def wrapped(argv):
     if len(argv) > 1:
-      fail(f"unexpected arguments {' '.join(argv[1:])!r}; every option is a "
-           "--flag")
+      fail(
+          f"unexpected arguments {' '.join(argv[1:])!r}; every option is a "
+          "--flag"
+      )
     if not FLAGS["verbosity"].present:
       logging.set_verbosity(logging.WARNING)
     runtime.quiet_tpu_probe()

@@ -14,7 +14,9 @@ import ml_collections
 
 def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
-  config.seed = 0  # Parameters, noise, dropout and data order all derive from it.
+  config.seed = (
+      0  # Parameters, noise, dropout and data order all derive from it.
+  )
 
   config.data = ml_collections.ConfigDict()
   # '<kind>:<arg>': idx:<dir> (MNIST-format IDX files), tfds:<name> (prepared
@@ -49,7 +51,9 @@ def get_config() -> ml_collections.ConfigDict:
   # 'xla' | 'matmul'. Results agree to float rounding; only speed differs.
   config.model.conv_impl = "auto"
   # Discriminator switches (models/__init__.py says which model has which).
-  config.model.d_norm = "batch_norm"  # DCGAN: 'batch_norm' | 'layer_norm' | 'none'
+  config.model.d_norm = (
+      "batch_norm"  # DCGAN: 'batch_norm' | 'layer_norm' | 'none'
+  )
   config.model.d_spectral_norm = False  # Miyato et al. 2018.
   config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
   # Class conditioning (dcgan, mlp; jaxgan/models/conditioning.py): 'none' |
@@ -68,7 +72,9 @@ def get_config() -> ml_collections.ConfigDict:
   # 'minimax' | 'non_saturating' | 'wgan' | 'wgan_gp' | 'least_squares' |
   # 'dragan' | 'hinge' | 'relativistic_average' | 'began' (jaxgan/losses.py).
   config.loss.name = "non_saturating"
-  config.loss.label_smoothing = 0.0  # One-sided (real target 1 - s); BCE losses.
+  config.loss.label_smoothing = (
+      0.0  # One-sided (real target 1 - s); BCE losses.
+  )
   config.loss.weight_clip = 0.0  # WGAN: clip D's parameters to [-c, c].
   config.loss.feature_matching = 0.0  # Weight of the FM term in G's loss.
   config.loss.began_gamma = 0.75  # BEGAN diversity ratio.
@@ -125,7 +131,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.extractor = "classifier"
   config.eval.classifier = ""  # Directory of a trained domain classifier.
   config.eval.inception = ""  # Converted Inception weights (.msgpack).
-  config.eval.reference_split = "test"  # Real images the samples are compared with.
+  # How images reach the Inception (jaxgan/models/inception.py):
+  # 'pytorch_fid' (F.interpolate's bilinear resize) | 'torch_fidelity'
+  # (TensorFlow 1's resize, as TTUR's original FID code).
+  config.eval.inception_protocol = "pytorch_fid"
+  config.eval.reference_split = (
+      "test"  # Real images the samples are compared with.
+  )
   # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
   config.eval.primary = "fd"
 

@@ -28,7 +28,7 @@ _FIXES = {
     errno.ENOTDIR: "a part of the path is a file, not a directory",
     errno.EISDIR: "a directory stands where a file is expected",
     errno.EEXIST: "something that is not a directory stands there: move it "
-                  "away",
+    "away",
     errno.ENOENT: "give a path whose parent exists and can hold directories",
 }
 

@@ -28,15 +28,29 @@ flags.DEFINE_integer("num_samples", 10_000, "Generated (and reference) images.")
 flags.DEFINE_string("classifier", None, "Directory of a trained classifier.")
 flags.DEFINE_string("inception", None, "Converted FID Inception weights.")
 flags.DEFINE_bool("raw", False, "Use the raw generator even if it has an EMA.")
+flags.DEFINE_enum(
+    "inception_protocol",
+    None,
+    ["pytorch_fid", "torch_fidelity"],
+    "With --inception: how images reach it (default: the run's "
+    "eval.inception_protocol).",
+)
 flags.mark_flags_as_required(["workdir"])
 
 
 def main(argv):
   del argv
   result = evaluation.evaluate_run(
-      FLAGS.workdir, step=FLAGS.step, best=FLAGS.best,
-      untrained=FLAGS.untrained, num_samples=FLAGS.num_samples,
-      classifier=FLAGS.classifier, inception=FLAGS.inception, raw=FLAGS.raw)
+      FLAGS.workdir,
+      step=FLAGS.step,
+      best=FLAGS.best,
+      untrained=FLAGS.untrained,
+      num_samples=FLAGS.num_samples,
+      classifier=FLAGS.classifier,
+      inception=FLAGS.inception,
+      raw=FLAGS.raw,
+      inception_protocol=FLAGS.inception_protocol,
+  )
   print(json.dumps(result))
 
 

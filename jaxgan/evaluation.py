@@ -10,6 +10,7 @@ images, and turns a train state into metrics:
 - `classifier_score`, `classifier_score_std`: the Inception Score formula on
   the extractor's logits, 10 splits (the Inception Score with Inception);
 - `precision`, `recall`: improved precision/recall, k = 3;
+- `density`, `coverage`: Naeem et al. 2020's robust versions of them, k = 5;
 - `class_coverage`: classes that receive at least half of a uniform share of
   the samples' predicted labels, and `class_kl`, the KL divergence of the
   predicted label histogram from uniform.
@@ -21,6 +22,11 @@ in turn (generate.cyclic_labels), and also get:
   to the class asked for (when the extractor has the model's classes);
 - `fd_class_mean` and `fd_class_<c>`: the FD between the samples of class c
   and the reference images labelled c, and its mean over the classes.
+
+The real-data floor (`Evaluator.floor`) is what real images score: as many
+images of the other split (train when the reference is test) through the
+same extractor and the same protocol; a generator cannot be expected to do
+better, so it is printed beside every score.
 
 `CodeAccuracy` measures InfoGAN's categorical code, with or without a
 feature extractor: `info_accuracy` is the accuracy of the code as a
@@ -48,17 +54,52 @@ from jaxgan.experiment import Experiment
 from jaxgan.metrics import clustering, fid, inception_score, kid
 from jaxgan.metrics import precision_recall
 
+# The metrics of an evaluation line, in order: key -> (label, format).
+_LINE = {
+    "fd": (None, ".3f"),
+    "kid": ("KID", ".4f"),
+    "classifier_score": ("classifier score", ".2f"),
+    "precision": ("precision", ".3f"),
+    "recall": ("recall", ".3f"),
+    "density": ("density", ".3f"),
+    "coverage": ("coverage", ".3f"),
+    "class_coverage": ("classes", "d"),
+}
+
+
+def describe(
+    m: dict[str, float], fd_label: str, floor: dict[str, float] | None = None
+) -> str:
+  """'FD-x 13.7 (real 0.19), KID 0.0123 (real 0.0001), ...' of the
+  metrics in m, each followed by the real-data floor's value if given."""
+  parts = []
+  for key, (label, fmt) in _LINE.items():
+    if key not in m:
+      continue
+    value = format(int(m[key]) if fmt == "d" else m[key], fmt)
+    real = ""
+    if floor and key in floor:
+      real = f" (real {format(int(floor[key]) if fmt == 'd' else floor[key], fmt)})"
+    parts.append(f"{label or fd_label} {value}{real}")
+  return ", ".join(parts) + describe_extra(m)
+
+
 def describe_extra(m: dict[str, float]) -> str:
   """', class accuracy 0.912, per-class FD 3.1, ...' for the metrics of
   conditional and InfoGAN models present in m."""
-  labels = {"class_accuracy": "class accuracy", "fd_class_mean": "per-class FD",
-            "info_accuracy": "code accuracy"}
-  return "".join(f", {text} {m[key]:.3f}" for key, text in labels.items()
-                 if key in m)
+  labels = {
+      "class_accuracy": "class accuracy",
+      "fd_class_mean": "per-class FD",
+      "info_accuracy": "code accuracy",
+  }
+  return "".join(
+      f", {text} {m[key]:.3f}" for key, text in labels.items() if key in m
+  )
 
 
-def reference_images(data_config, split: str, num: int) -> tuple[np.ndarray,
-                                                                 np.ndarray]:
+def reference_images(
+    data_config, split: str, num: int
+) -> tuple[np.ndarray, np.ndarray]:
   """(uint8 images, labels) of a fixed subset of `num` images of a split,
   the same for every evaluation of every run."""
   try:
@@ -72,29 +113,62 @@ def reference_images(data_config, split: str, num: int) -> tuple[np.ndarray,
 class Evaluator:
   """Reference statistics of real images and the metrics of generated ones."""
 
-  def __init__(self, exp: Experiment, extractor, *, num_samples: int,
-               reference_split: str, log: Callable[[str], None] = print):
+  def __init__(
+      self,
+      exp: Experiment,
+      extractor,
+      *,
+      num_samples: int,
+      reference_split: str,
+      log: Callable[[str], None] = print,
+  ):
     self.exp, self.extractor = exp, extractor
     self.source = exp.config.data.source
-    self.extractor.check_images(exp.data_shape,
-                                "the run's images (data.image_size, channels)")
+    self.extractor.check_images(
+        exp.data_shape, "the run's images (data.image_size, channels)"
+    )
     self.num_samples = num_samples
     self.reference_split = reference_split
-    images, self.real_labels = reference_images(exp.config.data,
-                                                reference_split, num_samples)
+    images, self.real_labels = reference_images(
+        exp.config.data, reference_split, num_samples
+    )
     self.num_reference = len(images)
     self.real_features, _ = self.extractor(images)
     self.real_stats = fid.stats_of(self.real_features)
     self._samplers = {}
-    log(f"evaluation: {self.extractor.describe()['extractor']} "
+    self.floor, self.floor_split = self._real_data_floor()
+    floor = (
+        f"; real data ({self.floor_split} split) scores "
+        + describe(self.floor, self.fd_label)
+        if self.floor
+        else "; no other split for a real-data floor"
+    )
+    log(
+        f"evaluation: {self.extractor.describe()['extractor']} "
         f"({self.extractor.sha256[:12]}), {self.num_reference:,} "
-        f"{reference_split} images as reference")
+        f"{reference_split} images as reference{floor}"
+    )
+
+  def _real_data_floor(self) -> tuple[dict[str, float] | None, str | None]:
+    """The unconditional metrics of as many real images of the other split
+    as generated ones (None where the source has no other split)."""
+    split = "train" if self.reference_split != "train" else "test"
+    try:
+      images, _ = reference_images(
+          self.exp.config.data, split, self.num_samples
+      )
+    except UserError:
+      return None, None
+    return self._unconditional(*self.extractor(images)), split
 
   @property
   def fd_label(self) -> str:
     """'FID' with Inception, 'FD-<dataset>' with a domain classifier."""
-    return ("FID" if self.extractor.name == "inception"
-            else f"FD-{self.extractor.name}")
+    return (
+        "FID"
+        if self.extractor.name == "inception"
+        else f"FD-{self.extractor.name}"
+    )
 
   def protocol(self, *, ema: bool) -> dict[str, Any]:
     return {
@@ -109,21 +183,32 @@ class Evaluator:
   def metrics_of(self, images: np.ndarray) -> dict[str, float]:
     """All metrics of uint8 images against the reference."""
     features, logits = self.extractor(images)
-    out = {"fd": fid.frechet_distance_of(self.real_stats,
-                                         fid.stats_of(features))}
+    out = self._unconditional(features, logits)
+    if self.exp.cond.labelled:
+      out.update(self._conditional(features, logits))
+    return out
+
+  def _unconditional(self, features, logits) -> dict[str, float]:
+    """The metrics of features and logits of any images."""
+    out = {
+        "fd": fid.frechet_distance_of(self.real_stats, fid.stats_of(features))
+    }
     out["kid"], out["kid_std"] = kid.kid(self.real_features, features)
     out["classifier_score"], out["classifier_score_std"] = (
-        inception_score.inception_score(logits))
+        inception_score.inception_score(logits)
+    )
     out["precision"], out["recall"] = precision_recall.precision_recall(
-        self.real_features, features)
+        self.real_features, features
+    )
+    out["density"], out["coverage"] = precision_recall.density_coverage(
+        self.real_features, features
+    )
     num_classes = logits.shape[1]
     counts = np.bincount(np.argmax(logits, axis=1), minlength=num_classes)
     share = counts / counts.sum()
     out["class_coverage"] = int(np.sum(share >= 0.5 / num_classes))
     nonzero = share[share > 0]
     out["class_kl"] = float(np.sum(nonzero * np.log(nonzero * num_classes)))
-    if self.exp.cond.labelled:
-      out.update(self._conditional(features, logits))
     return out
 
   def _conditional(self, features, logits) -> dict[str, float]:
@@ -135,8 +220,10 @@ class Evaluator:
       out["class_accuracy"] = float(np.mean(np.argmax(logits, 1) == asked))
     per_class = []
     for c in range(cond.num_classes):
-      real, fake = (self.real_features[self.real_labels == c],
-                    features[asked == c])
+      real, fake = (
+          self.real_features[self.real_labels == c],
+          features[asked == c],
+      )
       if len(real) < 2 or len(fake) < 2:
         continue  # No FD from fewer than two images.
       out[f"fd_class_{c}"] = fid.frechet_distance_of_features(real, fake)
@@ -150,11 +237,14 @@ class Evaluator:
     inputs (and cyclic labels)."""
     if ema not in self._samplers:
       self._samplers[ema] = generate.Sampler(self.exp, ema=ema, batch_size=512)
-    labels = (generate.cyclic_labels(self.num_samples,
-                                     self.exp.cond.num_classes)
-              if self.exp.cond.labelled else None)
-    return self._samplers[ema].draw(state, generate.EVAL_SEED,
-                                    self.num_samples, labels)
+    labels = (
+        generate.cyclic_labels(self.num_samples, self.exp.cond.num_classes)
+        if self.exp.cond.labelled
+        else None
+    )
+    return self._samplers[ema].draw(
+        state, generate.EVAL_SEED, self.num_samples, labels
+    )
 
   def __call__(self, state, *, ema: bool = True) -> dict[str, float]:
     return self.metrics_of(self.samples(state, ema=ema))
@@ -171,53 +261,91 @@ def code_classifier(exp: Experiment) -> Callable | None:
   @jax.jit
   def classify(state, images):
     _, _, sown = step_lib.apply_model(
-        exp.discriminator, state.d_params, state.d_batch_stats,
-        step_lib.to_model_input(images), train=False, collect=("info",))
-    return jnp.argmax(sown["info"][:, :cond.info_categorical], axis=-1)
+        exp.discriminator,
+        state.d_params,
+        state.d_batch_stats,
+        step_lib.to_model_input(images),
+        train=False,
+        collect=("info",),
+    )
+    return jnp.argmax(sown["info"][:, : cond.info_categorical], axis=-1)
+
   return classify
 
 
 class CodeAccuracy:
   """InfoGAN's `info_accuracy` on the reference images (no extractor)."""
 
-  def __init__(self, exp: Experiment, classify: Callable, *,
-               num_samples: int, reference_split: str):
+  def __init__(
+      self,
+      exp: Experiment,
+      classify: Callable,
+      *,
+      num_samples: int,
+      reference_split: str,
+  ):
     self.classify = classify
-    self.images, self.labels = reference_images(exp.config.data,
-                                                reference_split, num_samples)
+    self.images, self.labels = reference_images(
+        exp.config.data, reference_split, num_samples
+    )
 
   def __call__(self, state, batch: int = 500) -> float:
-    codes = np.concatenate([
-        np.asarray(self.classify(state, self.images[i:i + batch]))
-        for i in range(0, len(self.images), batch)])
+    codes = np.concatenate(
+        [
+            np.asarray(self.classify(state, self.images[i : i + batch]))
+            for i in range(0, len(self.images), batch)
+        ]
+    )
     return clustering.matched_accuracy(codes, self.labels)[0]
 
 
-def code_accuracy(exp: Experiment, *, num_samples: int,
-                  reference_split: str) -> CodeAccuracy | None:
+def code_accuracy(
+    exp: Experiment, *, num_samples: int, reference_split: str
+) -> CodeAccuracy | None:
   """InfoGAN's code accuracy for `exp`, or None when it has no such code."""
   classify = code_classifier(exp)
   if classify is None:
     return None
-  return CodeAccuracy(exp, classify, num_samples=num_samples,
-                      reference_split=reference_split)
+  return CodeAccuracy(
+      exp, classify, num_samples=num_samples, reference_split=reference_split
+  )
 
 
-def evaluator_for(exp: Experiment, *, num_samples: int, reference_split: str,
-                  log: Callable[[str], None] = print) -> Evaluator | None:
+def evaluator_for(
+    exp: Experiment,
+    *,
+    num_samples: int,
+    reference_split: str,
+    log: Callable[[str], None] = print,
+) -> Evaluator | None:
   """The run's configured evaluator, or None without an extractor."""
   path = extractors.extractor_path(exp.config)
   if not path:
     return None
-  extractor = extractors.make_extractor(exp.config.eval.extractor, path)
-  return Evaluator(exp, extractor, num_samples=num_samples,
-                   reference_split=reference_split, log=log)
+  extractor = extractors.make_extractor(
+      exp.config.eval.extractor, path, exp.config.eval.inception_protocol
+  )
+  return Evaluator(
+      exp,
+      extractor,
+      num_samples=num_samples,
+      reference_split=reference_split,
+      log=log,
+  )
 
 
-def evaluate_run(workdir: str, *, step: int | None = None, best: bool = False,
-                 untrained: bool = False, num_samples: int = 10_000,
-                 classifier: str | None = None, inception: str | None = None,
-                 raw: bool = False) -> dict[str, Any]:
+def evaluate_run(
+    workdir: str,
+    *,
+    step: int | None = None,
+    best: bool = False,
+    untrained: bool = False,
+    num_samples: int = 10_000,
+    classifier: str | None = None,
+    inception: str | None = None,
+    raw: bool = False,
+    inception_protocol: str | None = None,
+) -> dict[str, Any]:
   """The metrics and protocol of one checkpoint of a run (see
   `python -m jaxgan.evaluate`)."""
   if num_samples < 10:
@@ -231,33 +359,54 @@ def evaluate_run(workdir: str, *, step: int | None = None, best: bool = False,
     run = workdir_lib.untrained_run(workdir)
   else:
     run = workdir_lib.load_run(
-        workdir, step, subdir=workdir_lib.BEST if best
-        else workdir_lib.CHECKPOINTS)
+        workdir,
+        step,
+        subdir=workdir_lib.BEST if best else workdir_lib.CHECKPOINTS,
+    )
   exp, config = run.experiment, run.config
-  kind = ("inception" if inception else "classifier" if classifier
-          else config.eval.extractor)
+  kind = (
+      "inception"
+      if inception
+      else "classifier"
+      if classifier
+      else config.eval.extractor
+  )
   path = inception or classifier or extractors.extractor_path(config)
   if not path:
-    raise UserError("no feature extractor: give --classifier=DIR (train one "
-                    "with python -m jaxgan.classifier) or --inception=FILE, "
-                    "or set eval.classifier / eval.inception in the run's "
-                    f"config or ${extractors.ENV_CLASSIFIER}")
+    raise UserError(
+        "no feature extractor: give --classifier=DIR (train one "
+        "with python -m jaxgan.classifier) or --inception=FILE, "
+        "or set eval.classifier / eval.inception in the run's "
+        f"config or ${extractors.ENV_CLASSIFIER}"
+    )
   ema = config.model.ema_decay > 0 and not raw
-  evaluator = Evaluator(exp, extractors.make_extractor(kind, path),
-                        num_samples=num_samples,
-                        reference_split=config.eval.reference_split,
-                        log=lambda *a: None)
+  evaluator = Evaluator(
+      exp,
+      extractors.make_extractor(
+          kind, path, inception_protocol or config.eval.inception_protocol
+      ),
+      num_samples=num_samples,
+      reference_split=config.eval.reference_split,
+      log=lambda *a: None,
+  )
   t1 = time.perf_counter()
   metrics = evaluator(run.state, ema=ema)
-  codes = code_accuracy(exp, num_samples=num_samples,
-                        reference_split=config.eval.reference_split)
+  codes = code_accuracy(
+      exp, num_samples=num_samples, reference_split=config.eval.reference_split
+  )
   if codes is not None:
     metrics["info_accuracy"] = codes(run.state)
   t2 = time.perf_counter()
-  return {"workdir": workdir, "step": int(run.step),
-          "checkpoint": "untrained" if untrained else
-                        ("best" if best else "checkpoints"),
-          **metrics,
-          "protocol": evaluator.protocol(ema=ema),
-          "seconds": {"setup": round(t1 - t0, 1),
-                      "generate_and_measure": round(t2 - t1, 1)}}
+  return {
+      "workdir": workdir,
+      "step": int(run.step),
+      "checkpoint": "untrained"
+      if untrained
+      else ("best" if best else "checkpoints"),
+      **metrics,
+      "protocol": evaluator.protocol(ema=ema),
+      "seconds": {
+          "setup": round(t1 - t0, 1),
+          "generate_and_measure": round(t2 - t1, 1),
+      },
+  }

@@ -45,6 +45,7 @@ class Experiment:
     train_step: (state, batch, step) -> (state, metrics); see
       `step.make_train_step` (its `.programs` are the jitted functions).
   """
+
   config: ml_collections.ConfigDict
   mesh: Mesh
   spec: models.ModelSpec
@@ -73,30 +74,35 @@ class Experiment:
 
   @property
   def nets(self) -> step_lib.Networks:
-    return step_lib.Networks(self.generator, self.discriminator, self.g_tx,
-                             self.d_tx)
+    return step_lib.Networks(
+        self.generator, self.discriminator, self.g_tx, self.d_tx
+    )
 
   def initial_state(self) -> state_lib.TrainState:
     """The train state of step 0 from `config.seed`, replicated on the mesh."""
     return self._init(jax.random.PRNGKey(self.config.seed))
 
 
-def step_options(config, loss: losses.GanLoss,
-                 cond: conditioning.Conditioning) -> step_lib.StepOptions:
+def step_options(
+    config, loss: losses.GanLoss, cond: conditioning.Conditioning
+) -> step_lib.StepOptions:
   """What the iteration applies, from a validated config."""
   penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
   return step_lib.StepOptions(
-      loss=loss, penalty=penalty,
+      loss=loss,
+      penalty=penalty,
       penalty_weight=float(config.penalty.weight) if penalty else 0.0,
       penalty_every=int(config.penalty.every),
       weight_clip=float(config.loss.weight_clip),
       feature_matching=float(config.loss.feature_matching),
-      z_dim=config.model.z_dim, noise=config.model.noise,
+      z_dim=config.model.z_dim,
+      noise=config.model.noise,
       ema_decay=float(config.model.ema_decay),
       skip_nonfinite=config.train.on_nonfinite == "skip",
       cond=cond,
       acgan_weight=float(config.loss.acgan_weight),
-      info_weight=float(config.loss.info_weight))
+      info_weight=float(config.loss.info_weight),
+  )
 
 
 def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
@@ -113,25 +119,44 @@ def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
   mixture = sources.toy_mixture(config.data)
   build_options = models.BuildOptions(
       bn_axis_name=runtime.AXIS if config.model.bn_cross_device else None,
-      conv_impl=conv_impl, data_scale=mixture.scale if mixture else 1.0)
-  generator, discriminator = models.get_models(config, cond,
-                                              build_options)
+      conv_impl=conv_impl,
+      data_scale=mixture.scale if mixture else 1.0,
+  )
+  generator, discriminator = models.get_models(config, cond, build_options)
   g_tx, d_tx = state_lib.make_optimizers(config)
   loss = losses.get_loss(config.loss)
   data_shape = sources.data_shape(config.data)
   init = jax.jit(
-      functools.partial(state_lib.init_state, generator=generator,
-                        discriminator=discriminator, g_tx=g_tx, d_tx=d_tx,
-                        z_dim=latent.input_dim(config.model.z_dim, cond),
-                        data_shape=data_shape, loss_state=loss.init_state(),
-                        labelled=cond.labelled),
-      out_shardings=runtime.replicated(mesh))
+      functools.partial(
+          state_lib.init_state,
+          generator=generator,
+          discriminator=discriminator,
+          g_tx=g_tx,
+          d_tx=d_tx,
+          z_dim=latent.input_dim(config.model.z_dim, cond),
+          data_shape=data_shape,
+          loss_state=loss.init_state(),
+          labelled=cond.labelled,
+      ),
+      out_shardings=runtime.replicated(mesh),
+  )
   abstract_state = init.eval_shape(jax.random.PRNGKey(config.seed))
   options = step_options(config, loss, cond)
   nets = step_lib.Networks(generator, discriminator, g_tx, d_tx)
   return Experiment(
-      config=config, mesh=mesh, spec=spec, generator=generator,
-      discriminator=discriminator, g_tx=g_tx, d_tx=d_tx, loss=loss, cond=cond,
-      options=options, conv_impl=conv_impl, data_shape=data_shape,
+      config=config,
+      mesh=mesh,
+      spec=spec,
+      generator=generator,
+      discriminator=discriminator,
+      g_tx=g_tx,
+      d_tx=d_tx,
+      loss=loss,
+      cond=cond,
+      options=options,
+      conv_impl=conv_impl,
+      data_shape=data_shape,
       abstract_state=abstract_state,
-      train_step=step_lib.make_train_step(options, mesh, nets), _init=init)
+      train_step=step_lib.make_train_step(options, mesh, nets),
+      _init=init,
+  )

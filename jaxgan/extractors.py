@@ -7,7 +7,11 @@
   directory holding `classifier.msgpack` (its parameters) and
   `classifier.json` (architecture, data protocol, accuracy, the weights'
   SHA-256 and reference values). Its 128-d penultimate activations are the
-  features of "FD-<dataset>"; its logits give the classifier score.
+  features of "FD-<dataset>"; its logits give the classifier score. The
+  package ships the classifiers in `jaxgan/assets/classifiers/` (Fashion-MNIST
+  at 32x32, zero-padded): a run whose data is the one a shipped classifier
+  was trained for (the same preprocessing, and the same test split by
+  fingerprint) uses it when it names none.
 - 'inception': the FID Inception (jaxgan/models/inception.py) with weights
   converted from pytorch-fid's file (jaxgan/inception_port.py).
 
@@ -16,7 +20,9 @@ arrays, says what protocol it measures with (`describe`), and checks that it
 can read a run's images (`check_images`).
 """
 
+import functools
 import hashlib
+import importlib.resources
 import json
 import os
 from typing import Any
@@ -27,7 +33,7 @@ import numpy as np
 from flax import serialization
 
 from jaxgan import inception_port
-from jaxgan.data import sources
+from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
 from jaxgan.models import classifier as classifier_model
 from jaxgan.models import inception
@@ -36,8 +42,10 @@ WEIGHTS, META = "classifier.msgpack", "classifier.json"
 ENV_CLASSIFIER = "JAXGAN_CLASSIFIER"
 ENV_INCEPTION = "JAXGAN_INCEPTION"
 # eval.extractor -> (config field, environment variable) naming its weights.
-EXTRACTORS = {"classifier": ("classifier", ENV_CLASSIFIER),
-              "inception": ("inception", ENV_INCEPTION)}
+EXTRACTORS = {
+    "classifier": ("classifier", ENV_CLASSIFIER),
+    "inception": ("inception", ENV_INCEPTION),
+}
 
 
 def batched(fn, images, batch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +53,7 @@ def batched(fn, images, batch: int) -> tuple[np.ndarray, np.ndarray]:
   concatenated as numpy arrays."""
   feats, logits = [], []
   for i in range(0, len(images), batch):
-    f, l = fn(jnp.asarray(images[i:i + batch]))
+    f, l = fn(jnp.asarray(images[i : i + batch]))
     feats.append(np.asarray(f))
     logits.append(np.asarray(l))
   return np.concatenate(feats), np.concatenate(logits)
@@ -67,20 +75,28 @@ class ClassifierExtractor:
       raise UserError(
           f"no trained classifier in {directory} ({META} and {WEIGHTS}); "
           "train one with python -m jaxgan.classifier --workdir="
-          f"{directory}")
+          f"{directory}"
+      )
     with open(meta_path) as f:
       self.meta = json.load(f)
     with open(weights_path, "rb") as f:
       raw = f.read()
     self.sha256 = hashlib.sha256(raw).hexdigest()
     if self.sha256 != self.meta["sha256"]:
-      raise UserError(f"{weights_path} does not match the checksum in "
-                      f"{meta_path}; train the classifier again")
+      raise UserError(
+          f"{weights_path} does not match the checksum in "
+          f"{meta_path}; train the classifier again"
+      )
     self.module = classifier_model.Classifier(self.meta["num_classes"])
-    shape = (1, self.meta["image_size"], self.meta["image_size"],
-             self.meta["channels"])
-    template = self.module.init(jax.random.PRNGKey(0),
-                                jnp.zeros(shape))["params"]
+    shape = (
+        1,
+        self.meta["image_size"],
+        self.meta["image_size"],
+        self.meta["channels"],
+    )
+    template = self.module.init(jax.random.PRNGKey(0), jnp.zeros(shape))[
+        "params"
+    ]
     self.params = serialization.from_bytes(template, raw)
     self.name = self.meta["dataset"]
     self._apply = jax.jit(lambda p, x: self.module.apply({"params": p}, x))
@@ -88,41 +104,59 @@ class ClassifierExtractor:
   def describe(self) -> dict[str, Any]:
     """What the evaluation protocol records about this extractor."""
     m = self.meta
-    return {"extractor": f"classifier:{self.name}",
-            "extractor_sha256": self.sha256,
-            "extractor_test_accuracy": m["test_accuracy"],
-            "resize": (f"none: images are compared at {m['image_size']}x"
-                       f"{m['image_size']}x{m['channels']}, real ones "
-                       f"preprocessed with data.preprocess="
-                       f"{m['preprocess']!r}")}
+    return {
+        "extractor": f"classifier:{self.name}",
+        "extractor_sha256": self.sha256,
+        "extractor_test_accuracy": m["test_accuracy"],
+        "resize": (
+            f"none: images are compared at {m['image_size']}x"
+            f"{m['image_size']}x{m['channels']}, real ones "
+            f"preprocessed with data.preprocess="
+            f"{m['preprocess']!r}"
+        ),
+    }
 
   def check_images(self, shape: tuple[int, ...], what: str) -> None:
-    want = (self.meta["image_size"], self.meta["image_size"],
-            self.meta["channels"])
+    want = (
+        self.meta["image_size"],
+        self.meta["image_size"],
+        self.meta["channels"],
+    )
     if tuple(shape) != want:
-      raise UserError(f"{what} are {shape} but the classifier was trained on "
-                      f"{want} images; train one for this data")
+      raise UserError(
+          f"{what} are {shape} but the classifier was trained on "
+          f"{want} images; train one for this data"
+      )
 
-  def __call__(self, images: np.ndarray | jax.Array, batch: int = 500
-               ) -> tuple[np.ndarray, np.ndarray]:
+  def __call__(
+      self, images: np.ndarray | jax.Array, batch: int = 500
+  ) -> tuple[np.ndarray, np.ndarray]:
     """(features (N, 128), logits (N, classes)) as float32 numpy arrays.
 
     images: uint8 (N, H, W, C), or floats already in [-1, 1].
     """
-    return batched(lambda x: self._apply(
-        self.params, to_input(x) if x.dtype == jnp.uint8 else x), images,
-                   batch)
+    return batched(
+        lambda x: self._apply(
+            self.params, to_input(x) if x.dtype == jnp.uint8 else x
+        ),
+        images,
+        batch,
+    )
 
 
 class InceptionExtractor:
-  """The FID Inception: pool3 features and logits of uint8 images."""
+  """The FID Inception: pool3 features and logits of uint8 images.
+
+  protocol: how images are resized and scaled (models/inception.py):
+  'pytorch_fid' or 'torch_fidelity' (TensorFlow 1's, as TTUR's FID code).
+  """
 
   name = "inception"
 
-  def __init__(self, path: str):
-    self.path = path
+  def __init__(self, path: str, protocol: str = "pytorch_fid"):
+    self.path, self.protocol = path, protocol
     self.variables, self.sha256 = inception_port.load(path)
-    model = inception.InceptionV3()
+    model = inception.InceptionV3(protocol=protocol)
     self._apply = jax.jit(model.apply)
 
   def check_images(self, shape: tuple[int, ...], what: str) -> None:
@@ -130,28 +164,88 @@ class InceptionExtractor:
       raise UserError(f"{what} are {shape}; Inception needs images")
 
   def describe(self) -> dict[str, Any]:
-    return {"extractor": "inception:pt_inception-2015-12-05 (FID)",
-            "extractor_sha256": self.sha256,
-            "resize": "bilinear to 299x299 (half-pixel centres, no "
-                      "antialiasing; pytorch-fid's protocol), grayscale "
-                      "repeated to 3 channels"}
+    resize = {
+        "pytorch_fid": (
+            "bilinear to 299x299 (half-pixel centres, no antialiasing), "
+            "then 2x - 1 from [0, 1]: pytorch-fid's protocol"
+        ),
+        "torch_fidelity": (
+            "bilinear to 299x299 with TensorFlow 1's coordinates, then "
+            "(x - 128) / 128: torch-fidelity's (TTUR's) protocol"
+        ),
+    }[self.protocol]
+    return {
+        "extractor": "inception:pt_inception-2015-12-05 (FID)",
+        "extractor_sha256": self.sha256,
+        "resize": f"{resize}; grayscale repeated to 3 channels",
+    }
 
   def __call__(self, images, batch: int = 100):
     return batched(lambda x: self._apply(self.variables, x), images, batch)
 
 
+def shipped_classifiers() -> list[str]:
+  """Directories of the classifiers that come with the package."""
+  root = importlib.resources.files("jaxgan") / "assets" / "classifiers"
+  if not root.is_dir():
+    return []
+  return sorted(str(d) for d in root.iterdir() if (d / META).is_file())
+
+
+@functools.lru_cache(maxsize=16)
+def _split_fingerprint(data_json: str, split: str) -> str | None:
+  from ml_collections import config_dict  # pylint: disable=g-import-not-at-top
+
+  data = config_dict.ConfigDict(json.loads(data_json))
+  try:
+    images, labels = pipeline.load_split(data, split)
+  except UserError:
+    return None
+  return pipeline.fingerprint(images, labels)
+
+
+def shipped_classifier(data_config) -> str | None:
+  """The shipped classifier trained for this data, or None.
+
+  It must match the run's preprocessing (size, channels, `data.preprocess`)
+  and the fingerprint of its test split (pipeline.fingerprint), so another
+  dataset in the same shape never gets it.
+  """
+  for directory in shipped_classifiers():
+    with open(os.path.join(directory, META)) as f:
+      meta = json.load(f)
+    if (meta["image_size"], meta["channels"], meta["preprocess"]) != (
+        data_config.image_size,
+        data_config.channels,
+        data_config.preprocess,
+    ):
+      continue
+    found = _split_fingerprint(
+        data_config.to_json_best_effort(sort_keys=True), meta["test_split"]
+    )
+    if found == meta["test_fingerprint"]:
+      return directory
+  return None
+
+
 def extractor_path(config) -> str | None:
   """Where eval.extractor's weights are: eval.<classifier|inception>, else
-  the environment variable, else None (no image evaluation; always None for
-  the 2-D toys)."""
+  the environment variable, else a shipped classifier trained for the run's
+  data, else None (no image evaluation; always None for the 2-D toys)."""
   if sources.is_toy(config.data):
     return None
   field, env = EXTRACTORS[config.eval.extractor]
-  return config.eval[field] or os.environ.get(env) or None
+  explicit = config.eval[field] or os.environ.get(env)
+  if explicit:
+    return explicit
+  if config.eval.extractor == "classifier":
+    return shipped_classifier(config.data)
+  return None
 
 
-def make_extractor(kind: str, path: str):
-  """The feature extractor `kind` ('classifier' or 'inception') from path."""
+def make_extractor(kind: str, path: str, protocol: str = "pytorch_fid"):
+  """The feature extractor `kind` ('classifier' or 'inception') from path;
+  `protocol` is the Inception's input protocol (eval.inception_protocol)."""
   if kind == "inception":
-    return InceptionExtractor(path)
+    return InceptionExtractor(path, protocol)
   return ClassifierExtractor(path)

@@ -23,8 +23,9 @@ EVAL_SEED = 12345  # Evaluation's noise, apart from training's and sample's.
 def grid_labels(num: int, num_classes: int) -> np.ndarray:
   """Labels for a grid of `num` images (images.make_grid's columns): one
   class per row, classes 0, 1, ... in order, starting over after the last."""
-  return ((np.arange(num) // images.grid_columns(num))
-          % num_classes).astype(np.int32)
+  return ((np.arange(num) // images.grid_columns(num)) % num_classes).astype(
+      np.int32
+  )
 
 
 def cyclic_labels(num: int, num_classes: int) -> np.ndarray:
@@ -36,8 +37,9 @@ def cyclic_labels(num: int, num_classes: int) -> np.ndarray:
 def inputs(exp: Experiment, seed: int, num: int) -> np.ndarray:
   """(num, input_dim) generator inputs of `seed`: noise, then InfoGAN codes."""
   m = exp.config.model
-  return np.array(latent.draw(jax.random.PRNGKey(seed), num, m.z_dim,
-                               m.noise, exp.cond))
+  return np.array(
+      latent.draw(jax.random.PRNGKey(seed), num, m.z_dim, m.noise, exp.cond)
+  )
 
 
 def to_uint8(x: jax.Array) -> jax.Array:
@@ -77,9 +79,11 @@ class Sampler:
       return x.astype(jnp.float32) if points else to_uint8(x)
 
     spec = P(runtime.AXIS)
-    self._run = jax.jit(jax.shard_map(body, mesh=exp.mesh,
-                                      in_specs=(P(), spec, spec),
-                                      out_specs=spec))
+    self._run = jax.jit(
+        jax.shard_map(
+            body, mesh=exp.mesh, in_specs=(P(), spec, spec), out_specs=spec
+        )
+    )
 
   def __call__(self, state, z: np.ndarray, labels=None) -> np.ndarray:
     """Outputs for inputs z (N, input_dim) and labels (N,) (required by a
@@ -88,14 +92,20 @@ class Sampler:
     n, b = len(z), self.batch_size
     if self.exp.cond.labelled and labels is None:
       raise ValueError("a class-conditional generator needs labels")
-    labels = (np.zeros(n, np.int32) if labels is None
-              else np.asarray(labels, np.int32))
+    labels = (
+        np.zeros(n, np.int32)
+        if labels is None
+        else np.asarray(labels, np.int32)
+    )
     z = np.concatenate([z, np.zeros((-n % b, z.shape[1]), z.dtype)])
     labels = np.concatenate([labels, np.zeros(-n % b, np.int32)])
     out = []
     for i in range(0, len(z), b):
-      x = self._run(state, jax.device_put(z[i:i + b], self._sharding),
-                    jax.device_put(labels[i:i + b], self._sharding))
+      x = self._run(
+          state,
+          jax.device_put(z[i : i + b], self._sharding),
+          jax.device_put(labels[i : i + b], self._sharding),
+      )
       out.append(runtime.all_processes(x, tiled=True))  # Every process.
     return np.concatenate(out)[:n]
 

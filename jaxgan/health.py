@@ -33,18 +33,25 @@ class Health:
       return h["nonfinite_steps"]
     if self.skip:
       names = ", ".join(step_lib.describe_mask(h["last_mask"]))
-      runtime.log(f"warning: {new} iteration(s) in steps {since + 1}-{step} "
-                  f"had a non-finite {names} (last at step {h['last_step']}); "
-                  "their updates were skipped (train.on_nonfinite='skip')")
+      runtime.log(
+          f"warning: {new} iteration(s) in steps {since + 1}-{step} "
+          f"had a non-finite {names} (last at step {h['last_step']}); "
+          "their updates were skipped (train.on_nonfinite='skip')"
+      )
       return h["nonfinite_steps"]
     first = self.baseline == 0
     at = h["first_step"] if first else h["last_step"]
-    names = ", ".join(step_lib.describe_mask(
-        h["first_mask"] if first else h["last_mask"]))
-    kept = (f"checkpoint step {last_saved} is kept" if last_saved is not None
-            else "no checkpoint was written")
+    names = ", ".join(
+        step_lib.describe_mask(h["first_mask"] if first else h["last_mask"])
+    )
+    kept = (
+        f"checkpoint step {last_saved} is kept"
+        if last_saved is not None
+        else "no checkpoint was written"
+    )
     raise FloatingPointError(
         f"non-finite {names} at step {at} (caught at step {step}; {new} bad "
         f"iteration(s) in steps {since + 1}-{step}); training stopped and "
         f"{kept}: lower the learning rates, check the data, or set "
-        "--config.train.on_nonfinite=skip")
+        "--config.train.on_nonfinite=skip"
+    )

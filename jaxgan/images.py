@@ -14,19 +14,22 @@ def grid_columns(n: int) -> int:
   return int(math.ceil(math.sqrt(n)))
 
 
-def make_grid(images: np.ndarray, ncols: int | None = None,
-              padding: int = 2) -> np.ndarray:
+def make_grid(
+    images: np.ndarray, ncols: int | None = None, padding: int = 2
+) -> np.ndarray:
   """Tiles uint8 (N, H, W, C) images into one (rows*H', cols*W', C) image
   (`grid_columns(N)` columns by default)."""
   n, h, w, c = images.shape
   ncols = ncols or grid_columns(n)
   nrows = int(math.ceil(n / ncols))
-  grid = np.zeros((nrows * (h + padding) + padding,
-                   ncols * (w + padding) + padding, c), np.uint8)
+  grid = np.zeros(
+      (nrows * (h + padding) + padding, ncols * (w + padding) + padding, c),
+      np.uint8,
+  )
   for i, image in enumerate(images):
     r, col = divmod(i, ncols)
     top, left = padding + r * (h + padding), padding + col * (w + padding)
-    grid[top:top + h, left:left + w] = image
+    grid[top : top + h, left : left + w] = image
   return grid
 
 
@@ -43,19 +46,29 @@ def save_png(image: np.ndarray, path: str) -> None:
   fs.write_bytes(path, png_bytes(image))
 
 
-def save_gif(frames: list[np.ndarray], path: str,
-             duration_ms: int = 120) -> None:
+def save_gif(
+    frames: list[np.ndarray], path: str, duration_ms: int = 120
+) -> None:
   """Writes uint8 (H, W, 1|3) frames as an animated GIF that loops."""
-  pics = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f)
-          for f in frames]
+  pics = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
   buffer = io.BytesIO()
-  pics[0].save(buffer, format="GIF", save_all=True, append_images=pics[1:],
-               duration=duration_ms, loop=0)
+  pics[0].save(
+      buffer,
+      format="GIF",
+      save_all=True,
+      append_images=pics[1:],
+      duration=duration_ms,
+      loop=0,
+  )
   fs.write_bytes(path, buffer.getvalue())
 
 
-def scatter_plot(points: np.ndarray, centres: np.ndarray | None = None,
-                 size: int = 480, extent: float | None = None) -> np.ndarray:
+def scatter_plot(
+    points: np.ndarray,
+    centres: np.ndarray | None = None,
+    size: int = 480,
+    extent: float | None = None,
+) -> np.ndarray:
   """Draws 2-D points (black) over the true mode centres (red crosses).
 
   Returns a uint8 (size, size, 3) image. The square view is centred on 0 and
@@ -65,15 +78,19 @@ def scatter_plot(points: np.ndarray, centres: np.ndarray | None = None,
   """
   points = np.asarray(points, np.float64)
   if extent is None:
-    ref = np.abs(centres).max() if centres is not None else np.abs(
-        points[np.isfinite(points)]).max(initial=1.0)
+    ref = (
+        np.abs(centres).max()
+        if centres is not None
+        else np.abs(points[np.isfinite(points)]).max(initial=1.0)
+    )
     extent = 1.5 * ref
   scale = (size - 1) / (2 * extent)
 
   def to_pixels(xy):
     xy = np.clip(xy, -extent, extent)
-    return np.stack([(xy[:, 0] + extent) * scale,
-                     (extent - xy[:, 1]) * scale], axis=1)
+    return np.stack(
+        [(xy[:, 0] + extent) * scale, (extent - xy[:, 1]) * scale], axis=1
+    )
 
   pil = Image.new("RGB", (size, size), (255, 255, 255))
   draw = ImageDraw.Draw(pil)

@@ -35,8 +35,11 @@ PTH_SHA256_PREFIX = "6726825d"
 
 def template() -> dict[str, Any]:
   """Shapes of the model's variables ({'params', 'batch_stats'}), no compute."""
-  return jax.eval_shape(inception.InceptionV3().init, jax.random.PRNGKey(0),
-                        jnp.zeros((1, 32, 32, 3), jnp.uint8))
+  return jax.eval_shape(
+      inception.InceptionV3().init,
+      jax.random.PRNGKey(0),
+      jnp.zeros((1, 32, 32, 3), jnp.uint8),
+  )
 
 
 # Last part of a torch key -> (collection, flax leaf name, transform).
@@ -61,21 +64,27 @@ def convert(state_dict: Mapping[str, np.ndarray]) -> dict[str, Any]:
       continue
     rule = _LEAVES.get(tuple(parts[-2:]))
     if rule is None:
-      raise UserError(f"unexpected tensor {key!r}: not a FID Inception state "
-                      "dict (pt_inception-2015-12-05)")
+      raise UserError(
+          f"unexpected tensor {key!r}: not a FID Inception state "
+          "dict (pt_inception-2015-12-05)"
+      )
     collection, leaf, transform = rule
     path = (collection, *parts[:-1], leaf)
     if path not in want:
       raise UserError(f"tensor {key!r} has no place in the model ({path})")
     array = np.asarray(transform(np.asarray(value)), np.float32)
     if array.shape != want[path].shape:
-      raise UserError(f"tensor {key!r} has shape {np.shape(value)}; the model "
-                      f"needs {want[path].shape} after conversion")
+      raise UserError(
+          f"tensor {key!r} has shape {np.shape(value)}; the model "
+          f"needs {want[path].shape} after conversion"
+      )
     flat[path] = array
   missing = sorted(set(want) - set(flat))
   if missing:
-    raise UserError(f"{len(missing)} tensors missing from the state dict, "
-                    f"e.g. {'.'.join(missing[0][1:])}")
+    raise UserError(
+        f"{len(missing)} tensors missing from the state dict, "
+        f"e.g. {'.'.join(missing[0][1:])}"
+    )
   return traverse_util.unflatten_dict(flat)
 
 
@@ -87,8 +96,10 @@ def read_state_dict(path: str) -> dict[str, np.ndarray]:
   try:
     import torch  # pylint: disable=g-import-not-at-top
   except ImportError:
-    raise UserError(f"reading {path} needs PyTorch (pip install torch), or "
-                    "give a .npz of the same tensors") from None
+    raise UserError(
+        f"reading {path} needs PyTorch (pip install torch), or "
+        "give a .npz of the same tensors"
+    ) from None
   state = torch.load(path, map_location="cpu", weights_only=True)
   return {k: v.numpy() for k, v in state.items()}
 
@@ -104,9 +115,12 @@ def sha256(path: str) -> str:
 def write(variables: dict[str, Any], out: str, source: str) -> dict[str, Any]:
   raw = serialization.to_bytes(variables)
   fs.write_bytes(out, raw)
-  meta = {"source": os.path.basename(source), "source_sha256": sha256(source),
-          "sha256": hashlib.sha256(raw).hexdigest(),
-          "model": "jaxgan.models.inception.InceptionV3"}
+  meta = {
+      "source": os.path.basename(source),
+      "source_sha256": sha256(source),
+      "sha256": hashlib.sha256(raw).hexdigest(),
+      "model": "jaxgan.models.inception.InceptionV3",
+  }
   fs.write_bytes(out + ".json", json.dumps(meta, indent=2).encode())
   return meta
 
@@ -114,9 +128,11 @@ def write(variables: dict[str, Any], out: str, source: str) -> dict[str, Any]:
 def load(path: str) -> tuple[dict[str, Any], str]:
   """(variables, sha256) of a converted weights file."""
   if not os.path.isfile(path):
-    raise UserError(f"no Inception weights at {path}; convert pytorch-fid's "
-                    "pt_inception-2015-12-05-6726825d.pth with python -m "
-                    "jaxgan.inception_weights")
+    raise UserError(
+        f"no Inception weights at {path}; convert pytorch-fid's "
+        "pt_inception-2015-12-05-6726825d.pth with python -m "
+        "jaxgan.inception_weights"
+    )
   with open(path, "rb") as f:
     raw = f.read()
   shapes = template()
@@ -124,6 +140,8 @@ def load(path: str) -> tuple[dict[str, Any], str]:
   try:
     variables = serialization.from_bytes(zeros, raw)
   except Exception as e:  # pylint: disable=broad-except
-    raise UserError(f"{path} is not a converted Inception weights file "
-                    f"({type(e).__name__}: {e})") from None
+    raise UserError(
+        f"{path} is not a converted Inception weights file "
+        f"({type(e).__name__}: {e})"
+    ) from None
   return variables, hashlib.sha256(raw).hexdigest()

@@ -29,13 +29,17 @@ def main(argv):
   if not os.path.isfile(src):
     raise UserError(f"--src={src}: no such file")
   digest = inception_port.sha256(src)
-  if (not digest.startswith(inception_port.PTH_SHA256_PREFIX)
-      and src.endswith(".pth")):
-    print(f"warning: {src} has SHA-256 {digest[:8]}..., not pytorch-fid's "
-          f"{inception_port.PTH_SHA256_PREFIX}...; its FID is not comparable "
-          "with published numbers")
+  if not digest.startswith(inception_port.PTH_SHA256_PREFIX) and src.endswith(
+      ".pth"
+  ):
+    print(
+        f"warning: {src} has SHA-256 {digest[:8]}..., not pytorch-fid's "
+        f"{inception_port.PTH_SHA256_PREFIX}...; its FID is not comparable "
+        "with published numbers"
+    )
   meta = inception_port.write(
-      inception_port.convert(inception_port.read_state_dict(src)), out, src)
+      inception_port.convert(inception_port.read_state_dict(src)), out, src
+  )
   print(f"wrote {out} (sha256 {meta['sha256'][:12]}) from {src}")
 
 

@@ -26,13 +26,15 @@ from jaxgan.models.conditioning import Conditioning
 # model.noise -> (key, shape) -> z.
 NOISE = {
     "normal": lambda key, shape: jax.random.normal(key, shape, jnp.float32),
-    "uniform": lambda key, shape: jax.random.uniform(key, shape, jnp.float32,
-                                                     -1.0, 1.0),
+    "uniform": lambda key, shape: jax.random.uniform(
+        key, shape, jnp.float32, -1.0, 1.0
+    ),
 }
 
 
-def sample_noise(key: jax.Array, num: int, z_dim: int,
-                 dist: str = "normal") -> jax.Array:
+def sample_noise(
+    key: jax.Array, num: int, z_dim: int, dist: str = "normal"
+) -> jax.Array:
   """(num, z_dim) noise of `model.noise` (validated)."""
   return NOISE[dist](key, (num, z_dim))
 
@@ -41,8 +43,9 @@ def input_dim(z_dim: int, cond: Conditioning) -> int:
   return z_dim + cond.code_dim
 
 
-def draw(key: jax.Array, num: int, z_dim: int, noise: str,
-         cond: Conditioning) -> jax.Array:
+def draw(
+    key: jax.Array, num: int, z_dim: int, noise: str, cond: Conditioning
+) -> jax.Array:
   """(num, z_dim + codes) generator inputs: noise, then random codes."""
   if not cond.info:
     return sample_noise(key, num, z_dim, noise)
@@ -51,20 +54,27 @@ def draw(key: jax.Array, num: int, z_dim: int, noise: str,
   if cond.info_categorical:
     categorical = jax.random.randint(k_cat, (num,), 0, cond.info_categorical)
   if cond.info_continuous:
-    continuous = jax.random.uniform(k_cont, (num, cond.info_continuous),
-                                    jnp.float32, -1.0, 1.0)
-  return with_codes(sample_noise(k_z, num, z_dim, noise), cond,
-                    categorical=categorical, continuous=continuous)
+    continuous = jax.random.uniform(
+        k_cont, (num, cond.info_continuous), jnp.float32, -1.0, 1.0
+    )
+  return with_codes(
+      sample_noise(k_z, num, z_dim, noise),
+      cond,
+      categorical=categorical,
+      continuous=continuous,
+  )
 
 
-def with_codes(z: jax.Array, cond: Conditioning, *, categorical=None,
-               continuous=None) -> jax.Array:
+def with_codes(
+    z: jax.Array, cond: Conditioning, *, categorical=None, continuous=None
+) -> jax.Array:
   """z (N, z_dim) joined by the codes: categorical (N,) ints, continuous
   (N, info_continuous) floats; both required when the model has them."""
   parts = [z]
   if cond.info_categorical:
-    parts.append(jax.nn.one_hot(categorical, cond.info_categorical,
-                                dtype=z.dtype))
+    parts.append(
+        jax.nn.one_hot(categorical, cond.info_categorical, dtype=z.dtype)
+    )
   if cond.info_continuous:
     parts.append(jnp.asarray(continuous, z.dtype))
   return jnp.concatenate(parts, axis=-1)
@@ -72,14 +82,17 @@ def with_codes(z: jax.Array, cond: Conditioning, *, categorical=None,
 
 def codes_of(g_input: jax.Array, cond: Conditioning):
   """(one-hot categorical or None, continuous or None) of generator inputs."""
-  codes = g_input[:, g_input.shape[1] - cond.code_dim:]
+  codes = g_input[:, g_input.shape[1] - cond.code_dim :]
   k = cond.info_categorical
-  return (codes[:, :k] if k else None,
-          codes[:, k:] if cond.info_continuous else None)
+  return (
+      codes[:, :k] if k else None,
+      codes[:, k:] if cond.info_continuous else None,
+  )
 
 
-def information(q: jax.Array, g_input: jax.Array,
-                cond: Conditioning) -> dict[str, jax.Array]:
+def information(
+    q: jax.Array, g_input: jax.Array, cond: Conditioning
+) -> dict[str, jax.Array]:
   """The lower bound L_I and its parts, averaged over the batch.
 
   Args:
@@ -101,10 +114,12 @@ def information(q: jax.Array, g_input: jax.Array,
     out["info_categorical"] = jnp.mean(log_q) + math.log(k)
   if cond.info_continuous:
     mean = q[:, k:]
-    log_q = jnp.sum(-0.5 * (continuous - mean) ** 2
-                    - 0.5 * math.log(2 * math.pi), axis=-1)
-    out["info_continuous"] = (jnp.mean(log_q)
-                              + cond.info_continuous * math.log(2.0))
+    log_q = jnp.sum(
+        -0.5 * (continuous - mean) ** 2 - 0.5 * math.log(2 * math.pi), axis=-1
+    )
+    out["info_continuous"] = jnp.mean(log_q) + cond.info_continuous * math.log(
+        2.0
+    )
   out["info_mi"] = sum(out.values())
   return out
 
@@ -114,8 +129,9 @@ def information(q: jax.Array, g_input: jax.Array,
 INTERPOLATIONS = ("linear", "slerp")
 
 
-def interpolate(a: np.ndarray, b: np.ndarray, steps: int,
-                method: str = "linear") -> np.ndarray:
+def interpolate(
+    a: np.ndarray, b: np.ndarray, steps: int, method: str = "linear"
+) -> np.ndarray:
   """(steps, ...) points from a to b (rows of a and b are pairs).
 
   'slerp' follows the great circle between a and b with the norm
@@ -124,8 +140,10 @@ def interpolate(a: np.ndarray, b: np.ndarray, steps: int,
   between two samples leaves; 'linear' is the straight line of DCGAN.
   """
   if method not in INTERPOLATIONS:
-    raise UserError(f"--interpolation={method!r} is unknown; use one of "
-                    f"{list(INTERPOLATIONS)}")
+    raise UserError(
+        f"--interpolation={method!r} is unknown; use one of "
+        f"{list(INTERPOLATIONS)}"
+    )
   t = np.linspace(0.0, 1.0, steps).reshape(-1, *([1] * a.ndim))
   if method == "linear":
     return (1 - t) * a + t * b
@@ -139,8 +157,9 @@ def interpolate(a: np.ndarray, b: np.ndarray, steps: int,
   wa = np.where(so > 1e-6, np.sin((1 - t) * omega) / safe, 1 - t)
   wb = np.where(so > 1e-6, np.sin(t * omega) / safe, t)
   direction = wa * a / np.maximum(na, 1e-12) + wb * b / np.maximum(nb, 1e-12)
-  direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True),
-                          1e-12)
+  direction /= np.maximum(
+      np.linalg.norm(direction, axis=-1, keepdims=True), 1e-12
+  )
   return direction * ((1 - t) * na + t * nb)
 
 
@@ -151,22 +170,30 @@ def parse_expression(expr: str, num: int) -> list[tuple[int, list[int]]]:
   with the same --seed and --num) whose latent vectors are averaged.
   """
   terms, sign, rest = [], 1, expr.replace(" ", "")
-  fix = ("; e.g. --expression='3,7,12 - 5,9 + 20' (DCGAN's 'smiling woman - "
-         "neutral woman + neutral man' from averaged sample indices)")
+  fix = (
+      "; e.g. --expression='3,7,12 - 5,9 + 20' (DCGAN's 'smiling woman - "
+      "neutral woman + neutral man' from averaged sample indices)"
+  )
   while rest:
-    cut = min([i for i in (rest.find("+"), rest.find("-")) if i >= 0],
-              default=len(rest))
-    group, op, rest = rest[:cut], rest[cut:cut + 1], rest[cut + 1:]
+    cut = min(
+        [i for i in (rest.find("+"), rest.find("-")) if i >= 0],
+        default=len(rest),
+    )
+    group, op, rest = rest[:cut], rest[cut : cut + 1], rest[cut + 1 :]
     try:
       indices = [int(i) for i in group.split(",")]
     except ValueError:
-      raise UserError(f"--expression={expr!r}: {group!r} is not a list of "
-                      f"sample indices{fix}") from None
+      raise UserError(
+          f"--expression={expr!r}: {group!r} is not a list of "
+          f"sample indices{fix}"
+      ) from None
     bad = [i for i in indices if not 0 <= i < num]
     if bad:
-      raise UserError(f"--expression={expr!r}: index {bad[0]} is not among "
-                      f"the {num} samples (0..{num - 1}); raise --num or "
-                      "pick another")
+      raise UserError(
+          f"--expression={expr!r}: index {bad[0]} is not among "
+          f"the {num} samples (0..{num - 1}); raise --num or "
+          "pick another"
+      )
     terms.append((sign, indices))
     sign = -1 if op == "-" else 1
     if op and not rest:

@@ -47,6 +47,7 @@ class GanLoss:
     update: (loss_state, real_out, fake_out, **hparams) -> (loss_state,
       metrics), called after every discriminator update; None if stateless.
   """
+
   fn: LossFn
   g_uses_real: bool = False
   probability: bool = False
@@ -55,7 +56,9 @@ class GanLoss:
   autoencoder: bool = False
   hparams: tuple[str, ...] = ()
   init_state: Callable[[], dict[str, Any]] = dict
-  update: Callable[..., tuple[dict[str, Any], dict[str, jax.Array]]] | None = None
+  update: Callable[..., tuple[dict[str, Any], dict[str, jax.Array]]] | None = (
+      None
+  )
 
 
 def _d_cross_entropy(real_logits, fake_logits, label_smoothing=0.0):
@@ -64,16 +67,21 @@ def _d_cross_entropy(real_logits, fake_logits, label_smoothing=0.0):
   # smoothing (Salimans et al. 2016, Sec. 3.4) sets the real target to
   # 1 - label_smoothing and leaves the fake target at 0.
   s = label_smoothing
-  real_term = -((1.0 - s) * jax.nn.log_sigmoid(real_logits)
-                + s * jax.nn.log_sigmoid(-real_logits)).mean()
+  real_term = -(
+      (1.0 - s) * jax.nn.log_sigmoid(real_logits)
+      + s * jax.nn.log_sigmoid(-real_logits)
+  ).mean()
   return real_term - jax.nn.log_sigmoid(-fake_logits).mean()
 
 
 def minimax(real_logits, fake_logits, loss_state, label_smoothing=0.0):
   """Goodfellow et al. 2014, Eq. 1: G minimises log(1 - D(G(z)))."""
   del loss_state
-  d_loss = (_d_cross_entropy(real_logits, fake_logits, label_smoothing)
-            if real_logits is not None else None)
+  d_loss = (
+      _d_cross_entropy(real_logits, fake_logits, label_smoothing)
+      if real_logits is not None
+      else None
+  )
   g_loss = jax.nn.log_sigmoid(-fake_logits).mean()
   return d_loss, g_loss
 
@@ -81,8 +89,11 @@ def minimax(real_logits, fake_logits, loss_state, label_smoothing=0.0):
 def non_saturating(real_logits, fake_logits, loss_state, label_smoothing=0.0):
   """Goodfellow et al. 2014, Sec. 3: G maximises log D(G(z)) instead."""
   del loss_state
-  d_loss = (_d_cross_entropy(real_logits, fake_logits, label_smoothing)
-            if real_logits is not None else None)
+  d_loss = (
+      _d_cross_entropy(real_logits, fake_logits, label_smoothing)
+      if real_logits is not None
+      else None
+  )
   g_loss = -jax.nn.log_sigmoid(fake_logits).mean()
   return d_loss, g_loss
 
@@ -90,8 +101,9 @@ def non_saturating(real_logits, fake_logits, loss_state, label_smoothing=0.0):
 def wasserstein(real_out, fake_out, loss_state):
   """WGAN (Arjovsky et al. 2017): the critic maximises E D(x) - E D(G(z))."""
   del loss_state
-  d_loss = (jnp.mean(fake_out) - jnp.mean(real_out)
-            if real_out is not None else None)
+  d_loss = (
+      jnp.mean(fake_out) - jnp.mean(real_out) if real_out is not None else None
+  )
   return d_loss, -jnp.mean(fake_out)
 
 
@@ -100,8 +112,9 @@ def least_squares(real_logits, fake_logits, loss_state):
   del loss_state
   d_loss = None
   if real_logits is not None:
-    d_loss = (0.5 * jnp.mean((real_logits - 1.0) ** 2)
-              + 0.5 * jnp.mean(fake_logits ** 2))
+    d_loss = 0.5 * jnp.mean((real_logits - 1.0) ** 2) + 0.5 * jnp.mean(
+        fake_logits**2
+    )
   g_loss = 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
   return d_loss, g_loss
 
@@ -111,8 +124,9 @@ def hinge(real_logits, fake_logits, loss_state):
   del loss_state
   d_loss = None
   if real_logits is not None:
-    d_loss = (jnp.mean(jax.nn.relu(1.0 - real_logits))
-              + jnp.mean(jax.nn.relu(1.0 + fake_logits)))
+    d_loss = jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(
+        jax.nn.relu(1.0 + fake_logits)
+    )
   g_loss = -jnp.mean(fake_logits)
   return d_loss, g_loss
 
@@ -126,27 +140,34 @@ def relativistic_average(real_logits, fake_logits, loss_state):
   del loss_state
   real_rel = real_logits - jnp.mean(fake_logits)
   fake_rel = fake_logits - jnp.mean(real_logits)
-  d_loss = (-jnp.mean(jax.nn.log_sigmoid(real_rel))
-            - jnp.mean(jax.nn.log_sigmoid(-fake_rel)))
-  g_loss = (-jnp.mean(jax.nn.log_sigmoid(fake_rel))
-            - jnp.mean(jax.nn.log_sigmoid(-real_rel)))
+  d_loss = -jnp.mean(jax.nn.log_sigmoid(real_rel)) - jnp.mean(
+      jax.nn.log_sigmoid(-fake_rel)
+  )
+  g_loss = -jnp.mean(jax.nn.log_sigmoid(fake_rel)) - jnp.mean(
+      jax.nn.log_sigmoid(-real_rel)
+  )
   return d_loss, g_loss
 
 
-def began(real_errors, fake_errors, loss_state, began_gamma=0.75,
-          began_lambda_k=0.001):
+def began(
+    real_errors, fake_errors, loss_state, began_gamma=0.75, began_lambda_k=0.001
+):
   """BEGAN (Berthelot et al. 2017, Eq. 4) on reconstruction errors L(.).
 
   L_D = L(x) - k_t L(G(z)), L_G = L(G(z)); k_t is `loss_state['k']`.
   """
   del began_gamma, began_lambda_k  # Used by began_update.
-  d_loss = (jnp.mean(real_errors) - loss_state["k"] * jnp.mean(fake_errors)
-            if real_errors is not None else None)
+  d_loss = (
+      jnp.mean(real_errors) - loss_state["k"] * jnp.mean(fake_errors)
+      if real_errors is not None
+      else None
+  )
   return d_loss, jnp.mean(fake_errors)
 
 
-def began_update(loss_state, real_errors, fake_errors, began_gamma=0.75,
-                 began_lambda_k=0.001):
+def began_update(
+    loss_state, real_errors, fake_errors, began_gamma=0.75, began_lambda_k=0.001
+):
   """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1).
 
   Also returns the convergence measure M = L(x) + |gamma L(x) - L(G(z))|
@@ -159,21 +180,28 @@ def began_update(loss_state, real_errors, fake_errors, began_gamma=0.75,
 
 
 LOSSES: dict[str, GanLoss] = {
-    "minimax": GanLoss(minimax, probability=True,
-                       hparams=("label_smoothing",)),
-    "non_saturating": GanLoss(non_saturating, probability=True,
-                              hparams=("label_smoothing",)),
+    "minimax": GanLoss(minimax, probability=True, hparams=("label_smoothing",)),
+    "non_saturating": GanLoss(
+        non_saturating, probability=True, hparams=("label_smoothing",)
+    ),
     "wgan": GanLoss(wasserstein, lipschitz=True),
     "wgan_gp": GanLoss(wasserstein, penalty="wgan_gp", lipschitz=True),
     "least_squares": GanLoss(least_squares),
-    "dragan": GanLoss(non_saturating, probability=True, penalty="dragan",
-                      hparams=("label_smoothing",)),
+    "dragan": GanLoss(
+        non_saturating,
+        probability=True,
+        penalty="dragan",
+        hparams=("label_smoothing",),
+    ),
     "hinge": GanLoss(hinge),
     "relativistic_average": GanLoss(relativistic_average, g_uses_real=True),
-    "began": GanLoss(began, autoencoder=True,
-                     hparams=("began_gamma", "began_lambda_k"),
-                     init_state=lambda: {"k": jnp.zeros((), jnp.float32)},
-                     update=began_update),
+    "began": GanLoss(
+        began,
+        autoencoder=True,
+        hparams=("began_gamma", "began_lambda_k"),
+        init_state=lambda: {"k": jnp.zeros((), jnp.float32)},
+        update=began_update,
+    ),
 }
 
 
@@ -181,11 +209,15 @@ def get_loss(loss_config) -> GanLoss:
   """The `LOSSES` entry for `loss_config.name`, hyper-parameters bound."""
   name = loss_config.name
   if name not in LOSSES:
-    raise UserError(f"loss.name={name!r} is unknown; use one of "
-                    f"{sorted(LOSSES)}")
+    raise UserError(
+        f"loss.name={name!r} is unknown; use one of " f"{sorted(LOSSES)}"
+    )
   loss = LOSSES[name]
   hparams = {k: loss_config[k] for k in loss.hparams}
   return dataclasses.replace(
-      loss, fn=functools.partial(loss.fn, **hparams),
-      update=(functools.partial(loss.update, **hparams)
-              if loss.update else None))
+      loss,
+      fn=functools.partial(loss.fn, **hparams),
+      update=(
+          functools.partial(loss.update, **hparams) if loss.update else None
+      ),
+  )

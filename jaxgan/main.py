@@ -12,15 +12,24 @@ from ml_collections import config_flags
 from jaxgan import cli, runtime, train
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Directory for checkpoints, samples, logs.")
+flags.DEFINE_string(
+    "workdir", None, "Directory for checkpoints, samples, logs."
+)
 config_flags.DEFINE_config_file(
-    "config", None, "Path to an experiment config (configs/*.py).",
-    lock_config=True)
+    "config",
+    None,
+    "Path to an experiment config (configs/*.py).",
+    lock_config=True,
+)
 flags.mark_flags_as_required(["config", "workdir"])
 # Several processes (one per host; jaxgan/runtime.py `initialize`).
-flags.DEFINE_bool("distributed", False, "Start jax.distributed with the "
-                  "coordinator, process count and id discovered (Cloud TPU "
-                  "VMs, SLURM).")
+flags.DEFINE_bool(
+    "distributed",
+    False,
+    "Start jax.distributed with the "
+    "coordinator, process count and id discovered (Cloud TPU "
+    "VMs, SLURM).",
+)
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0.")
 flags.DEFINE_integer("num_processes", None, "Number of processes.")
 flags.DEFINE_integer("process_id", None, "This process's index.")
@@ -30,9 +39,12 @@ def main(argv):
   del argv  # cli.run refuses positional arguments.
   # XLA reads its flags when JAX starts its first backend: before that.
   runtime.set_xla_flags(runtime.xla_cpu_flags(FLAGS.config.model.name))
-  runtime.initialize(coordinator_address=FLAGS.coordinator_address,
-                     num_processes=FLAGS.num_processes,
-                     process_id=FLAGS.process_id, auto=FLAGS.distributed)
+  runtime.initialize(
+      coordinator_address=FLAGS.coordinator_address,
+      num_processes=FLAGS.num_processes,
+      process_id=FLAGS.process_id,
+      auto=FLAGS.distributed,
+  )
   train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 

@@ -51,7 +51,8 @@ def dragan(d_fn, real, fake, key):
   del fake
   u_key, a_key = jax.random.split(key)
   perturbed = real + 0.5 * jnp.std(real) * jax.random.uniform(
-      u_key, real.shape, real.dtype)
+      u_key, real.shape, real.dtype
+  )
   x_hat = real + _uniform_per_sample(a_key, real) * (perturbed - real)
   return jnp.mean((_norms(_input_gradients(d_fn, x_hat)) - 1.0) ** 2)
 
@@ -61,8 +62,7 @@ def r1(d_fn, real, fake, key):
   (weight = gamma)."""
   del fake, key
   grads = _input_gradients(d_fn, real)
-  return 0.5 * jnp.mean(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2,
-                                axis=1))
+  return 0.5 * jnp.mean(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1))
 
 
 # penalty.name -> fn; 'none' adds nothing. Losses that include a penalty

@@ -44,8 +44,11 @@ def set_xla_flags(flags: dict[str, str]) -> None:
   in the benchmarks. To keep XLA's own choice, name the flag in $XLA_FLAGS.
   """
   current = os.environ.get("XLA_FLAGS", "")
-  extra = [f"--{name}={value}" for name, value in flags.items()
-           if f"--{name}=" not in current]
+  extra = [
+      f"--{name}={value}"
+      for name, value in flags.items()
+      if f"--{name}=" not in current
+  ]
   if extra:
     os.environ["XLA_FLAGS"] = " ".join([current, *extra]).strip()
 
@@ -106,8 +109,9 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def batch_sizes(global_batch: int, devices: int | None = None,
-                processes: int | None = None) -> tuple[int, int]:
+def batch_sizes(
+    global_batch: int, devices: int | None = None, processes: int | None = None
+) -> tuple[int, int]:
   """Returns (per_process, per_device) batch sizes, validating divisibility.
 
   The counts default to this run's (`jax.device_count()`,
@@ -118,7 +122,8 @@ def batch_sizes(global_batch: int, devices: int | None = None,
   if global_batch <= 0 or global_batch % devices:
     raise UserError(
         f"train.batch_size={global_batch} is not divisible by {devices} "
-        f"devices; use a multiple of {devices}")
+        f"devices; use a multiple of {devices}"
+    )
   return global_batch // processes, global_batch // devices
 
 
@@ -136,7 +141,8 @@ def global_batch(local, mesh: Mesh):
   tuple of images and labels) into global arrays."""
   sharding = batch_sharding(mesh)
   return jax.tree.map(
-      lambda x: jax.make_array_from_process_local_data(sharding, x), local)
+      lambda x: jax.make_array_from_process_local_data(sharding, x), local
+  )
 
 
 def all_processes(x, *, tiled: bool = False) -> np.ndarray:
@@ -146,6 +152,7 @@ def all_processes(x, *, tiled: bool = False) -> np.ndarray:
   if jax.process_count() == 1:
     return np.asarray(x) if tiled else np.asarray(x)[None]
   from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+
   return np.asarray(multihost_utils.process_allgather(x, tiled=tiled))
 
 
@@ -155,9 +162,13 @@ def any_process(flag: bool) -> bool:
   return bool(np.any(all_processes(np.array(flag))))
 
 
-def initialize(*, coordinator_address: str | None = None,
-               num_processes: int | None = None,
-               process_id: int | None = None, auto: bool = False) -> None:
+def initialize(
+    *,
+    coordinator_address: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    auto: bool = False,
+) -> None:
   """Starts `jax.distributed` when asked, and only then.
 
   With `coordinator_address`, `num_processes` and `process_id` (all three;
@@ -168,14 +179,20 @@ def initialize(*, coordinator_address: str | None = None,
   explicit = [coordinator_address, num_processes, process_id]
   if any(v is not None for v in explicit):
     if any(v is None for v in explicit):
-      raise UserError("multi-process runs need all of --coordinator_address, "
-                      "--num_processes and --process_id (or --distributed to "
-                      "discover them)")
+      raise UserError(
+          "multi-process runs need all of --coordinator_address, "
+          "--num_processes and --process_id (or --distributed to "
+          "discover them)"
+      )
     if num_processes < 1 or not 0 <= process_id < num_processes:
-      raise UserError(f"--process_id={process_id} must be in [0, "
-                      f"--num_processes={num_processes})")
-    jax.distributed.initialize(coordinator_address=coordinator_address,
-                               num_processes=num_processes,
-                               process_id=process_id)
+      raise UserError(
+          f"--process_id={process_id} must be in [0, "
+          f"--num_processes={num_processes})"
+      )
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address,
+        num_processes=num_processes,
+        process_id=process_id,
+    )
   elif auto:
     jax.distributed.initialize()

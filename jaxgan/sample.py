@@ -47,23 +47,43 @@ from jaxgan.metrics import modes
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
 flags.DEFINE_integer("num", 64, "Number of samples.")
-flags.DEFINE_string("out", None, "Output file: .npy (uint8 N,H,W,C images "
-                    "or float32 N,2 points) or .png (grid or scatter plot).")
+flags.DEFINE_string(
+    "out",
+    None,
+    "Output file: .npy (uint8 N,H,W,C images "
+    "or float32 N,2 points) or .png (grid or scatter plot).",
+)
 flags.DEFINE_integer("step", None, "Checkpoint step (default: latest).")
 flags.DEFINE_integer("seed", 0, "Noise seed.")
 flags.DEFINE_integer("batch_size", 256, "Samples per generator call.")
-flags.DEFINE_enum("mode", "grid", list(views.MODES), "What to draw (see above).")
-flags.DEFINE_integer("steps", 8, "interp: points per row; traversal: "
-                     "values of a continuous code.")
+flags.DEFINE_enum(
+    "mode", "grid", list(views.MODES), "What to draw (see above)."
+)
+flags.DEFINE_integer(
+    "steps",
+    8,
+    "interp: points per row; traversal: " "values of a continuous code.",
+)
 flags.DEFINE_string("interpolation", "linear", "interp: linear | slerp.")
-flags.DEFINE_integer("label", None, "Class of a conditional model's "
-                     "interp/arithmetic/traversal rows (default: by row).")
-flags.DEFINE_string("expression", None, "arithmetic: e.g. '3,7,12 - 5,9 + "
-                    "20' (indices of --mode=grid samples).")
-flags.DEFINE_string("code", "c1", "traversal: c1 (categorical) or c2, c3, "
-                    "... (continuous codes).")
-flags.DEFINE_float("span", 2.0, "traversal: continuous codes go from "
-                   "-span to +span.")
+flags.DEFINE_integer(
+    "label",
+    None,
+    "Class of a conditional model's "
+    "interp/arithmetic/traversal rows (default: by row).",
+)
+flags.DEFINE_string(
+    "expression",
+    None,
+    "arithmetic: e.g. '3,7,12 - 5,9 + " "20' (indices of --mode=grid samples).",
+)
+flags.DEFINE_string(
+    "code",
+    "c1",
+    "traversal: c1 (categorical) or c2, c3, " "... (continuous codes).",
+)
+flags.DEFINE_float(
+    "span", 2.0, "traversal: continuous codes go from " "-span to +span."
+)
 flags.mark_flags_as_required(["workdir", "out"])
 
 
@@ -71,17 +91,26 @@ def main(argv):
   del argv
   mode, out = FLAGS.mode, FLAGS.out
   if not out.endswith(views.EXTENSIONS[mode]):
-    raise UserError(f"--out={out} must end in "
-                    f"{' or '.join(views.EXTENSIONS[mode])} for --mode={mode}")
+    raise UserError(
+        f"--out={out} must end in "
+        f"{' or '.join(views.EXTENSIONS[mode])} for --mode={mode}"
+    )
   drawer = views.Drawer(FLAGS.workdir, FLAGS.step, FLAGS.batch_size)
   with os_errors(f"--out={out}"):
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   if mode != "grid":
-    picture = views.draw(mode, drawer, num=FLAGS.num, seed=FLAGS.seed,
-                         steps=FLAGS.steps,
-                         interpolation_method=FLAGS.interpolation,
-                         label=FLAGS.label, expression=FLAGS.expression,
-                         code=FLAGS.code, span=FLAGS.span)
+    picture = views.draw(
+        mode,
+        drawer,
+        num=FLAGS.num,
+        seed=FLAGS.seed,
+        steps=FLAGS.steps,
+        interpolation_method=FLAGS.interpolation,
+        label=FLAGS.label,
+        expression=FLAGS.expression,
+        code=FLAGS.code,
+        span=FLAGS.span,
+    )
     views.write(picture, out)
     print(f"wrote --mode={mode}: {len(picture.images)} images to {out}")
     return

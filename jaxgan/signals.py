@@ -24,11 +24,16 @@ class StopRequest:
     del frame
     name = signal.Signals(signum).name
     if self.requested:
-      print(f"\n{name}: already stopping; waiting for the checkpoint to be "
-            "written (kill -9 would keep only the previous one)", flush=True)
+      print(
+          f"\n{name}: already stopping; waiting for the checkpoint to be "
+          "written (kill -9 would keep only the previous one)",
+          flush=True,
+      )
     else:
-      print(f"\n{name}: stopping after this step and saving a checkpoint",
-            flush=True)
+      print(
+          f"\n{name}: stopping after this step and saving a checkpoint",
+          flush=True,
+      )
     self.requested = True
 
   def __exit__(self, *exc):

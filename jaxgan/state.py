@@ -31,6 +31,7 @@ class TrainState:
       iteration, 1-based like the logged step, and a bit mask over
       `step.CHECKED`; step -1 = none yet).
   """
+
   step: jax.Array
   data_pos: jax.Array
   key: jax.Array
@@ -62,8 +63,9 @@ OPTIMIZERS = {
 }
 
 
-def make_optimizers(config) -> tuple[optax.GradientTransformation,
-                                     optax.GradientTransformation]:
+def make_optimizers(
+    config,
+) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
   """G and D optimisers with their own learning rates (TTUR when they
   differ, Heusel et al. 2017)."""
   o = config.optim  # optim.name and optim.schedule: checked by validate.py.
@@ -76,11 +78,18 @@ def make_optimizers(config) -> tuple[optax.GradientTransformation,
   return OPTIMIZERS[o.name](g_lr, o), OPTIMIZERS[o.name](d_lr, o)
 
 
-def init_state(key: jax.Array, generator: nn.Module,
-               discriminator: nn.Module, g_tx, d_tx, *, z_dim: int,
-               data_shape: tuple[int, ...],
-               loss_state: dict[str, jax.Array],
-               labelled: bool = False) -> TrainState:
+def init_state(
+    key: jax.Array,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    g_tx,
+    d_tx,
+    *,
+    z_dim: int,
+    data_shape: tuple[int, ...],
+    loss_state: dict[str, jax.Array],
+    labelled: bool = False,
+) -> TrainState:
   """Initialises all variables from `key` (call under jit).
 
   z_dim: the generator's input width (noise and InfoGAN codes).
@@ -114,8 +123,13 @@ def init_state(key: jax.Array, generator: nn.Module,
 
 def initial_health() -> dict[str, jax.Array]:
   zero, none = jnp.zeros((), jnp.int32), jnp.full((), -1, jnp.int32)
-  return {"nonfinite_steps": zero, "first_step": none, "first_mask": zero,
-          "last_step": none, "last_mask": zero}
+  return {
+      "nonfinite_steps": zero,
+      "first_step": none,
+      "first_mask": zero,
+      "last_step": none,
+      "last_mask": zero,
+  }
 
 
 def param_count(params: Params) -> int:

@@ -32,9 +32,17 @@ from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
 
 
-def apply_model(module: nn.Module, params, batch_stats, x, *, train: bool,
-                rng=None, labels=None,
-                collect: tuple[str, ...] | None = None):
+def apply_model(
+    module: nn.Module,
+    params,
+    batch_stats,
+    x,
+    *,
+    train: bool,
+    rng=None,
+    labels=None,
+    collect: tuple[str, ...] | None = None,
+):
   """Applies a module; returns (output, new batch_stats[, sown]).
 
   `labels` go to a class-conditional module. With `collect` (even empty),
@@ -46,19 +54,23 @@ def apply_model(module: nn.Module, params, batch_stats, x, *, train: bool,
   if batch_stats:
     variables["batch_stats"] = batch_stats
   rngs = {"dropout": rng} if rng is not None else None
-  mutable = (["batch_stats"] if train and batch_stats else [])
+  mutable = ["batch_stats"] if train and batch_stats else []
   mutable += ["intermediates"] if collect else []
   kwargs = {"labels": labels} if labels is not None else {}
   if mutable:
-    out, updates = module.apply(variables, x, train=train, rngs=rngs,
-                                mutable=mutable, **kwargs)
+    out, updates = module.apply(
+        variables, x, train=train, rngs=rngs, mutable=mutable, **kwargs
+    )
     stats = updates.get("batch_stats", batch_stats)
   else:
     out = module.apply(variables, x, train=train, rngs=rngs, **kwargs)
     updates, stats = {}, batch_stats
   if collect is not None:
-    return out, stats, {name: _sown(updates["intermediates"], name)
-                        for name in collect}
+    return (
+        out,
+        stats,
+        {name: _sown(updates["intermediates"], name) for name in collect},
+    )
   return out, stats
 
 
@@ -88,15 +100,29 @@ def _global_norm(tree) -> jax.Array:
 # The quantities checked for NaN/Inf after every update, in the bit order of
 # the masks in `TrainState.health`. Norms cover whole trees: a non-finite
 # parameter, optimizer input (gradient) or batch statistic shows in its norm.
-CHECKED = ("d_loss", "d_penalty", "d_grad_norm", "d_param_norm", "d_stats",
-           "loss_state", "g_loss", "g_grad_norm", "g_param_norm", "g_stats")
+CHECKED = (
+    "d_loss",
+    "d_penalty",
+    "d_grad_norm",
+    "d_param_norm",
+    "d_stats",
+    "loss_state",
+    "g_loss",
+    "g_grad_norm",
+    "g_param_norm",
+    "g_stats",
+)
 
 
 def nonfinite_mask(values: dict[str, jax.Array]) -> jax.Array:
   """int32 bit mask over CHECKED of the non-finite `values`, OR-ed over all
   devices (so every device takes the same decision)."""
-  flags = jnp.stack([jnp.logical_not(jnp.isfinite(v)).astype(jnp.int32)
-                     for v in values.values()])
+  flags = jnp.stack(
+      [
+          jnp.logical_not(jnp.isfinite(v)).astype(jnp.int32)
+          for v in values.values()
+      ]
+  )
   flags = lax.pmax(flags, AXIS)
   bits = jnp.array([1 << CHECKED.index(k) for k in values], jnp.int32)
   return jnp.sum(flags * bits)
@@ -112,8 +138,9 @@ def _keep_if(ok: jax.Array, new, old):
   return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
 
 
-def _record(health: dict[str, jax.Array], step: jax.Array,
-            mask: jax.Array) -> dict[str, jax.Array]:
+def _record(
+    health: dict[str, jax.Array], step: jax.Array, mask: jax.Array
+) -> dict[str, jax.Array]:
   """Health after an iteration (1-based `step`) whose non-finite mask is mask."""
   bad = mask != 0
   first = bad & (health["first_step"] < 0)
@@ -162,6 +189,7 @@ class StepOptions:
       (`train.on_nonfinite='skip'`); by default it is applied and the host
       stops training at the next log or checkpoint step.
   """
+
   loss: losses.GanLoss
   penalty: Callable | None = None
   penalty_weight: float = 0.0
@@ -179,8 +207,9 @@ class StepOptions:
   @property
   def heads(self) -> tuple[str, ...]:
     """D's sown heads the losses read."""
-    return ((("class_logits",) if self.cond.mode == "acgan" else ())
-            + (("info",) if self.cond.info else ()))
+    return (("class_logits",) if self.cond.mode == "acgan" else ()) + (
+        ("info",) if self.cond.info else ()
+    )
 
   @property
   def applies_penalty(self) -> bool:
@@ -189,6 +218,7 @@ class StepOptions:
 
 class Networks(NamedTuple):
   """The two modules and their optimisers (experiment.build makes them)."""
+
   generator: nn.Module
   discriminator: nn.Module
   g_tx: optax.GradientTransformation
@@ -197,6 +227,7 @@ class Networks(NamedTuple):
 
 class DState(NamedTuple):
   """What a discriminator update changes (the loss state too: BEGAN's k_t)."""
+
   params: Any
   batch_stats: Any
   opt_state: Any
@@ -205,6 +236,7 @@ class DState(NamedTuple):
 
 class GState(NamedTuple):
   """What a generator update changes."""
+
   params: Any
   batch_stats: Any
   opt_state: Any
@@ -220,8 +252,13 @@ def _class_loss(logits: jax.Array, labels: jax.Array) -> jax.Array:
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
 
-def head_losses(fake_heads: dict, g_input: jax.Array, labels,
-                opts: StepOptions, real_heads: dict | None = None):
+def head_losses(
+    fake_heads: dict,
+    g_input: jax.Array,
+    labels,
+    opts: StepOptions,
+    real_heads: dict | None = None,
+):
   """(weighted loss, metrics) of ACGAN's and InfoGAN's heads.
 
   The generator's update passes D's heads on generated images; the
@@ -237,7 +274,8 @@ def head_losses(fake_heads: dict, g_input: jax.Array, labels,
       real_logits = real_heads["class_logits"]
       class_loss += _class_loss(real_logits, labels)
       metrics["class_accuracy"] = jnp.mean(
-          jnp.argmax(real_logits, -1) == labels)
+          jnp.argmax(real_logits, -1) == labels
+      )
     metrics["class_loss"] = class_loss
     total += opts.acgan_weight * class_loss
   if "info" in fake_heads:
@@ -251,9 +289,17 @@ def _clip(params, c: float):
   return jax.tree.map(lambda p: jnp.clip(p, -c, c), params)
 
 
-def discriminator_update(d: DState, g: GState, real: jax.Array, labels,
-                         g_input: jax.Array, key: jax.Array, *,
-                         nets: Networks, opts: StepOptions):
+def discriminator_update(
+    d: DState,
+    g: GState,
+    real: jax.Array,
+    labels,
+    g_input: jax.Array,
+    key: jax.Array,
+    *,
+    nets: Networks,
+    opts: StepOptions,
+):
   """One discriminator update on a real batch and G(g_input).
 
   Args:
@@ -272,8 +318,14 @@ def discriminator_update(d: DState, g: GState, real: jax.Array, labels,
   discriminator, loss = nets.discriminator, opts.loss
   # G normalises with this batch's statistics (train mode); its running
   # statistics change only in G's own update.
-  fake, _ = apply_model(nets.generator, g.params, g.batch_stats, g_input,
-                        train=True, labels=labels)
+  fake, _ = apply_model(
+      nets.generator,
+      g.params,
+      g.batch_stats,
+      g_input,
+      train=True,
+      labels=labels,
+  )
   fake = lax.stop_gradient(fake)
 
   def loss_fn(params):
@@ -281,27 +333,44 @@ def discriminator_update(d: DState, g: GState, real: jax.Array, labels,
     # Real and fake batches go through D separately, so batch norm
     # normalises each on its own statistics (as the DCGAN reference does).
     real_out, stats, real_heads = apply_model(
-        discriminator, params, d.batch_stats, real, train=True, rng=k_real,
-        labels=labels, collect=opts.heads)
+        discriminator,
+        params,
+        d.batch_stats,
+        real,
+        train=True,
+        rng=k_real,
+        labels=labels,
+        collect=opts.heads,
+    )
     fake_out, stats, fake_heads = apply_model(
-        discriminator, params, stats, fake, train=True, rng=k_fake,
-        labels=labels, collect=opts.heads)
+        discriminator,
+        params,
+        stats,
+        fake,
+        train=True,
+        rng=k_fake,
+        labels=labels,
+        collect=opts.heads,
+    )
     d_loss, _ = loss.fn(real_out, fake_out, d.loss_state)
     # ACGAN: D classifies reals and fakes; InfoGAN: Q recovers the codes.
-    head_loss, head_metrics = head_losses(fake_heads, g_input, labels, opts,
-                                          real_heads=real_heads)
+    head_loss, head_metrics = head_losses(
+        fake_heads, g_input, labels, opts, real_heads=real_heads
+    )
     penalty = jnp.zeros((), jnp.float32)
     if opts.applies_penalty:
       # D without batch norm (validated), so its statistics (spectral-norm
       # vectors at most) from this pass are not kept.
-      d_fn = lambda x: apply_model(discriminator, params, stats, x,
-                                   train=True, rng=k_real, labels=labels)[0]
+      d_fn = lambda x: apply_model(
+          discriminator, params, stats, x, train=True, rng=k_real, labels=labels
+      )[0]
       penalty = opts.penalty(d_fn, real, fake, k_pen)
     total = d_loss + head_loss + opts.penalty_weight * penalty
     return total, (stats, real_out, fake_out, d_loss, penalty, head_metrics)
 
   (_, (stats, real_out, fake_out, d_loss, penalty, head_metrics)), grads = (
-      jax.value_and_grad(loss_fn, has_aux=True)(_per_device(d.params)))
+      jax.value_and_grad(loss_fn, has_aux=True)(_per_device(d.params))
+  )
   grads = lax.pmean(grads, AXIS)
   stats = lax.pmean(stats, AXIS)
   updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
@@ -322,22 +391,36 @@ def discriminator_update(d: DState, g: GState, real: jax.Array, labels,
     # On the global batch's outputs (equal slices: the mean of per-device
     # means), so every device computes the same new loss state.
     loss_state, loss_metrics = loss.update(
-        loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS))
+        loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS)
+    )
     metrics.update(loss_metrics)
-  mask = nonfinite_mask({
-      "d_loss": d_loss, "d_penalty": penalty,
-      "d_grad_norm": metrics["d_grad_norm"],
-      "d_param_norm": _global_norm(params), "d_stats": _global_norm(stats),
-      "loss_state": _global_norm(loss_state)})
+  mask = nonfinite_mask(
+      {
+          "d_loss": d_loss,
+          "d_penalty": penalty,
+          "d_grad_norm": metrics["d_grad_norm"],
+          "d_param_norm": _global_norm(params),
+          "d_stats": _global_norm(stats),
+          "loss_state": _global_norm(loss_state),
+      }
+  )
   new = DState(params, stats, opt_state, loss_state)
   if opts.skip_nonfinite:
     new = _keep_if(mask == 0, new, d)
   return new, metrics, mask
 
 
-def generator_update(g: GState, d: DState, real: jax.Array, labels,
-                     g_input: jax.Array, key: jax.Array, *, nets: Networks,
-                     opts: StepOptions):
+def generator_update(
+    g: GState,
+    d: DState,
+    real: jax.Array,
+    labels,
+    g_input: jax.Array,
+    key: jax.Array,
+    *,
+    nets: Networks,
+    opts: StepOptions,
+):
   """One generator update against the discriminator `d`.
 
   Args:
@@ -360,44 +443,78 @@ def generator_update(g: GState, d: DState, real: jax.Array, labels,
 
   def loss_fn(params):
     k_real, k_fake = jax.random.split(key)
-    fake, stats = apply_model(nets.generator, params, g.batch_stats, g_input,
-                              train=True, labels=labels)
+    fake, stats = apply_model(
+        nets.generator,
+        params,
+        g.batch_stats,
+        g_input,
+        train=True,
+        labels=labels,
+    )
     fake_out, d_stats, fake_sown = apply_model(
-        discriminator, d.params, d.batch_stats, fake, train=True, rng=k_fake,
-        labels=labels, collect=collect)
+        discriminator,
+        d.params,
+        d.batch_stats,
+        fake,
+        train=True,
+        rng=k_fake,
+        labels=labels,
+        collect=collect,
+    )
     real_out = real_sown = None
     if loss.g_uses_real or matching:
       real_out, _, real_sown = apply_model(
-          discriminator, d.params, d_stats, real, train=True, rng=k_real,
-          labels=labels, collect=collect)
-    _, g_loss = loss.fn(real_out if loss.g_uses_real else None, fake_out,
-                        d.loss_state)
+          discriminator,
+          d.params,
+          d_stats,
+          real,
+          train=True,
+          rng=k_real,
+          labels=labels,
+          collect=collect,
+      )
+    _, g_loss = loss.fn(
+        real_out if loss.g_uses_real else None, fake_out, d.loss_state
+    )
     aux = {"g_adv_loss": g_loss}
     if matching:
       # Salimans et al. 2016, Sec. 3.1: |E f(x) - E f(G(z))|^2 on D's last
       # hidden layer f.
-      fm = jnp.sum((jnp.mean(lax.stop_gradient(real_sown["features"]), axis=0)
-                    - jnp.mean(fake_sown["features"], axis=0)) ** 2)
+      fm = jnp.sum(
+          (
+              jnp.mean(lax.stop_gradient(real_sown["features"]), axis=0)
+              - jnp.mean(fake_sown["features"], axis=0)
+          )
+          ** 2
+      )
       aux["g_feature_matching"] = fm
       g_loss = g_loss + opts.feature_matching * fm
     head_loss, head_metrics = head_losses(fake_sown, g_input, labels, opts)
     aux.update({f"g_{name}": v for name, v in head_metrics.items()})
     return g_loss + head_loss, (stats, aux)
 
-  (g_loss, (stats, aux)), grads = jax.value_and_grad(
-      loss_fn, has_aux=True)(_per_device(g.params))
+  (g_loss, (stats, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      _per_device(g.params)
+  )
   grads = lax.pmean(grads, AXIS)
   stats = lax.pmean(stats, AXIS)
   updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
   params = optax.apply_updates(g.params, updates)
-  metrics = {"g_loss": g_loss, "g_grad_norm": _global_norm(grads),
-             "g_param_norm": _global_norm(params)}
+  metrics = {
+      "g_loss": g_loss,
+      "g_grad_norm": _global_norm(grads),
+      "g_param_norm": _global_norm(params),
+  }
   if matching or opts.heads:
     metrics.update(aux)
-  mask = nonfinite_mask({"g_loss": g_loss,
-                         "g_grad_norm": metrics["g_grad_norm"],
-                         "g_param_norm": metrics["g_param_norm"],
-                         "g_stats": _global_norm(stats)})
+  mask = nonfinite_mask(
+      {
+          "g_loss": g_loss,
+          "g_grad_norm": metrics["g_grad_norm"],
+          "g_param_norm": metrics["g_param_norm"],
+          "g_stats": _global_norm(stats),
+      }
+  )
   new = GState(params, stats, opt_state)
   if opts.skip_nonfinite:
     new = _keep_if(mask == 0, new, g)
@@ -409,9 +526,14 @@ def ema_update(ema, new, decay: float):
   return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, new)
 
 
-def train_iteration(state: TrainState, batch, *, nets: Networks,
-                    opts: StepOptions,
-                    num_devices: int) -> tuple[TrainState, dict[str, Any]]:
+def train_iteration(
+    state: TrainState,
+    batch,
+    *,
+    nets: Networks,
+    opts: StepOptions,
+    num_devices: int,
+) -> tuple[TrainState, dict[str, Any]]:
   """Per-device body. batch: (k, local_batch, ...) uint8 images or floats,
   or an (images, labels (k, local_batch)) pair for a labelled model."""
   batch, batch_labels = split_batch(batch)
@@ -423,8 +545,9 @@ def train_iteration(state: TrainState, batch, *, nets: Networks,
     """G's inputs for update i: drawn for the global batch, sliced here;
     the key for this device's dropout masks and penalty draws."""
     z_key, device_key = jax.random.split(jax.random.fold_in(key, i))
-    z = latent.draw(z_key, local_batch * num_devices, opts.z_dim, opts.noise,
-                    opts.cond)
+    z = latent.draw(
+        z_key, local_batch * num_devices, opts.z_dim, opts.noise, opts.cond
+    )
     z = lax.dynamic_slice_in_dim(z, device * local_batch, local_batch)
     return z, jax.random.fold_in(device_key, device)
 
@@ -434,15 +557,23 @@ def train_iteration(state: TrainState, batch, *, nets: Networks,
   # k discriminator updates, unrolled in Python. Not lax.scan: XLA:CPU runs
   # these convolutions inside a while loop (which scan emits even with
   # unroll=True) ~16x slower; k is small (1 to 5).
-  d = DState(state.d_params, state.d_batch_stats, state.d_opt_state,
-             state.loss_state)
+  d = DState(
+      state.d_params, state.d_batch_stats, state.d_opt_state, state.loss_state
+  )
   g = GState(state.g_params, state.g_batch_stats, state.g_opt_state)
   per_update, mask = [], jnp.zeros((), jnp.int32)
   for i in range(k):
     g_input, device_key = inputs(i)
     d, metrics, update_mask = discriminator_update(
-        d, g, to_model_input(batch[i]), labels_of(i), g_input, device_key,
-        nets=nets, opts=opts)
+        d,
+        g,
+        to_model_input(batch[i]),
+        labels_of(i),
+        g_input,
+        device_key,
+        nets=nets,
+        opts=opts,
+    )
     per_update.append(metrics)
     mask = mask | update_mask
   d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
@@ -450,32 +581,45 @@ def train_iteration(state: TrainState, batch, *, nets: Networks,
   # One generator update, with fresh noise, against the updated D.
   g_input, device_key = inputs(k)
   g, g_metrics, g_mask = generator_update(
-      g, d, to_model_input(batch[-1]), labels_of(k - 1), g_input, device_key,
-      nets=nets, opts=opts)
+      g,
+      d,
+      to_model_input(batch[-1]),
+      labels_of(k - 1),
+      g_input,
+      device_key,
+      nets=nets,
+      opts=opts,
+  )
   mask = mask | g_mask
 
   new_state = state.replace(
       step=state.step + 1,
       data_pos=state.data_pos + k,
-      g_params=g.params, g_batch_stats=g.batch_stats, g_opt_state=g.opt_state,
-      d_params=d.params, d_batch_stats=d.batch_stats, d_opt_state=d.opt_state,
+      g_params=g.params,
+      g_batch_stats=g.batch_stats,
+      g_opt_state=g.opt_state,
+      d_params=d.params,
+      d_batch_stats=d.batch_stats,
+      d_opt_state=d.opt_state,
       loss_state=d.loss_state,
       ema_params=ema_update(state.ema_params, g.params, opts.ema_decay),
-      ema_batch_stats=ema_update(state.ema_batch_stats, g.batch_stats,
-                                 opts.ema_decay),
+      ema_batch_stats=ema_update(
+          state.ema_batch_stats, g.batch_stats, opts.ema_decay
+      ),
       health=_record(state.health, state.step + 1, mask),
   )
-  metrics = {**d_metrics, **g_metrics,
-             "d_param_norm": _global_norm(d.params)}
+  metrics = {**d_metrics, **g_metrics, "d_param_norm": _global_norm(d.params)}
   return new_state, lax.pmean(metrics, AXIS)
 
 
 def _jit_step(opts: StepOptions, mesh: Mesh, nets: Networks) -> Callable:
   """jit(shard_map(iteration)): (state, batch) -> (state, metrics)."""
-  body = functools.partial(train_iteration, nets=nets, opts=opts,
-                           num_devices=mesh.shape[AXIS])
-  sharded = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(None, AXIS)),
-                          out_specs=(P(), P()))
+  body = functools.partial(
+      train_iteration, nets=nets, opts=opts, num_devices=mesh.shape[AXIS]
+  )
+  sharded = jax.shard_map(
+      body, mesh=mesh, in_specs=(P(), P(None, AXIS)), out_specs=(P(), P())
+  )
   return jax.jit(sharded, donate_argnums=0)
 
 
@@ -499,11 +643,13 @@ def make_train_step(opts: StepOptions, mesh: Mesh, nets: Networks) -> Callable:
     return train_step
   with_penalty = _jit_step(
       dataclasses.replace(opts, penalty_weight=opts.penalty_weight * every),
-      mesh, nets)
-  without = _jit_step(dataclasses.replace(opts, penalty_weight=0.0), mesh,
-                      nets)
+      mesh,
+      nets,
+  )
+  without = _jit_step(dataclasses.replace(opts, penalty_weight=0.0), mesh, nets)
 
   def train_step(state, batch, step: int):
     return (with_penalty if step % every == 0 else without)(state, batch)
+
   train_step.programs = (with_penalty, without)
   return train_step

@@ -15,7 +15,7 @@ from jaxgan import extractors, latent, losses, metrics, models, penalties
 from jaxgan import runtime, state as state_lib
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
-from jaxgan.models import conditioning, dcgan
+from jaxgan.models import conditioning, dcgan, inception
 
 
 def _positive_int(name: str, value) -> None:
@@ -25,8 +25,9 @@ def _positive_int(name: str, value) -> None:
 
 def _one_of(name: str, value, choices) -> None:
   if value not in choices:
-    raise UserError(f"{name}={value!r} is unknown; use one of "
-                    f"{sorted(choices)}")
+    raise UserError(
+        f"{name}={value!r} is unknown; use one of " f"{sorted(choices)}"
+    )
 
 
 def _in_range(name: str, value, low: float, high: float, note: str = ""):
@@ -34,12 +35,19 @@ def _in_range(name: str, value, low: float, high: float, note: str = ""):
     raise UserError(f"{name}={value!r} must be in [{low}, {high}]{note}")
 
 
-def validate_config(config: ml_collections.ConfigDict,
-                    num_devices: int | None = None) -> None:
+def validate_config(
+    config: ml_collections.ConfigDict, num_devices: int | None = None
+) -> None:
   """Raises UserError for the first problem found in `config`."""
   t = config.train
-  for name in ("batch_size", "num_steps", "d_steps", "log_every_steps",
-               "sample_every_steps", "num_sample_images"):
+  for name in (
+      "batch_size",
+      "num_steps",
+      "d_steps",
+      "log_every_steps",
+      "sample_every_steps",
+      "num_sample_images",
+  ):
     _positive_int(f"train.{name}", t[name])
   _positive_int("checkpoint.every_steps", config.checkpoint.every_steps)
   _positive_int("eval.num_samples", config.eval.num_samples)
@@ -47,15 +55,24 @@ def validate_config(config: ml_collections.ConfigDict,
     _positive_int("eval.every_steps", config.eval.every_steps)
   _one_of("eval.primary", config.eval.primary, metrics.PRIMARY)
   _one_of("eval.extractor", config.eval.extractor, extractors.EXTRACTORS)
+  _one_of(
+      "eval.inception_protocol",
+      config.eval.inception_protocol,
+      inception.PROTOCOLS,
+  )
   if config.eval.classifier and sources.is_toy(config.data):
-    raise UserError(f"eval.classifier={config.eval.classifier!r} is for "
-                    "images; the 2-D toys are evaluated by their mode "
-                    "metrics: leave it empty")
+    raise UserError(
+        f"eval.classifier={config.eval.classifier!r} is for "
+        "images; the 2-D toys are evaluated by their mode "
+        "metrics: leave it empty"
+    )
   _one_of("train.on_nonfinite", t.on_nonfinite, ("stop", "skip"))
   _one_of("train.dtype", t.dtype, models.DTYPES)
   if not 0.0 <= config.model.ema_decay < 1.0:
-    raise UserError(f"model.ema_decay={config.model.ema_decay!r} must be in "
-                    "[0, 1); 0 turns the EMA off")
+    raise UserError(
+        f"model.ema_decay={config.model.ema_decay!r} must be in "
+        "[0, 1); 0 turns the EMA off"
+    )
   _one_of("model.noise", config.model.noise, latent.NOISE)
   _one_of("model.d_norm", config.model.d_norm, dcgan.D_NORMS)
   _one_of("model.conv_impl", config.model.conv_impl, runtime.CONV_IMPLS)
@@ -79,15 +96,23 @@ def validate_data(data: ml_collections.ConfigDict) -> None:
     raise UserError(f"data.channels={data.channels!r} must be 1 or 3")
   _one_of("data.preprocess", data.preprocess, pipeline.PREPROCESS)
   _positive_int("data.image_size", data.image_size)
-  if isinstance(data.crop_size, bool) or not isinstance(
-      data.crop_size, int) or data.crop_size < 0:
-    raise UserError(f"data.crop_size={data.crop_size!r} must be an integer "
-                    ">= 0 (0 = the shorter side)")
+  if (
+      isinstance(data.crop_size, bool)
+      or not isinstance(data.crop_size, int)
+      or data.crop_size < 0
+  ):
+    raise UserError(
+        f"data.crop_size={data.crop_size!r} must be an integer "
+        ">= 0 (0 = the shorter side)"
+    )
 
 
 def _number(value) -> bool:
-  return (isinstance(value, (int, float)) and not isinstance(value, bool)
-          and math.isfinite(value))
+  return (
+      isinstance(value, (int, float))
+      and not isinstance(value, bool)
+      and math.isfinite(value)
+  )
 
 
 def _check_numbers(config) -> None:
@@ -102,13 +127,16 @@ def _check_numbers(config) -> None:
   if keep is not None:
     _positive_int("checkpoint.max_to_keep", keep)
   if not _number(config.model.init_std) or config.model.init_std <= 0:
-    raise UserError(f"model.init_std={config.model.init_std!r} must be a "
-                    "positive number (DCGAN: 0.02)")
+    raise UserError(
+        f"model.init_std={config.model.init_std!r} must be a "
+        "positive number (DCGAN: 0.02)"
+    )
   o = config.optim
   for name in ("g_lr", "d_lr"):
     if not _number(o[name]) or o[name] <= 0:
-      raise UserError(f"optim.{name}={o[name]!r} must be a positive number, "
-                      "e.g. 2e-4")
+      raise UserError(
+          f"optim.{name}={o[name]!r} must be a positive number, " "e.g. 2e-4"
+      )
   for name in ("b1", "b2", "rmsprop_decay", "momentum"):
     if not _number(o[name]) or not 0.0 <= o[name] < 1.0:
       raise UserError(f"optim.{name}={o[name]!r} must be in [0, 1)")
@@ -118,19 +146,23 @@ def _check_data_and_model(config, spec: models.ModelSpec) -> None:
   toy = sources.is_toy(config.data)
   size = config.data.image_size
   if not toy and spec.resolutions and size not in spec.resolutions:
-    raise UserError(f"data.image_size={size!r} is not supported by "
-                    f"model.name={config.model.name!r}; use one of "
-                    f"{list(spec.resolutions)}")
+    raise UserError(
+        f"data.image_size={size!r} is not supported by "
+        f"model.name={config.model.name!r}; use one of "
+        f"{list(spec.resolutions)}"
+    )
   if toy and spec.data != "points":
     raise UserError(
         f"data.source={config.data.source!r} is 2-D points but "
         f"model.name={config.model.name!r} is an image model; use "
-        "model.name='toy_mlp' or 'toy_began'")
+        "model.name='toy_mlp' or 'toy_began'"
+    )
   if not toy and spec.data == "points":
     raise UserError(
         f"model.name={config.model.name!r} is for the 2-D toys but "
         f"data.source={config.data.source!r}; use data.source='toy:ring8' or "
-        "'toy:grid25', or an image model")
+        "'toy:grid25', or an image model"
+    )
 
 
 def _check_conditioning(config, spec: models.ModelSpec) -> None:
@@ -139,50 +171,70 @@ def _check_conditioning(config, spec: models.ModelSpec) -> None:
   for name in ("info_categorical", "info_continuous"):
     value = m[name]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-      raise UserError(f"model.{name}={value!r} must be an integer >= 0 "
-                      "(0 = no such InfoGAN code)")
+      raise UserError(
+          f"model.{name}={value!r} must be an integer >= 0 "
+          "(0 = no such InfoGAN code)"
+      )
   if m.info_categorical == 1:
-    raise UserError("model.info_categorical=1 is a code with one value; use "
-                    ">= 2 categories (InfoGAN on MNIST: 10) or 0")
+    raise UserError(
+        "model.info_categorical=1 is a code with one value; use "
+        ">= 2 categories (InfoGAN on MNIST: 10) or 0"
+    )
   for name in ("acgan_weight", "info_weight"):
     _in_range(f"loss.{name}", c[name], 0.0, float("inf"))
   cond = conditioning.from_config(config)
   if not (cond.labelled or cond.info):
     return
   if not spec.conditioning:
-    what = (f"model.conditioning={m.conditioning!r}" if cond.labelled
-            else "the InfoGAN codes (model.info_*)")
+    what = (
+        f"model.conditioning={m.conditioning!r}"
+        if cond.labelled
+        else "the InfoGAN codes (model.info_*)"
+    )
     supported = sorted(n for n, s in models.MODELS.items() if s.conditioning)
-    raise UserError(f"{what} is not implemented by model.name={m.name!r}; "
-                    f"use model.name in {supported} or turn it off")
+    raise UserError(
+        f"{what} is not implemented by model.name={m.name!r}; "
+        f"use model.name in {supported} or turn it off"
+    )
   if cond.labelled:
-    if isinstance(m.num_classes, bool) or not isinstance(
-        m.num_classes, int) or m.num_classes < 2:
-      raise UserError(f"model.num_classes={m.num_classes!r} must be an "
-                      "integer >= 2 with model.conditioning="
-                      f"{m.conditioning!r}")
+    if (
+        isinstance(m.num_classes, bool)
+        or not isinstance(m.num_classes, int)
+        or m.num_classes < 2
+    ):
+      raise UserError(
+          f"model.num_classes={m.num_classes!r} must be an "
+          "integer >= 2 with model.conditioning="
+          f"{m.conditioning!r}"
+      )
     if m.conditioning == "projection" and m.name == "mlp":
-      raise UserError("model.conditioning='projection' conditions G through "
-                      "its batch norms, which model.name='mlp' has none of; "
-                      "use 'concat' or 'acgan' with the MLP")
+      raise UserError(
+          "model.conditioning='projection' conditions G through "
+          "its batch norms, which model.name='mlp' has none of; "
+          "use 'concat' or 'acgan' with the MLP"
+      )
 
 
-def _check_loss_and_model(config, loss: losses.GanLoss,
-                          spec: models.ModelSpec) -> None:
+def _check_loss_and_model(
+    config, loss: losses.GanLoss, spec: models.ModelSpec
+) -> None:
   name, model = config.loss.name, config.model.name
   if loss.autoencoder and not spec.autoencoder:
     raise UserError(
         f"loss.name={name!r} needs an autoencoder discriminator but "
         f"model.name={model!r} has a classifier; use model.name='began' "
-        "(images) or 'toy_began' (2-D)")
+        "(images) or 'toy_began' (2-D)"
+    )
   if spec.autoencoder and not loss.autoencoder:
     raise UserError(
         f"model.name={model!r} has BEGAN's autoencoder discriminator, which "
-        f"only loss.name='began' uses (not {name!r}); change one of them")
+        f"only loss.name='began' uses (not {name!r}); change one of them"
+    )
 
 
-def _check_regularizers(config, loss: losses.GanLoss, spec: models.ModelSpec,
-                        num_devices: int) -> None:
+def _check_regularizers(
+    config, loss: losses.GanLoss, spec: models.ModelSpec, num_devices: int
+) -> None:
   c, m, p = config.loss, config.model, config.penalty
   name, model = c.name, m.name
   _one_of("penalty.name", p.name, penalties.PENALTIES)
@@ -190,7 +242,8 @@ def _check_regularizers(config, loss: losses.GanLoss, spec: models.ModelSpec,
     raise UserError(
         f"loss.name={name!r} includes the {loss.penalty!r} penalty (its "
         f"weight is penalty.weight); penalty.name={p.name!r} would add "
-        "another: set penalty.name='none'")
+        "another: set penalty.name='none'"
+    )
   _positive_int("penalty.every", p.every)
   if not isinstance(p.weight, (int, float)) or p.weight < 0:
     raise UserError(f"penalty.weight={p.weight!r} must be >= 0")
@@ -199,40 +252,54 @@ def _check_regularizers(config, loss: losses.GanLoss, spec: models.ModelSpec,
     raise UserError(
         f"the {penalty!r} gradient penalty is per sample, but model.d_norm="
         f"{m.d_norm!r} mixes samples (Gulrajani et al. 2017, Sec. 4): set "
-        "model.d_norm='layer_norm' or 'none'")
+        "model.d_norm='layer_norm' or 'none'"
+    )
   _in_range("loss.weight_clip", c.weight_clip, 0.0, float("inf"))
-  if (loss.lipschitz and c.weight_clip == 0 and not penalty
-      and not m.d_spectral_norm):
+  if (
+      loss.lipschitz
+      and c.weight_clip == 0
+      and not penalty
+      and not m.d_spectral_norm
+  ):
     raise UserError(
         f"loss.name={name!r} needs a Lipschitz critic: set "
         "loss.weight_clip=0.01 (Arjovsky et al. 2017), use loss.name="
-        "'wgan_gp', or set model.d_spectral_norm=True")
+        "'wgan_gp', or set model.d_spectral_norm=True"
+    )
   _in_range("loss.label_smoothing", c.label_smoothing, 0.0, 0.99)
   if c.label_smoothing > 0 and "label_smoothing" not in loss.hparams:
     raise UserError(
         f"loss.label_smoothing={c.label_smoothing!r} applies to the "
         f"cross-entropy losses (minimax, non_saturating, dragan), not "
-        f"{name!r}; set it to 0")
+        f"{name!r}; set it to 0"
+    )
   _in_range("loss.feature_matching", c.feature_matching, 0.0, float("inf"))
-  switches = {"loss.feature_matching": ("feature_matching",
-                                        c.feature_matching > 0),
-              "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),
-              "model.d_minibatch_std": ("d_minibatch_std", m.d_minibatch_std)}
+  switches = {
+      "loss.feature_matching": ("feature_matching", c.feature_matching > 0),
+      "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),
+      "model.d_minibatch_std": ("d_minibatch_std", m.d_minibatch_std),
+  }
   for key, (option, on) in switches.items():
     if on and option not in spec.d_options:
-      supported = sorted(n for n, s in models.MODELS.items()
-                         if option in s.d_options)
-      raise UserError(f"{key} is not implemented by model.name={model!r}; "
-                      f"use one of {supported} or turn it off")
+      supported = sorted(
+          n for n, s in models.MODELS.items() if option in s.d_options
+      )
+      raise UserError(
+          f"{key} is not implemented by model.name={model!r}; "
+          f"use one of {supported} or turn it off"
+      )
   if m.d_norm != "batch_norm" and "d_norm" not in spec.d_options:
-    raise UserError(f"model.d_norm={m.d_norm!r} applies to model.name="
-                    f"'dcgan' only; leave it at 'batch_norm' for {model!r}")
+    raise UserError(
+        f"model.d_norm={m.d_norm!r} applies to model.name="
+        f"'dcgan' only; leave it at 'batch_norm' for {model!r}"
+    )
   if m.d_minibatch_std:
     per_device = config.train.batch_size // max(num_devices, 1)
     if per_device > 4 and per_device % 4:
       raise UserError(
           f"model.d_minibatch_std groups 4 samples, but the per-device batch "
           f"is {per_device}; use a train.batch_size that gives a multiple of 4"
-          " per device")
+          " per device"
+      )
   _in_range("loss.began_gamma", c.began_gamma, 0.0, 1.0)
   _in_range("loss.began_lambda_k", c.began_lambda_k, 0.0, 1.0)

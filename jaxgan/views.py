@@ -19,15 +19,21 @@ from jaxgan.errors import UserError
 class Drawer:
   """A restored run's generator: draws (inputs, labels) as uint8 images."""
 
-  def __init__(self, workdir: str, step: int | None = None,
-               batch_size: int = 256):
+  def __init__(
+      self, workdir: str, step: int | None = None, batch_size: int = 256
+  ):
     run = workdir_lib.load_run(workdir, step)
-    self.config, self.experiment, self.state = run.config, run.experiment, (
-        run.state)
+    self.config, self.experiment, self.state = (
+        run.config,
+        run.experiment,
+        (run.state),
+    )
     self.cond = self.experiment.cond
     self.sampler = generate.Sampler(
-        self.experiment, ema=self.config.model.ema_decay > 0,
-        batch_size=batch_size)
+        self.experiment,
+        ema=self.config.model.ema_decay > 0,
+        batch_size=batch_size,
+    )
 
   def inputs(self, seed: int, num: int) -> np.ndarray:
     """(num, input_dim) generator inputs of `seed`."""
@@ -46,8 +52,10 @@ class Drawer:
       return None
     if label is not None:
       if not 0 <= label < self.cond.num_classes:
-        raise UserError(f"--label={label} is not a class of this model "
-                        f"(0..{self.cond.num_classes - 1})")
+        raise UserError(
+            f"--label={label} is not a class of this model "
+            f"(0..{self.cond.num_classes - 1})"
+        )
       return np.full(rows, label)
     return np.arange(rows) % self.cond.num_classes
 
@@ -57,8 +65,11 @@ def samples(drawer: Drawer, num: int, seed: int = 0) -> np.ndarray:
   toys; a class-conditional model draws one class per grid row."""
   if num < 1:
     raise UserError(f"--num={num} must be a positive integer")
-  labels = (generate.grid_labels(num, drawer.cond.num_classes)
-            if drawer.cond.labelled else None)
+  labels = (
+      generate.grid_labels(num, drawer.cond.num_classes)
+      if drawer.cond.labelled
+      else None
+  )
   return drawer.images(drawer.inputs(seed, num), labels)
 
 
@@ -66,6 +77,7 @@ def samples(drawer: Drawer, num: int, seed: int = 0) -> np.ndarray:
 class Picture:
   """What a mode draws: images (N, H, W, C) tiled `ncols` per row, or for
   a GIF `frames` of such tilings."""
+
   images: Any
   ncols: int
   frames: list | None = None
@@ -75,14 +87,22 @@ def class_grid(drawer: Drawer, num: int, seed: int) -> Picture:
   """One row per class; column j has the same noise in every row."""
   k = drawer.cond.num_classes
   if not drawer.cond.labelled:
-    raise UserError("--mode=class_grid needs a class-conditional run "
-                    "(model.conditioning); use --mode=grid")
+    raise UserError(
+        "--mode=class_grid needs a class-conditional run "
+        "(model.conditioning); use --mode=grid"
+    )
   z = np.tile(drawer.inputs(seed, num), (k, 1))
   return Picture(drawer.images(z, np.repeat(np.arange(k), num)), num)
 
 
-def interpolation(drawer: Drawer, num: int, seed: int, steps: int,
-                  method: str, label: int | None) -> Picture:
+def interpolation(
+    drawer: Drawer,
+    num: int,
+    seed: int,
+    steps: int,
+    method: str,
+    label: int | None,
+) -> Picture:
   """num rows, each from one latent point to another in `steps`."""
   if steps < 2:
     raise UserError(f"--steps={steps} must be at least 2 for --mode=interp")
@@ -95,12 +115,15 @@ def interpolation(drawer: Drawer, num: int, seed: int, steps: int,
   return Picture(out, steps, frames=[by_step[:, t] for t in range(steps)])
 
 
-def arithmetic(drawer: Drawer, num: int, seed: int, expression: str,
-               label: int | None) -> Picture:
+def arithmetic(
+    drawer: Drawer, num: int, seed: int, expression: str, label: int | None
+) -> Picture:
   """DCGAN vector arithmetic on averaged latent vectors of grid samples."""
   if not expression:
-    raise UserError("--mode=arithmetic needs --expression, e.g. "
-                    "--expression='3,7,12 - 5,9 + 20'")
+    raise UserError(
+        "--mode=arithmetic needs --expression, e.g. "
+        "--expression='3,7,12 - 5,9 + 20'"
+    )
   terms = latent.parse_expression(expression, num)
   pool = drawer.inputs(seed, num)
   means = [pool[idx].mean(axis=0) for _, idx in terms]
@@ -109,34 +132,41 @@ def arithmetic(drawer: Drawer, num: int, seed: int, expression: str,
   rng = np.random.default_rng(seed)
   neighbours = result + rng.uniform(-0.25, 0.25, (8, result.shape[0]))
   ncols = max(9, max(len(idx) for _, idx in terms) + 1)
-  rows = [np.concatenate([pool[idx], m[None]]) for (_, idx), m in
-          zip(terms, means)]
+  rows = [
+      np.concatenate([pool[idx], m[None]]) for (_, idx), m in zip(terms, means)
+  ]
   rows.append(np.concatenate([result[None], neighbours]))
   z = np.concatenate(rows)
   labels = drawer.row_labels(len(z), 0 if label is None else label)
   out = drawer.images(z, labels)
   tiles, start = [], 0
   for row in rows:  # Each row starts on a new line of the grid.
-    block = out[start:start + len(row)]
+    block = out[start : start + len(row)]
     start += len(row)
     pad = np.zeros((ncols - len(block), *block.shape[1:]), block.dtype)
     tiles.append(np.concatenate([block, pad]))
   return Picture(np.concatenate(tiles), ncols)
 
 
-def traversal(drawer: Drawer, num: int, seed: int, code: str, steps: int,
-              span: float) -> Picture:
+def traversal(
+    drawer: Drawer, num: int, seed: int, code: str, steps: int, span: float
+) -> Picture:
   """InfoGAN: vary one code across the columns, the rest fixed per row."""
   cond, z_dim = drawer.cond, drawer.config.model.z_dim
-  names = ((["c1"] if cond.info_categorical else [])
-           + [f"c{i + 1 + bool(cond.info_categorical)}"
-              for i in range(cond.info_continuous)])
+  names = (["c1"] if cond.info_categorical else []) + [
+      f"c{i + 1 + bool(cond.info_categorical)}"
+      for i in range(cond.info_continuous)
+  ]
   if not cond.info:
-    raise UserError("--mode=traversal needs an InfoGAN run "
-                    "(model.info_categorical or model.info_continuous > 0)")
+    raise UserError(
+        "--mode=traversal needs an InfoGAN run "
+        "(model.info_categorical or model.info_continuous > 0)"
+    )
   if code not in names:
-    raise UserError(f"--code={code!r} is not a code of this run; use one of "
-                    f"{names} (c1 = categorical when the run has one)")
+    raise UserError(
+        f"--code={code!r} is not a code of this run; use one of "
+        f"{names} (c1 = categorical when the run has one)"
+    )
   base = drawer.inputs(seed, num)
   if code == "c1" and cond.info_categorical:
     values = np.eye(cond.info_categorical, dtype=np.float32)
@@ -150,28 +180,45 @@ def traversal(drawer: Drawer, num: int, seed: int, code: str, steps: int,
     columns, width = steps, 1
     start = z_dim + cond.info_categorical + index
   z = np.repeat(base, columns, axis=0)
-  z[:, start:start + width] = np.tile(values, (num, 1))
+  z[:, start : start + width] = np.tile(values, (num, 1))
   labels = drawer.row_labels(num, None)
-  return Picture(drawer.images(z, None if labels is None
-                               else np.repeat(labels, columns)), columns)
+  return Picture(
+      drawer.images(z, None if labels is None else np.repeat(labels, columns)),
+      columns,
+  )
 
 
 MODES = ("grid", "class_grid", "interp", "arithmetic", "traversal")
-EXTENSIONS = {"grid": (".npy", ".png"), "class_grid": (".npy", ".png"),
-              "interp": (".png", ".gif"), "arithmetic": (".png",),
-              "traversal": (".png",)}
+EXTENSIONS = {
+    "grid": (".npy", ".png"),
+    "class_grid": (".npy", ".png"),
+    "interp": (".png", ".gif"),
+    "arithmetic": (".png",),
+    "traversal": (".png",),
+}
 
 
-def draw(mode: str, drawer: Drawer, *, num: int, seed: int = 0,
-         steps: int = 8, interpolation_method: str = "linear",
-         label: int | None = None, expression: str | None = None,
-         code: str = "c1", span: float = 2.0) -> Picture:
+def draw(
+    mode: str,
+    drawer: Drawer,
+    *,
+    num: int,
+    seed: int = 0,
+    steps: int = 8,
+    interpolation_method: str = "linear",
+    label: int | None = None,
+    expression: str | None = None,
+    code: str = "c1",
+    span: float = 2.0,
+) -> Picture:
   """The Picture of a mode other than 'grid' (see the module docstring)."""
   if num < 1:
     raise UserError(f"--num={num} must be a positive integer")
   if drawer.experiment.points:
-    raise UserError(f"--mode={mode} draws images; the 2-D toys have "
-                    "--mode=grid (a scatter plot)")
+    raise UserError(
+        f"--mode={mode} draws images; the 2-D toys have "
+        "--mode=grid (a scatter plot)"
+    )
   if mode == "class_grid":
     return class_grid(drawer, num, seed)
   if mode == "interp":
@@ -185,8 +232,7 @@ def write(picture: Picture, out: str) -> None:
   """.gif: the frames (each a column of rows); .npy: the images; .png: the
   images tiled `picture.ncols` per row."""
   if out.endswith(".gif"):
-    images.save_gif([images.make_grid(f, ncols=1) for f in picture.frames],
-                    out)
+    images.save_gif([images.make_grid(f, ncols=1) for f in picture.frames], out)
   elif out.endswith(".npy"):
     np.save(out, picture.images)
   else:

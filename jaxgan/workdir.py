@@ -30,24 +30,36 @@ BEST = "best"
 
 # Config keys that fix the shapes of the saved state: a run cannot resume
 # from a checkpoint written with other values.
-SHAPE_KEYS = ("model.name", "model.z_dim", "model.g_width", "model.d_width",
-              "model.d_norm", "model.d_spectral_norm", "model.d_minibatch_std",
-              "optim.name", "optim.schedule", "data.image_size",
-              "data.channels", "model.conditioning", "model.num_classes",
-              "model.info_categorical", "model.info_continuous")
+SHAPE_KEYS = (
+    "model.name",
+    "model.z_dim",
+    "model.g_width",
+    "model.d_width",
+    "model.d_norm",
+    "model.d_spectral_norm",
+    "model.d_minibatch_std",
+    "optim.name",
+    "optim.schedule",
+    "data.image_size",
+    "data.channels",
+    "model.conditioning",
+    "model.num_classes",
+    "model.info_categorical",
+    "model.info_continuous",
+)
 
 
 def checkpoints_dir(workdir: str, subdir: str = CHECKPOINTS) -> str:
   return os.path.join(workdir, subdir)
 
 
-def overlay(base: ml_collections.ConfigDict,
-            saved: dict[str, Any]) -> ml_collections.ConfigDict:
+def overlay(
+    base: ml_collections.ConfigDict, saved: dict[str, Any]
+) -> ml_collections.ConfigDict:
   """`base` with every value of the nested dict `saved` laid over it."""
   for key, value in saved.items():
     node = base.get(key) if key in base else None
-    if isinstance(value, dict) and isinstance(node,
-                                              ml_collections.ConfigDict):
+    if isinstance(value, dict) and isinstance(node, ml_collections.ConfigDict):
       overlay(node, value)
       continue
     with base.ignore_type():
@@ -61,8 +73,10 @@ def _read_saved(path) -> dict[str, Any]:
     if not isinstance(saved, dict):
       raise ValueError("not a JSON object")
   except (OSError, ValueError) as e:
-    raise UserError(f"{path} is not a readable config ({e}); restore it or "
-                    "use a new --workdir") from None
+    raise UserError(
+        f"{path} is not a readable config ({e}); restore it or "
+        "use a new --workdir"
+    ) from None
   return saved
 
 
@@ -71,8 +85,10 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
   with os_errors(f"--workdir={workdir}"):
     path = fs.path(workdir) / CONFIG
     if not path.is_file():
-      raise UserError(f"--workdir={workdir} has no {CONFIG}; give the workdir "
-                      "of a jaxgan training run")
+      raise UserError(
+          f"--workdir={workdir} has no {CONFIG}; give the workdir "
+          "of a jaxgan training run"
+      )
     return overlay(defaults.get_config(), _read_saved(path))
 
 
@@ -101,8 +117,9 @@ def check(config: ml_collections.ConfigDict, workdir: str) -> bool:
   since the checkpoints could not be restored into this model.
   """
   if not workdir:
-    raise UserError("--workdir is empty; give a directory, e.g. "
-                    "--workdir=runs/NAME")
+    raise UserError(
+        "--workdir is empty; give a directory, e.g. " "--workdir=runs/NAME"
+    )
   with os_errors(f"--workdir={workdir}"):
     root = fs.path(workdir)
     if root.exists() and not root.is_dir():
@@ -112,8 +129,10 @@ def check(config: ml_collections.ConfigDict, workdir: str) -> bool:
       while not os.path.exists(parent):
         parent = os.path.dirname(parent)
       if not os.path.isdir(parent):
-        raise UserError(f"--workdir={workdir} cannot be created: {parent} is "
-                        "a file; give another directory")
+        raise UserError(
+            f"--workdir={workdir} cannot be created: {parent} is "
+            "a file; give another directory"
+        )
     path = root / CONFIG
     if not path.exists():
       return True
@@ -127,10 +146,13 @@ def check(config: ml_collections.ConfigDict, workdir: str) -> bool:
         f"--workdir={workdir} holds a run with {k}={_get(previous, k)!r}, "
         f"this config has {k}={_get(current, k)!r} (changed: "
         f"{', '.join(shape_changes)}); its checkpoints cannot be restored "
-        "into this model: use a new --workdir or the run's values")
+        "into this model: use a new --workdir or the run's values"
+    )
   if changed:
-    runtime.log(f"note: config differs from {path} in: {', '.join(changed)} "
-                "(the saved config is kept)")
+    runtime.log(
+        f"note: config differs from {path} in: {', '.join(changed)} "
+        "(the saved config is kept)"
+    )
   return False
 
 
@@ -141,30 +163,36 @@ def create(workdir: str) -> None:
 
 
 def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  fs.write_bytes(os.path.join(workdir, CONFIG), json.dumps(
-      _as_dict(config), indent=2, sort_keys=True).encode())
+  fs.write_bytes(
+      os.path.join(workdir, CONFIG),
+      json.dumps(_as_dict(config), indent=2, sort_keys=True).encode(),
+  )
 
 
 def make_checkpointer(config, workdir: str) -> checkpoint.Checkpointer:
   """The run's rolling checkpoints, as `config.checkpoint` says."""
   with os_errors(f"--workdir={workdir}"):
     return checkpoint.Checkpointer(
-        checkpoints_dir(workdir), every_steps=config.checkpoint.every_steps,
+        checkpoints_dir(workdir),
+        every_steps=config.checkpoint.every_steps,
         max_to_keep=config.checkpoint.max_to_keep,
-        async_save=config.checkpoint.async_save)
+        async_save=config.checkpoint.async_save,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
   """A run loaded back: its config, experiment, and a restored state."""
+
   config: ml_collections.ConfigDict
   experiment: experiment.Experiment
   state: Any
   step: int
 
 
-def load_run(workdir: str, step: int | None = None, *,
-             subdir: str = CHECKPOINTS) -> Run:
+def load_run(
+    workdir: str, step: int | None = None, *, subdir: str = CHECKPOINTS
+) -> Run:
   """A run's config, experiment (on all devices) and checkpoint state.
 
   Args:
@@ -176,25 +204,30 @@ def load_run(workdir: str, step: int | None = None, *,
   config = load_config(workdir)
   exp = experiment.build(config, runtime.make_mesh())
   with os_errors(f"--workdir={workdir}"):
-    ckpt = checkpoint.Checkpointer(checkpoints_dir(workdir, subdir),
-                                   every_steps=1, max_to_keep=None)
+    ckpt = checkpoint.Checkpointer(
+        checkpoints_dir(workdir, subdir), every_steps=1, max_to_keep=None
+    )
   try:
     steps = ckpt.all_steps()
     if not steps:
-      raise UserError(f"--workdir={workdir} has no checkpoint yet; train "
-                      "first")
+      raise UserError(
+          f"--workdir={workdir} has no checkpoint yet; train " "first"
+      )
     if step is not None and step not in steps:
       raise UserError(f"--step={step} is not among the checkpoints {steps}")
     if step is None:
-      state, step, notes = ckpt.restore_latest(exp.abstract_state,
-                                               move_corrupt=False)
+      state, step, notes = ckpt.restore_latest(
+          exp.abstract_state, move_corrupt=False
+      )
       for note in notes:
         print(f"note: {note}", file=sys.stderr)
     else:
       state = ckpt.restore(exp.abstract_state, step)
   except checkpoint.CorruptCheckpoint as e:
-    raise UserError(f"checkpoint {ckpt.directory}/{step} is corrupt ({e}); "
-                    "give another --step") from None
+    raise UserError(
+        f"checkpoint {ckpt.directory}/{step} is corrupt ({e}); "
+        "give another --step"
+    ) from None
   finally:
     ckpt.close()
   return Run(config, exp, state, step)

@@ -1,4 +1,5 @@
-"""Where a run's numbers and pictures go: metrics.jsonl, TensorBoard, PNGs.
+"""Where a run's numbers and pictures go: metrics.jsonl, TensorBoard, PNGs,
+and metrics.png (the curves of metrics.jsonl; jaxgan/plots.py).
 
 Only the process that `runtime.is_writer()` names writes; other processes get
 a writer that drops everything, so the loop needs no `if process_index`. The
@@ -14,19 +15,40 @@ import numpy as np
 
 from jaxgan import fs, images as image_lib
 
+METRICS, PICTURE = "metrics.jsonl", "metrics.png"
+
+
+def read_rows(workdir: str) -> list[dict[str, Any]]:
+  """The rows of <workdir>/metrics.jsonl (none if there is no file); a line
+  cut short by a crash is left out."""
+  path = fs.path(workdir) / METRICS
+  if not path.exists():
+    return []
+  rows = []
+  for line in path.read_text().splitlines():
+    try:
+      rows.append(json.loads(line))
+    except ValueError:
+      continue
+  return rows
+
 
 class Writer:
-  """Appends scalars to metrics.jsonl and TensorBoard; writes image grids."""
+  """Appends scalars to metrics.jsonl and TensorBoard; writes image grids
+  and metrics.png."""
 
   def __init__(self, workdir: str, enabled: bool = True):
     self.enabled = enabled
     self.workdir = workdir
     self._tb = None
     self._jsonl = None
+    self._rows = []
     if enabled:
       from tensorboardX import SummaryWriter  # Heavy; only the writer needs it.
+
+      self._rows = read_rows(workdir)  # A resumed run's earlier rows.
       self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-      self._jsonl = fs.LineFile(os.path.join(workdir, "metrics.jsonl"))
+      self._jsonl = fs.LineFile(os.path.join(workdir, METRICS))
 
   def scalars(self, step: int, values: Mapping[str, Any]) -> None:
     if not self.enabled:
@@ -34,16 +56,30 @@ class Writer:
     row = {"step": int(step)}
     row.update({k: float(v) for k, v in values.items()})
     self._jsonl.write_line(json.dumps(row))
+    self._rows.append(row)
     for k, v in values.items():
       self._tb.add_scalar(k, float(v), int(step))
 
-  def image_grid(self, step: int, name: str, images: np.ndarray,
-                 filename: str) -> None:
+  def curves(self, title: str = "") -> None:
+    """(Re)draws <workdir>/metrics.png from every row so far."""
+    if not self.enabled or not self._rows:
+      return
+    from jaxgan import plots  # matplotlib: only the writer needs it.
+
+    fs.write_bytes(
+        os.path.join(self.workdir, PICTURE),
+        plots.metrics_png(self._rows, title),
+    )
+
+  def image_grid(
+      self, step: int, name: str, images: np.ndarray, filename: str
+  ) -> None:
     """images: uint8 (N, H, W, C); written as samples/<filename> and to TB."""
     self.image(step, name, image_lib.make_grid(images), filename)
 
-  def image(self, step: int, name: str, image: np.ndarray,
-            filename: str) -> None:
+  def image(
+      self, step: int, name: str, image: np.ndarray, filename: str
+  ) -> None:
     """image: uint8 (H, W, C); written as samples/<filename> and to TB."""
     if not self.enabled:
       return

@@ -41,7 +41,7 @@ def _imports(tree: ast.AST, name: str, is_package: bool) -> set[str]:
     elif isinstance(node, ast.ImportFrom):
       if node.level:
         base = name.split(".")
-        base = base[:len(base) - node.level + (1 if is_package else 0)]
+        base = base[: len(base) - node.level + (1 if is_package else 0)]
         module = ".".join(base + ([node.module] if node.module else []))
       else:
         module = node.module
@@ -61,8 +61,7 @@ def graph() -> dict[str, set[str]]:
     tree = ast.parse(path.read_text(), str(path))
     found = _imports(tree, name, path.name == "__init__.py")
     # `from jaxgan import x` names module jaxgan.x when there is one.
-    out[name] = {m for m in found
-                 if not m.startswith("jaxgan") or m in known}
+    out[name] = {m for m in found if not m.startswith("jaxgan") or m in known}
   return out
 
 
@@ -94,8 +93,9 @@ def violations(g: dict[str, set[str]]) -> list[str]:
     jaxgan = {i for i in imports if i.startswith("jaxgan")}
     if module not in clis:
       for bad in sorted(jaxgan & clis):
-        out.append(f"{module} (a library module) imports the command line "
-                   f"{bad}")
+        out.append(
+            f"{module} (a library module) imports the command line " f"{bad}"
+        )
     if any(i == "configs" or i.startswith("configs.") for i in imports):
       out.append(f"{module} imports the repository's configs package")
     if module.startswith("jaxgan.models"):
@@ -121,8 +121,9 @@ def main():
     clis = command_lines()
     for module, imports in sorted(g.items()):
       mark = " [command line]" if module in clis else ""
-      own = sorted(i.removeprefix("jaxgan.") for i in imports
-                   if i.startswith("jaxgan"))
+      own = sorted(
+          i.removeprefix("jaxgan.") for i in imports if i.startswith("jaxgan")
+      )
       print(f"{module}{mark}: {', '.join(own) or '-'}")
     print()
   bad = violations(g)

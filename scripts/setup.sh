@@ -2,7 +2,9 @@
 # Sets up jaxgan in ./.venv on Debian/Ubuntu (or any machine with python3).
 #
 #   bash scripts/setup.sh           # jaxgan and its dependencies
-#   bash scripts/setup.sh --test    # ... plus pytest
+#   bash scripts/setup.sh --test    # ... plus pytest, pyink, and the reference
+#                                   # FID implementations the tests compare
+#                                   # with (scripts/reference-requirements.txt)
 #   bash scripts/setup.sh --data    # ... plus Fashion-MNIST (Debian package)
 #
 # PYTHON=python3.12 picks another interpreter. Re-running is cheap.
@@ -55,4 +57,7 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".$extras"
+if [ -n "$extras" ]; then
+  .venv/bin/python -m pip install -q -r scripts/reference-requirements.txt
+fi
 echo "setup: ready ($(.venv/bin/python -c 'import jax; print("jax", jax.__version__)'))"

@@ -17,17 +17,20 @@ from tests.conftest import ROOT, tiny_config
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("libtpu") is None,
     reason="libtpu is not installed (pip install -e '.[test]' installs it "
-    "on Linux x86-64; there is no libtpu for this platform otherwise)")
+    "on Linux x86-64; there is no libtpu for this platform otherwise)",
+)
 
 
 @pytest.fixture(scope="module")
 def v5e_16():
   from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+
   return aot.topology_devices("v5e:4x4")
 
 
 def test_step_compiles_for_a_v5e_16_pod(v5e_16):
   from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+
   small = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
   assert (small["platform"], small["device_kind"]) == ("tpu", "TPU v5 lite")
   assert (small["devices"], small["hosts"]) == (16, 4)
@@ -40,56 +43,92 @@ def test_step_compiles_for_a_v5e_16_pod(v5e_16):
   # Doubling the per-device batch about doubles the work of one device:
   # the count is real, not a constant.
   large = aot.compile_for(tiny_config(**{"train.batch_size": 64}), v5e_16)
-  ratio = (large["programs"][0]["flops_per_iteration"]
-           / program["flops_per_iteration"])
+  ratio = (
+      large["programs"][0]["flops_per_iteration"]
+      / program["flops_per_iteration"]
+  )
   assert 1.6 < ratio < 2.1, ratio
 
 
 def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
   # The batch is then (images, labels); D has the ACGAN and Q heads.
   from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+
   plain = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
-  result = aot.compile_for(tiny_config(**{
-      "train.batch_size": 32, "model.conditioning": "acgan",
-      "model.num_classes": 10, "model.info_categorical": 10,
-      "model.info_continuous": 2}), v5e_16)
+  result = aot.compile_for(
+      tiny_config(
+          **{
+              "train.batch_size": 32,
+              "model.conditioning": "acgan",
+              "model.num_classes": 10,
+              "model.info_categorical": 10,
+              "model.info_continuous": 2,
+          }
+      ),
+      v5e_16,
+  )
   [program], [base] = result["programs"], plain["programs"]
   assert program["flops_per_iteration"] > base["flops_per_iteration"]
 
 
 def test_lazy_penalty_compiles_two_programs_for_a_v4_pod():
   from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+
   devices = aot.topology_devices("v4:2x2x4")
   result = aot.compile_for(
-      tiny_config(**{"train.batch_size": 32, "penalty.name": "r1",
-                     "penalty.every": 4, "model.d_norm": "none"}), devices)
+      tiny_config(
+          **{
+              "train.batch_size": 32,
+              "penalty.name": "r1",
+              "penalty.every": 4,
+              "model.d_norm": "none",
+          }
+      ),
+      devices,
+  )
   assert result["device_kind"] == "TPU v4" and result["hosts"] == 4
   with_penalty, without = result["programs"]
   # R1 differentiates D's output w.r.t. its input, then that again w.r.t.
   # D's parameters: more work than the step without it.
-  assert (with_penalty["flops_per_iteration"]
-          > without["flops_per_iteration"] > 0)
+  assert (
+      with_penalty["flops_per_iteration"] > without["flops_per_iteration"] > 0
+  )
 
 
 def _cli(*args):
-  return subprocess.run([sys.executable, "-m", "jaxgan.aot", *args], cwd=ROOT,
-                        capture_output=True, text=True, timeout=300)
+  return subprocess.run(
+      [sys.executable, "-m", "jaxgan.aot", *args],
+      cwd=ROOT,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
 
 
 def test_cli_reports_a_config_that_does_not_fit():
-  result = _cli("--config=configs/dcgan_celeba.py", "--topology=v5e:4x4",
-                "--config.train.batch_size=524288")
+  result = _cli(
+      "--config=configs/dcgan_celeba.py",
+      "--topology=v5e:4x4",
+      "--config.train.batch_size=524288",
+  )
   assert result.returncode == 2
   assert result.stderr.count("\n") == 1, result.stderr
-  assert result.stderr.startswith("error: train.batch_size=524288 (32768 per "
-                                  "device) does not fit on TPU v5 lite")
+  assert result.stderr.startswith(
+      "error: train.batch_size=524288 (32768 per "
+      "device) does not fit on TPU v5 lite"
+  )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--topology=v9:1x1"], "--topology='v9:1x1' could not be described"),
-    (["--config.train.batch_size=24", "--topology=v5e:4x4"],
-     "train.batch_size=24 is not divisible by 16"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--topology=v9:1x1"], "--topology='v9:1x1' could not be described"),
+        (
+            ["--config.train.batch_size=24", "--topology=v5e:4x4"],
+            "train.batch_size=24 is not divisible by 16",
+        ),
+    ],
+)
 def test_cli_bad_input(args, message):
   result = _cli("--config=configs/tiny.py", *args)
   assert result.returncode == 2

@@ -33,9 +33,13 @@ def _snapshot(root: pathlib.Path) -> dict[str, str]:
     return out
   for p in sorted(root.rglob("*")):
     rel = str(p.relative_to(root))
-    out[rel] = (f"link to {p.readlink()}" if p.is_symlink() else
-                "dir" if p.is_dir() else
-                hashlib.sha256(p.read_bytes()).hexdigest())
+    out[rel] = (
+        f"link to {p.readlink()}"
+        if p.is_symlink()
+        else "dir"
+        if p.is_dir()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+    )
   return out
 
 
@@ -46,11 +50,18 @@ def base(tmp_path_factory) -> dict[str, pathlib.Path]:
   rng = np.random.default_rng(0)
   idx = root / "idx"
   idx.mkdir()
-  write_idx(idx / "train-images-idx3-ubyte",
-            rng.integers(0, 256, (32, 28, 28), dtype=np.uint8))
+  write_idx(
+      idx / "train-images-idx3-ubyte",
+      rng.integers(0, 256, (32, 28, 28), dtype=np.uint8),
+  )
   run = root / "run"
-  config = tiny_config(**{"data.source": f"idx:{idx}", "train.num_steps": 4,
-                          "checkpoint.every_steps": 2})
+  config = tiny_config(
+      **{
+          "data.source": f"idx:{idx}",
+          "train.num_steps": 4,
+          "checkpoint.every_steps": 2,
+      }
+  )
   train.train_and_evaluate(config, str(run))
   assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["2", "4"]
   # The run's config as a user has it: a file (configs/tiny.py on this data).
@@ -58,11 +69,13 @@ def base(tmp_path_factory) -> dict[str, pathlib.Path]:
   config_file.write_text(
       "from configs import tiny\n\n\ndef get_config():\n"
       "  config = tiny.get_config()\n"
-      f"  config.data.source = 'idx:{idx}'\n  return config\n")
+      f"  config.data.source = 'idx:{idx}'\n  return config\n"
+  )
   return {"root": root, "idx": idx, "run": run, "config": config_file}
 
 
 # --- Case set-ups: (tmp, workdir, base) -> extra command-line arguments. ---
+
 
 def _file(tmp, workdir, base):
   del base
@@ -108,7 +121,9 @@ def _other_model_without_config(tmp, workdir, base):
 def _config_raises(tmp, workdir, base):
   del workdir, base
   path = tmp / "broken_config.py"
-  path.write_text("def get_config():\n  raise RuntimeError('broken on purpose')\n")
+  path.write_text(
+      "def get_config():\n  raise RuntimeError('broken on purpose')\n"
+  )
   return [f"--config={path}"]
 
 
@@ -141,8 +156,10 @@ def _long_workdir(tmp, workdir, base):
 def _tfds_unprepared(tmp, workdir, base):
   del workdir, base
   (tmp / "tfds").mkdir()
-  return ["--config.data.source=tfds:mnist",
-          f"--config.data.tfds_data_dir={tmp / 'tfds'}"]
+  return [
+      "--config.data.source=tfds:mnist",
+      f"--config.data.tfds_data_dir={tmp / 'tfds'}",
+  ]
 
 
 def _folder(tmp, files: dict[str, object]) -> str:
@@ -209,64 +226,94 @@ CASES = {
     "missing_config_file": (["--config=configs/nope.py"], "configs/nope.py"),
     "config_file_is_a_directory": (["--config=configs"], "Is a directory"),
     "config_file_raises": (_config_raises, "broken on purpose"),
-    "config_file_without_get_config": (_config_without_get_config,
-                                       "has no get_config()"),
+    "config_file_without_get_config": (
+        _config_without_get_config,
+        "has no get_config()",
+    ),
     "config_file_syntax_error": (_config_syntax_error, "SyntaxError"),
-    "bad_config_argument": (["--config=configs/dcgan_fashion_mnist.py:wgangp"],
-                            "'wgangp'"),
+    "bad_config_argument": (
+        ["--config=configs/dcgan_fashion_mnist.py:wgangp"],
+        "'wgangp'",
+    ),
     "positional_argument": (["train"], "'train'"),
     # Values and combinations.
-    "batch_size_zero": (["--config.train.batch_size=0"],
-                        "train.batch_size=0"),
-    "batch_not_divisible": (["--config.train.batch_size=6", "DEVICES=4"],
-                            "train.batch_size=6"),
+    "batch_size_zero": (["--config.train.batch_size=0"], "train.batch_size=0"),
+    "batch_not_divisible": (
+        ["--config.train.batch_size=6", "DEVICES=4"],
+        "train.batch_size=6",
+    ),
     "negative_steps": (["--config.train.num_steps=-1"], "train.num_steps=-1"),
     "zero_d_steps": (["--config.train.d_steps=0"], "train.d_steps=0"),
-    "zero_log_interval": (["--config.train.log_every_steps=0"],
-                          "train.log_every_steps=0"),
+    "zero_log_interval": (
+        ["--config.train.log_every_steps=0"],
+        "train.log_every_steps=0",
+    ),
     "unknown_model": (["--config.model.name=resnet"], "'resnet'"),
     "unknown_loss": (["--config.loss.name=wgangp"], "'wgangp'"),
     "unknown_penalty": (["--config.penalty.name=gp"], "'gp'"),
     "unknown_optimizer": (["--config.optim.name=adamw"], "'adamw'"),
     "unknown_schedule": (["--config.optim.schedule=step"], "'step'"),
     "unknown_noise": (["--config.model.noise=cauchy"], "'cauchy'"),
-    "unknown_nonfinite_mode": (["--config.train.on_nonfinite=ignore"],
-                               "'ignore'"),
-    "unknown_dtype": (["--config.train.dtype=float16"],
-                      "train.dtype='float16' is unknown"),
+    "unknown_nonfinite_mode": (
+        ["--config.train.on_nonfinite=ignore"],
+        "'ignore'",
+    ),
+    "unknown_dtype": (
+        ["--config.train.dtype=float16"],
+        "train.dtype='float16' is unknown",
+    ),
     "ema_decay_one": (["--config.model.ema_decay=1.0"], "model.ema_decay=1.0"),
     "negative_lr": (["--config.optim.g_lr=-0.001"], "optim.g_lr=-0.001"),
     "beta_one": (["--config.optim.b1=1.0"], "optim.b1=1.0"),
     "zero_z_dim": (["--config.model.z_dim=0"], "model.z_dim=0"),
     "unknown_eval_metric": (["--config.eval.primary=fid"], "'fid'"),
-    "missing_classifier": (["--config.eval.classifier=/nonexistent/clf"],
-                           "/nonexistent/clf"),
+    "missing_classifier": (
+        ["--config.eval.classifier=/nonexistent/clf"],
+        "/nonexistent/clf",
+    ),
     "unknown_extractor": (["--config.eval.extractor=vgg"], "'vgg'"),
-    "missing_inception_weights": (["--config.eval.extractor=inception",
-                                   "--config.eval.inception=/nonexistent.msgpack"],
-                                  "/nonexistent.msgpack"),
-    "keep_zero_checkpoints": (["--config.checkpoint.max_to_keep=0"],
-                              "checkpoint.max_to_keep=0"),
+    "missing_inception_weights": (
+        [
+            "--config.eval.extractor=inception",
+            "--config.eval.inception=/nonexistent.msgpack",
+        ],
+        "/nonexistent.msgpack",
+    ),
+    "keep_zero_checkpoints": (
+        ["--config.checkpoint.max_to_keep=0"],
+        "checkpoint.max_to_keep=0",
+    ),
     "unsupported_resolution": (["--config.data.image_size=48"], "48"),
     "two_channels": (["--config.data.channels=2"], "data.channels=2"),
     "unknown_preprocess": (["--config.data.preprocess=crop"], "'crop'"),
     "wgan_without_lipschitz": (["--config.loss.name=wgan"], "'wgan'"),
-    "gradient_penalty_through_batch_norm": (["--config.penalty.name=r1"],
-                                            "'batch_norm'"),
-    "label_smoothing_on_hinge": (["--config.loss.name=hinge",
-                                  "--config.loss.label_smoothing=0.1"],
-                                 "loss.label_smoothing=0.1"),
+    "gradient_penalty_through_batch_norm": (
+        ["--config.penalty.name=r1"],
+        "'batch_norm'",
+    ),
+    "label_smoothing_on_hinge": (
+        ["--config.loss.name=hinge", "--config.loss.label_smoothing=0.1"],
+        "loss.label_smoothing=0.1",
+    ),
     "toy_model_on_images": (["--config.model.name=toy_mlp"], "'toy_mlp'"),
     "began_loss_on_dcgan": (["--config.loss.name=began"], "'began'"),
     # Data.
-    "missing_data_dir": (["--config.data.source=idx:/nonexistent/fmnist"],
-                         "/nonexistent/fmnist"),
-    "data_path_too_long": ([f"--config.data.source=idx:/tmp/{'d' * 300}"],
-                           "File name too long"),
-    "source_without_kind": (["--config.data.source=fashion_mnist"],
-                            "'fashion_mnist'"),
-    "unknown_source_kind": (["--config.data.source=hdf5:/data"],
-                            "'hdf5:/data'"),
+    "missing_data_dir": (
+        ["--config.data.source=idx:/nonexistent/fmnist"],
+        "/nonexistent/fmnist",
+    ),
+    "data_path_too_long": (
+        [f"--config.data.source=idx:/tmp/{'d' * 300}"],
+        "File name too long",
+    ),
+    "source_without_kind": (
+        ["--config.data.source=fashion_mnist"],
+        "'fashion_mnist'",
+    ),
+    "unknown_source_kind": (
+        ["--config.data.source=hdf5:/data"],
+        "'hdf5:/data'",
+    ),
     "tfds_not_prepared": (_tfds_unprepared, "tfds:mnist"),
     "empty_folder": (_empty_folder, "folder:"),
     "unreadable_image": (_unreadable_image, "a.png"),
@@ -279,36 +326,49 @@ CASES = {
     "workdir_is_a_file": (_file, "is a file"),
     "workdir_under_a_file": (_under_file, "afile"),
     "empty_workdir_flag": (["--workdir="], "--workdir"),
-    "workdir_cannot_be_created": (["--workdir=/proc/jaxgan_run"],
-                                  "--workdir=/proc/jaxgan_run cannot be "
-                                  "created"),
+    "workdir_cannot_be_created": (
+        ["--workdir=/proc/jaxgan_run"],
+        "--workdir=/proc/jaxgan_run cannot be " "created",
+    ),
     "workdir_name_too_long": (_long_workdir, "File name too long"),
-    "workdir_of_another_model": (["--config.model.g_width=8"],
-                                 "model.g_width=4"),
+    "workdir_of_another_model": (
+        ["--config.model.g_width=8"],
+        "model.g_width=4",
+    ),
     "corrupt_config_json": (_config_json_corrupt, "config.json"),
     # Checkpoints.
-    "every_checkpoint_corrupt": (_corrupt_all_checkpoints,
-                                 "no checkpoint in"),
+    "every_checkpoint_corrupt": (_corrupt_all_checkpoints, "no checkpoint in"),
     "checkpoints_is_a_file": (_checkpoints_is_file, "checkpoints"),
     "checkpoints_symlink_loop": (_checkpoints_symlink_loop, "checkpoints"),
-    "checkpoint_of_another_model": (_other_model_without_config,
-                                    "another model"),
+    "checkpoint_of_another_model": (
+        _other_model_without_config,
+        "another model",
+    ),
 }
 
 
 # Config-file and OS errors that were once reported only without any
 # override (or only with one): each runs both ways.
-BOTH_WAYS = ("missing_config_file", "config_file_is_a_directory",
-             "config_file_without_get_config", "config_file_syntax_error",
-             "workdir_cannot_be_created", "workdir_name_too_long",
-             "data_path_too_long", "checkpoints_symlink_loop")
-PARAMS = sorted([(case, False) for case in CASES]
-                + [(case, True) for case in BOTH_WAYS])
+BOTH_WAYS = (
+    "missing_config_file",
+    "config_file_is_a_directory",
+    "config_file_without_get_config",
+    "config_file_syntax_error",
+    "workdir_cannot_be_created",
+    "workdir_name_too_long",
+    "data_path_too_long",
+    "checkpoints_symlink_loop",
+)
+PARAMS = sorted(
+    [(case, False) for case in CASES] + [(case, True) for case in BOTH_WAYS]
+)
 
 
-@pytest.mark.parametrize("case,override", PARAMS,
-                         ids=[c + ("+override" if o else "")
-                              for c, o in PARAMS])
+@pytest.mark.parametrize(
+    "case,override",
+    PARAMS,
+    ids=[c + ("+override" if o else "") for c, o in PARAMS],
+)
 def test_bad_input(tmp_path, base, case, override):
   setup, expected = CASES[case]
   workdir = tmp_path / "run"
@@ -326,9 +386,14 @@ def test_bad_input(tmp_path, base, case, override):
   command = [c for c in command if c.split("=")[0] not in names] + args
   assert sum(a.startswith("--config=") for a in command) <= 1
   env = cpu_env(devices)
-  result = subprocess.run([sys.executable, "-m", "jaxgan.main", *command],
-                          cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+  result = subprocess.run(
+      [sys.executable, "-m", "jaxgan.main", *command],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   lines = result.stderr.strip().splitlines()
   assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-3000:])
   assert len(lines) == 1, result.stderr[-3000:]
@@ -345,6 +410,7 @@ def test_config_json_lists_every_case_field():
   # Every config field a case overrides exists, so each case fails for its
   # stated reason rather than as an unknown field.
   from configs import default  # pylint: disable=g-import-not-at-top
+
   fields = json.loads(default.get_config().to_json_best_effort())
   for case, (setup, _) in CASES.items():
     if callable(setup) or case in ("unknown_field", "unknown_section"):

@@ -17,14 +17,26 @@ from jaxgan.validate import validate_config
 from tests.conftest import tiny_config
 from tests.step_test import _batches, _mesh, _run
 
-LABELLED = [("dcgan", "concat"), ("dcgan", "projection"), ("dcgan", "acgan"),
-            ("mlp", "concat"), ("mlp", "acgan")]
+LABELLED = [
+    ("dcgan", "concat"),
+    ("dcgan", "projection"),
+    ("dcgan", "acgan"),
+    ("mlp", "concat"),
+    ("mlp", "acgan"),
+]
 
 
 def _config(model="dcgan", mode="none", **overrides):
   extra = {"model.g_width": 16, "model.d_width": 8} if model == "mlp" else {}
-  return tiny_config(**{"model.name": model, "model.conditioning": mode,
-                        "model.num_classes": 3, **extra, **overrides})
+  return tiny_config(
+      **{
+          "model.name": model,
+          "model.conditioning": mode,
+          "model.num_classes": 3,
+          **extra,
+          **overrides,
+      }
+  )
 
 
 def _init(config):
@@ -45,24 +57,31 @@ def test_labels_change_what_the_models_compute(model, mode):
   assert float(jnp.abs(a - b).max()) > 1e-3 * float(jnp.abs(a).max())
   d_vars = {"params": state.d_params, "batch_stats": state.d_batch_stats}
   rngs = {"dropout": jax.random.PRNGKey(1)}
-  out, sown = d.apply(d_vars, a, train=False, labels=jnp.zeros(4, jnp.int32),
-                      mutable=["intermediates"], rngs=rngs)
-  other = d.apply(d_vars, a, train=False, labels=jnp.full(4, 2, jnp.int32),
-                  rngs=rngs)
+  out, sown = d.apply(
+      d_vars,
+      a,
+      train=False,
+      labels=jnp.zeros(4, jnp.int32),
+      mutable=["intermediates"],
+      rngs=rngs,
+  )
+  other = d.apply(
+      d_vars, a, train=False, labels=jnp.full(4, 2, jnp.int32), rngs=rngs
+  )
   assert out.shape == (4,)
   if mode == "acgan":  # D is unconditional; its second head classifies.
     np.testing.assert_array_equal(out, other)
     logits = sown["intermediates"]["Heads_0"]["class_logits"][0]
     assert logits.shape == (4, 3)
   else:
-    assert float(jnp.abs(out - other).max()) > 1e-3 * float(
-        jnp.abs(out).max())
+    assert float(jnp.abs(out - other).max()) > 1e-3 * float(jnp.abs(out).max())
 
 
 def test_unconditional_models_have_no_conditioning_parameters():
   _, plain = _init(_config())
-  _, info = _init(_config(**{"model.info_categorical": 4,
-                             "model.info_continuous": 2}))
+  _, info = _init(
+      _config(**{"model.info_categorical": 4, "model.info_continuous": 2})
+  )
   assert "Heads_0" not in plain.d_params
   assert set(info.d_params) - set(plain.d_params) == {"Heads_0"}
   assert set(info.d_params["Heads_0"]) == {"q_hidden", "q_out"}
@@ -72,19 +91,31 @@ def test_unconditional_models_have_no_conditioning_parameters():
 
 def test_information_equals_hand_computed_values():
   cond = Conditioning(info_categorical=3, info_continuous=2)
-  g_input = np.array([[0.5, 0.0, 1.0, 0.0, 0.2, -0.6],
-                      [-1.0, 1.0, 0.0, 0.0, -0.9, 0.4]], np.float32)
-  q = np.array([[1.0, 2.0, 0.0, 0.0, -0.5],
-                [0.0, 0.0, 0.0, 1.0, 0.4]], np.float32)
-  out = jax.device_get(latent.information(jnp.asarray(q),
-                                          jnp.asarray(g_input), cond))
+  g_input = np.array(
+      [[0.5, 0.0, 1.0, 0.0, 0.2, -0.6], [-1.0, 1.0, 0.0, 0.0, -0.9, 0.4]],
+      np.float32,
+  )
+  q = np.array(
+      [[1.0, 2.0, 0.0, 0.0, -0.5], [0.0, 0.0, 0.0, 1.0, 0.4]], np.float32
+  )
+  out = jax.device_get(
+      latent.information(jnp.asarray(q), jnp.asarray(g_input), cond)
+  )
   # Categorical: log softmax of the true code's logit, + log 3.
-  lse0 = math.log(math.e ** 1 + math.e ** 2 + 1)
+  lse0 = math.log(math.e**1 + math.e**2 + 1)
   cat = 0.5 * ((2.0 - lse0) + (0.0 - math.log(3))) + math.log(3)
   # Continuous: unit-variance Gaussian log density (summed over the 2
   # codes, averaged over the 2 rows), + log 2 per code.
-  sq = 0.5 * ((0.2 - 0.0) ** 2 + (-0.6 + 0.5) ** 2
-              + (-0.9 - 1.0) ** 2 + (0.4 - 0.4) ** 2) / 2
+  sq = (
+      0.5
+      * (
+          (0.2 - 0.0) ** 2
+          + (-0.6 + 0.5) ** 2
+          + (-0.9 - 1.0) ** 2
+          + (0.4 - 0.4) ** 2
+      )
+      / 2
+  )
   cont = -sq - 2 * 0.5 * math.log(2 * math.pi) + 2 * math.log(2)
   np.testing.assert_allclose(out["info_categorical"], cat, rtol=1e-5)
   np.testing.assert_allclose(out["info_continuous"], cont, rtol=1e-5)
@@ -116,30 +147,50 @@ def test_matched_accuracy_equals_hand_computed_values():
 # heads; 'concat' only changes the inputs and trains in the test below.
 @pytest.mark.parametrize("mode,info", [("projection", 0), ("acgan", 4)])
 def test_conditional_step_on_four_devices_equals_one(mode, info):
-  config = _config("dcgan", mode, **{"model.bn_cross_device": True,
-                                     "train.d_steps": 2,
-                                     "model.info_categorical": info,
-                                     "model.info_continuous": min(info, 1)})
+  config = _config(
+      "dcgan",
+      mode,
+      **{
+          "model.bn_cross_device": True,
+          "train.d_steps": 2,
+          "model.info_categorical": info,
+          "model.info_continuous": min(info, 1),
+      },
+  )
   rng = np.random.default_rng(1)
-  batches = [(images, rng.integers(0, 3, images.shape[:2]).astype(np.int32))
-             for images in _batches(config, 2)]
+  batches = [
+      (images, rng.integers(0, 3, images.shape[:2]).astype(np.int32))
+      for images in _batches(config, 2)
+  ]
   state1, hist1 = _run(config, _mesh(1), batches)
   state4, hist4 = _run(config, _mesh(4), batches)
   for a, b in zip(jax.tree.leaves(state1), jax.tree.leaves(state4)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
   for key in hist1[-1]:
-    np.testing.assert_allclose(hist1[-1][key], hist4[-1][key], rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        hist1[-1][key], hist4[-1][key], rtol=1e-4, atol=1e-6
+    )
   if mode == "acgan":
-    assert {"d_class_loss", "d_class_accuracy", "g_class_loss", "g_info_mi",
-            "d_info_categorical", "g_info_continuous"} <= set(hist1[-1])
+    assert {
+        "d_class_loss",
+        "d_class_accuracy",
+        "g_class_loss",
+        "g_info_mi",
+        "d_info_categorical",
+        "g_info_continuous",
+    } <= set(hist1[-1])
   if mode != "projection":
     return
   # The labels matter: other labels give other parameters.
   other = [(images, (labels + 1) % 3) for images, labels in batches]
   state_other, _ = _run(config, _mesh(1), other)
-  assert any(float(np.abs(a - b).max()) > 1e-7 for a, b in zip(
-      jax.tree.leaves(state1.g_params), jax.tree.leaves(state_other.g_params)))
+  assert any(
+      float(np.abs(a - b).max()) > 1e-7
+      for a, b in zip(
+          jax.tree.leaves(state1.g_params),
+          jax.tree.leaves(state_other.g_params),
+      )
+  )
 
 
 def test_labels_flow_through_the_pipeline_per_process(labelled):
@@ -147,18 +198,26 @@ def test_labels_flow_through_the_pipeline_per_process(labelled):
   source = sources.get_source(config.data)
   parts = []
   for p in range(2):
-    ds = pipeline.make_dataset(source, config.data, seed=0,
-                               per_process_batch=4, process_index=p,
-                               process_count=2, labels=True)
-    images, labels = next(pipeline.make_iterator(ds, start=3,
-                                                 steps_per_iteration=2))
+    ds = pipeline.make_dataset(
+        source,
+        config.data,
+        seed=0,
+        per_process_batch=4,
+        process_index=p,
+        process_count=2,
+        labels=True,
+    )
+    images, labels = next(
+        pipeline.make_iterator(ds, start=3, steps_per_iteration=2)
+    )
     assert images.shape == (2, 4, 32, 32, 1) and labels.shape == (2, 4)
     assert labels.dtype == np.int32
     parts.append((images, labels))
   # Every label belongs to its image: bright images are class 1.
   for images, labels in parts:
-    np.testing.assert_array_equal(images[:, :, 2:30, 2:30].mean((2, 3, 4))
-                                  > 128, labels == 1)
+    np.testing.assert_array_equal(
+        images[:, :, 2:30, 2:30].mean((2, 3, 4)) > 128, labels == 1
+    )
   # The two processes read different examples of the same global batches.
   assert not np.array_equal(parts[0][0], parts[1][0])
 
@@ -166,34 +225,50 @@ def test_labels_flow_through_the_pipeline_per_process(labelled):
 def _pairs_match_source(source, data_config, images, labels):
   """Every (image, label) of a batch is an example of the source."""
   preprocess = pipeline.preprocess_for(data_config)
-  truth = {preprocess(source[i]).tobytes(): int(source[i]["label"])
-           for i in range(len(source))}
-  for image, label in zip(images.reshape(-1, *images.shape[2:]),
-                          labels.reshape(-1)):
+  truth = {
+      preprocess(source[i]).tobytes(): int(source[i]["label"])
+      for i in range(len(source))
+  }
+  for image, label in zip(
+      images.reshape(-1, *images.shape[2:]), labels.reshape(-1)
+  ):
     assert truth[image.tobytes()] == label
 
 
 def test_labels_flow_from_tfds_and_class_folders(tmp_path):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top
+
   rng = np.random.default_rng(0)
   for cls in ("cats", "dogs", "owls"):
     (tmp_path / cls).mkdir()
     for i in range(4):
       Image.fromarray(rng.integers(0, 256, (32, 32, 1), np.uint8)[..., 0]).save(
-          tmp_path / cls / f"{i}.png")
+          tmp_path / cls / f"{i}.png"
+      )
   for source_name, shape in ((f"folder:{tmp_path}", 32), ("tfds:mnist", 28)):
-    config = tiny_config(**{"data.source": source_name,
-                            "data.image_size": shape,
-                            "data.preprocess": "none"})
+    config = tiny_config(
+        **{
+            "data.source": source_name,
+            "data.image_size": shape,
+            "data.preprocess": "none",
+        }
+    )
     with tfds.testing.mock_data(num_examples=12):
       source = sources.get_source(config.data)
       pipeline.check_source(source, config.data, 8, num_classes=10)
-      ds = pipeline.make_dataset(source, config.data, seed=0,
-                                 per_process_batch=4, process_index=0,
-                                 process_count=1, labels=True)
-      images, labels = next(pipeline.make_iterator(ds, start=0,
-                                                   steps_per_iteration=2))
+      ds = pipeline.make_dataset(
+          source,
+          config.data,
+          seed=0,
+          per_process_batch=4,
+          process_index=0,
+          process_count=1,
+          labels=True,
+      )
+      images, labels = next(
+          pipeline.make_iterator(ds, start=0, steps_per_iteration=2)
+      )
       _pairs_match_source(source, config.data, images, labels)
     if source_name.startswith("folder"):
       assert sorted(set(source.labels)) == [0, 1, 2]
@@ -202,34 +277,56 @@ def test_labels_flow_from_tfds_and_class_folders(tmp_path):
 def test_label_errors(labelled, tmp_path):
   config = tiny_config(**{"data.source": f"idx:{labelled['data']}"})
   source = sources.get_source(config.data)
-  with pytest.raises(UserError, match=r"has label 1, outside "
-                     r"model.num_classes=1 .*set model.num_classes=2"):
+  with pytest.raises(
+      UserError,
+      match=r"has label 1, outside "
+      r"model.num_classes=1 .*set model.num_classes=2",
+  ):
     pipeline.check_source(source, config.data, 8, num_classes=1)
   unlabelled = tmp_path / "unlabelled"
   unlabelled.mkdir()
   (unlabelled / "train-images-idx3-ubyte").write_bytes(
-      (labelled["data"] / "train-images-idx3-ubyte").read_bytes())
+      (labelled["data"] / "train-images-idx3-ubyte").read_bytes()
+  )
   config = tiny_config(**{"data.source": f"idx:{unlabelled}"})
   with pytest.raises(UserError, match="has no labels"):
-    pipeline.check_source(sources.get_source(config.data), config.data, 8,
-                          num_classes=2)
+    pipeline.check_source(
+        sources.get_source(config.data), config.data, 8, num_classes=2
+    )
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"model.conditioning": "onehot"}, "model.conditioning='onehot' is "
-     "unknown; use one of"),
-    ({"model.conditioning": "concat", "model.num_classes": 1},
-     "model.num_classes=1 must be an integer >= 2"),
-    ({"model.conditioning": "projection", "model.name": "mlp"},
-     "'projection' conditions G through its batch norms"),
-    ({"model.conditioning": "concat", "model.name": "began",
-      "loss.name": "began"}, "model.conditioning='concat' is not "
-     "implemented by model.name='began'"),
-    ({"model.info_categorical": 1}, "model.info_categorical=1 is a code"),
-    ({"model.info_continuous": -1}, "model.info_continuous=-1 must be an "
-     "integer >= 0"),
-    ({"loss.info_weight": -1.0}, r"loss.info_weight=-1.0 must be in"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (
+            {"model.conditioning": "onehot"},
+            "model.conditioning='onehot' is " "unknown; use one of",
+        ),
+        (
+            {"model.conditioning": "concat", "model.num_classes": 1},
+            "model.num_classes=1 must be an integer >= 2",
+        ),
+        (
+            {"model.conditioning": "projection", "model.name": "mlp"},
+            "'projection' conditions G through its batch norms",
+        ),
+        (
+            {
+                "model.conditioning": "concat",
+                "model.name": "began",
+                "loss.name": "began",
+            },
+            "model.conditioning='concat' is not "
+            "implemented by model.name='began'",
+        ),
+        ({"model.info_categorical": 1}, "model.info_categorical=1 is a code"),
+        (
+            {"model.info_continuous": -1},
+            "model.info_continuous=-1 must be an " "integer >= 0",
+        ),
+        ({"loss.info_weight": -1.0}, r"loss.info_weight=-1.0 must be in"),
+    ],
+)
 def test_bad_conditioning_configs_are_refused(overrides, message):
   with pytest.raises(UserError, match=message):
     validate_config(tiny_config(**overrides), 1)
@@ -240,19 +337,31 @@ def test_conditioned_generator_draws_the_requested_class(labelled, tmp_path):
   # brief training, samples asked for class c are classified as c (measured
   # on one device: 0.975 after 250 iterations, 1.0 after 400; an
   # unconditional or untrained generator scores 0.5).
-  config = tiny_config(**{
-      "data.source": f"idx:{labelled['data']}", "model.conditioning": "concat",
-      "model.num_classes": 2, "model.bn_cross_device": True,
-      "train.num_steps": 300, "train.log_every_steps": 100,
-      "train.sample_every_steps": 300, "checkpoint.every_steps": 300,
-      "eval.classifier": str(labelled["clf"]), "eval.num_samples": 200,
-      "model.g_width": 16, "model.d_width": 16})
+  config = tiny_config(
+      **{
+          "data.source": f"idx:{labelled['data']}",
+          "model.conditioning": "concat",
+          "model.num_classes": 2,
+          "model.bn_cross_device": True,
+          "train.num_steps": 300,
+          "train.log_every_steps": 100,
+          "train.sample_every_steps": 300,
+          "checkpoint.every_steps": 300,
+          "eval.classifier": str(labelled["clf"]),
+          "eval.num_samples": 200,
+          "model.g_width": 16,
+          "model.d_width": 16,
+      }
+  )
   workdir = tmp_path / "run"
   train.train_and_evaluate(config, str(workdir))
-  lines = [json.loads(l) for l in
-           (workdir / "metrics.jsonl").read_text().splitlines()]
+  lines = [
+      json.loads(l)
+      for l in (workdir / "metrics.jsonl").read_text().splitlines()
+  ]
   final = [l for l in lines if "class_accuracy" in l][-1]
   assert final["class_accuracy"] >= 0.9, final
   assert {"fd_class_0", "fd_class_1", "fd_class_mean"} <= set(final)
   assert final["fd_class_mean"] == pytest.approx(
-      (final["fd_class_0"] + final["fd_class_1"]) / 2)
+      (final["fd_class_0"] + final["fd_class_1"]) / 2
+  )

@@ -11,11 +11,15 @@ import sys
 # in the last bits, which no test compares across settings: the processes
 # that tests start (CLI runs, process groups) compile the same way
 # (`cpu_env`). benchmarks/ and training compile with the defaults.
-FAST_COMPILE = ("--xla_backend_optimization_level=0"
-                " --xla_llvm_disable_expensive_passes=true")
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                           " --xla_force_host_platform_device_count=4 " +
-                           FAST_COMPILE)
+FAST_COMPILE = (
+    "--xla_backend_optimization_level=0"
+    " --xla_llvm_disable_expensive_passes=true"
+)
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "")
+    + " --xla_force_host_platform_device_count=4 "
+    + FAST_COMPILE
+)
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -26,8 +30,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # a hit is the program the test would have compiled. `pytest --cache-clear`
 # empties it. Measured: tests/train_test.py + sample_test.py 217 s -> 166 s
 # on a cold cache.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      str(ROOT / ".pytest_cache" / "xla"))
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR", str(ROOT / ".pytest_cache" / "xla")
+)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 sys.path.insert(0, str(ROOT))  # `configs` and `jaxgan` from this checkout.
 
@@ -67,14 +72,16 @@ def idx_dir(tmp_path) -> pathlib.Path:
   d.mkdir()
   images = rng.integers(0, 256, (64, 28, 28), dtype=np.uint8)
   write_idx(d / "train-images-idx3-ubyte", images)
-  write_idx(d / "train-labels-idx1-ubyte",
-            (np.arange(64) % 10).astype(np.uint8))
+  write_idx(
+      d / "train-labels-idx1-ubyte", (np.arange(64) % 10).astype(np.uint8)
+  )
   return d
 
 
 def tiny_config(**overrides):
   """configs/tiny.py with dotted-key overrides, e.g. {'train.num_steps': 4}."""
   from configs import tiny  # pylint: disable=g-import-not-at-top
+
   config = tiny.get_config()
   for key, value in overrides.items():
     node = config
@@ -94,13 +101,21 @@ def labelled(tmp_path_factory):
   data.mkdir()
   for prefix, n in (("train", 96), ("t10k", 40)):
     labels = np.arange(n) % 2
-    images = np.where(labels[:, None, None] == 1,
-                      rng.integers(150, 256, (n, 28, 28)),
-                      rng.integers(0, 100, (n, 28, 28))).astype(np.uint8)
+    images = np.where(
+        labels[:, None, None] == 1,
+        rng.integers(150, 256, (n, 28, 28)),
+        rng.integers(0, 100, (n, 28, 28)),
+    ).astype(np.uint8)
     write_idx(data / f"{prefix}-images-idx3-ubyte", images)
     write_idx(data / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
   from jaxgan import classifier_training  # pylint: disable=g-import-not-at-top
+
   config = tiny_config(**{"data.source": f"idx:{data}"})
-  meta = classifier_training.train_classifier(config.data, str(root / "clf"), epochs=2,
-                                     batch_size=16, log=lambda *a: None)
+  meta = classifier_training.train_classifier(
+      config.data,
+      str(root / "clf"),
+      epochs=2,
+      batch_size=16,
+      log=lambda *a: None,
+  )
   return {"root": root, "data": data, "clf": root / "clf", "meta": meta}

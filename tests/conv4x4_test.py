@@ -14,20 +14,23 @@ from jaxgan.models import conv4x4, dcgan
 
 
 def _flax_conv(features):
-  return nn.Conv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                 use_bias=False)
+  return nn.Conv(
+      features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False
+  )
 
 
 def _flax_conv_transpose(features):
-  return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME",
-                          use_bias=False)
+  return nn.ConvTranspose(
+      features, (4, 4), strides=(2, 2), padding="SAME", use_bias=False
+  )
 
 
 def _assert_same_function(ours, reference, x):
   """Same parameter tree, outputs and gradients (input and kernel)."""
   params = reference.init(jax.random.PRNGKey(1), x)
-  assert (jax.tree.structure(params) ==
-          jax.tree.structure(ours.init(jax.random.PRNGKey(1), x)))
+  assert jax.tree.structure(params) == jax.tree.structure(
+      ours.init(jax.random.PRNGKey(1), x)
+  )
   y_ref = reference.apply(params, x)
   # A loss whose output gradient differs at every position.
   weights = jax.random.normal(jax.random.PRNGKey(2), y_ref.shape)
@@ -35,8 +38,7 @@ def _assert_same_function(ours, reference, x):
   def loss(module, params, x):
     return jnp.sum(jnp.sin(module.apply(params, x)) * weights)
 
-  np.testing.assert_allclose(ours.apply(params, x), y_ref, atol=1e-5,
-                             rtol=1e-5)
+  np.testing.assert_allclose(ours.apply(params, x), y_ref, atol=1e-5, rtol=1e-5)
   g = jax.grad(loss, argnums=(1, 2))(ours, params, x)
   g_ref = jax.grad(loss, argnums=(1, 2))(reference, params, x)
   for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref)):
@@ -44,31 +46,45 @@ def _assert_same_function(ours, reference, x):
   return y_ref.shape
 
 
-@pytest.mark.parametrize("shape,features", [
-    ((3, 16, 16, 3), 5),    # Few input channels: im2col forms.
-    ((2, 16, 16, 6), 4),    # Convolution + space-to-depth kernel gradient.
-    ((2, 8, 8, 6), 7),      # 4x4 output: im2col forms.
-    ((2, 14, 14, 6), 3),    # 7x7 output (DCGAN at 28x28).
-    ((1, 12, 6, 8), 2),     # Not square.
-])
+@pytest.mark.parametrize(
+    "shape,features",
+    [
+        ((3, 16, 16, 3), 5),  # Few input channels: im2col forms.
+        ((2, 16, 16, 6), 4),  # Convolution + space-to-depth kernel gradient.
+        ((2, 8, 8, 6), 7),  # 4x4 output: im2col forms.
+        ((2, 14, 14, 6), 3),  # 7x7 output (DCGAN at 28x28).
+        ((1, 12, 6, 8), 2),  # Not square.
+    ],
+)
 @pytest.mark.parametrize("impl", conv4x4.IMPLS)
 def test_conv_equals_flax_conv(shape, features, impl):
-  out = _assert_same_function(conv4x4.Conv4x4s2(features, impl=impl),
-                              _flax_conv(features),
-                              jax.random.normal(jax.random.PRNGKey(0), shape))
+  out = _assert_same_function(
+      conv4x4.Conv4x4s2(features, impl=impl),
+      _flax_conv(features),
+      jax.random.normal(jax.random.PRNGKey(0), shape),
+  )
   assert out == (shape[0], shape[1] // 2, shape[2] // 2, features)
 
 
-@pytest.mark.parametrize("shape,features", [
-    # col2im (<= 4 output channels or a <= 4x4 input), odd and not square:
-    ((2, 4, 4, 6), 5), ((3, 7, 7, 8), 4), ((1, 8, 6, 16), 1),
-    ((2, 8, 8, 8), 3), ((2, 2, 2, 3), 6),
-    ((2, 6, 6, 8), 6)])  # Space-to-depth convolution.
+@pytest.mark.parametrize(
+    "shape,features",
+    [
+        # col2im (<= 4 output channels or a <= 4x4 input), odd and not square:
+        ((2, 4, 4, 6), 5),
+        ((3, 7, 7, 8), 4),
+        ((1, 8, 6, 16), 1),
+        ((2, 8, 8, 8), 3),
+        ((2, 2, 2, 3), 6),
+        ((2, 6, 6, 8), 6),
+    ],
+)  # Space-to-depth convolution.
 @pytest.mark.parametrize("impl", conv4x4.IMPLS)
 def test_conv_transpose_equals_flax_conv_transpose(shape, features, impl):
-  out = _assert_same_function(conv4x4.ConvTranspose4x4s2(features, impl=impl),
-                              _flax_conv_transpose(features),
-                              jax.random.normal(jax.random.PRNGKey(0), shape))
+  out = _assert_same_function(
+      conv4x4.ConvTranspose4x4s2(features, impl=impl),
+      _flax_conv_transpose(features),
+      jax.random.normal(jax.random.PRNGKey(0), shape),
+  )
   assert out == (shape[0], 2 * shape[1], 2 * shape[2], features)
 
 
@@ -87,9 +103,12 @@ def test_conv_t_forms_agree(shape):
   ky, kw = jax.random.split(jax.random.PRNGKey(4))
   y = jax.random.normal(ky, shape)
   w = jax.random.normal(kw, (4, 4, 5, shape[-1]))
-  np.testing.assert_allclose(conv4x4.conv_t_col2im(y, w),
-                             conv4x4.conv_t_space_to_depth(y, w),
-                             atol=1e-4, rtol=1e-5)
+  np.testing.assert_allclose(
+      conv4x4.conv_t_col2im(y, w),
+      conv4x4.conv_t_space_to_depth(y, w),
+      atol=1e-4,
+      rtol=1e-5,
+  )
 
 
 def test_transposed_conv_by_hand():
@@ -112,8 +131,9 @@ def test_transposed_conv_by_hand():
 def test_discriminator_keeps_the_parameter_tree_of_nn_conv(spectral_norm):
   # Checkpoints written while D used nn.Conv restore into it unchanged.
   d = dcgan.Discriminator(resolution=32, width=8, spectral_norm=spectral_norm)
-  variables = jax.eval_shape(lambda: d.init(jax.random.PRNGKey(0),
-                                            jnp.zeros((2, 32, 32, 1))))
+  variables = jax.eval_shape(
+      lambda: d.init(jax.random.PRNGKey(0), jnp.zeros((2, 32, 32, 1)))
+  )
   params = variables["params"]
   for i, (cin, cout) in enumerate([(1, 8), (8, 16), (16, 32)]):
     assert params[f"Conv_{i}"]["kernel"].shape == (4, 4, cin, cout)
@@ -127,17 +147,30 @@ def test_dcgan_is_the_same_function_with_either_implementation():
   x = jax.random.normal(jax.random.PRNGKey(0), (4, 32, 32, 1))
   z = jax.random.normal(jax.random.PRNGKey(1), (4, 8))
   for make, inputs in (
-      (lambda impl: dcgan.Discriminator(resolution=32, width=8,
-                                        conv_impl=impl), x),
-      (lambda impl: dcgan.Generator(resolution=32, channels=1, width=8,
-                                    conv_impl=impl), z)):
+      (
+          lambda impl: dcgan.Discriminator(
+              resolution=32, width=8, conv_impl=impl
+          ),
+          x,
+      ),
+      (
+          lambda impl: dcgan.Generator(
+              resolution=32, channels=1, width=8, conv_impl=impl
+          ),
+          z,
+      ),
+  ):
     matmul, xla = make("matmul"), make("xla")
     variables = matmul.init(jax.random.PRNGKey(2), inputs, train=False)
-    assert (jax.tree.structure(variables) == jax.tree.structure(
-        xla.init(jax.random.PRNGKey(2), inputs, train=False)))
+    assert jax.tree.structure(variables) == jax.tree.structure(
+        xla.init(jax.random.PRNGKey(2), inputs, train=False)
+    )
     np.testing.assert_allclose(
         matmul.apply(variables, inputs, train=False),
-        xla.apply(variables, inputs, train=False), atol=1e-5, rtol=1e-4)
+        xla.apply(variables, inputs, train=False),
+        atol=1e-5,
+        rtol=1e-4,
+    )
 
 
 def test_odd_input_is_refused():
@@ -145,31 +178,47 @@ def test_odd_input_is_refused():
     conv4x4.Conv4x4s2(2).init(jax.random.PRNGKey(0), jnp.zeros((1, 7, 8, 3)))
 
 
-@pytest.mark.parametrize("fn", [conv4x4.conv4x4s2,
-                                conv4x4.conv_transpose4x4s2])
+@pytest.mark.parametrize("fn", [conv4x4.conv4x4s2, conv4x4.conv_transpose4x4s2])
 def test_replicated_kernel_gradient_on_4_devices(fn):
   # Under shard_map, the gradient for a replicated kernel is summed over
   # devices, as JAX's own differentiation of the textbook operator does.
   mesh = jax.make_mesh((4,), ("data",))
   shape = (8, 8, 8, 6) if fn is conv4x4.conv4x4s2 else (8, 4, 4, 6)
-  x = jax.device_put(jax.random.normal(jax.random.PRNGKey(0), shape),
-                     jax.NamedSharding(mesh, P("data")))
+  x = jax.device_put(
+      jax.random.normal(jax.random.PRNGKey(0), shape),
+      jax.NamedSharding(mesh, P("data")),
+  )
   w = jax.random.normal(jax.random.PRNGKey(1), (4, 4, 6, 6))
   textbook = {
       conv4x4.conv4x4s2: lambda x, w: lax.conv_general_dilated(
-          x, w, (2, 2), ((1, 1), (1, 1)),
-          dimension_numbers=("NHWC", "HWIO", "NHWC")),
+          x,
+          w,
+          (2, 2),
+          ((1, 1), (1, 1)),
+          dimension_numbers=("NHWC", "HWIO", "NHWC"),
+      ),
       # flax's nn.ConvTranspose kernel is w flipped, its channels swapped.
       conv4x4.conv_transpose4x4s2: lambda y, w: lax.conv_transpose(
-          y, w[::-1, ::-1].transpose(0, 1, 3, 2), (2, 2), "SAME",
-          dimension_numbers=("NHWC", "HWIO", "NHWC")),
+          y,
+          w[::-1, ::-1].transpose(0, 1, 3, 2),
+          (2, 2),
+          "SAME",
+          dimension_numbers=("NHWC", "HWIO", "NHWC"),
+      ),
   }
 
   def grads(f):
     def body(x, w):
       return jax.grad(lambda x, w: jnp.sum(jnp.sin(f(x, w))), (0, 1))(x, w)
-    return jax.jit(jax.shard_map(body, mesh=mesh, in_specs=(P("data"), P()),
-                                 out_specs=(P("data"), P())))(x, w)
+
+    return jax.jit(
+        jax.shard_map(
+            body,
+            mesh=mesh,
+            in_specs=(P("data"), P()),
+            out_specs=(P("data"), P()),
+        )
+    )(x, w)
 
   for a, b in zip(grads(fn), grads(textbook[fn])):
     np.testing.assert_allclose(a, b, atol=1e-4 * float(jnp.abs(b).max()))

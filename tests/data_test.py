@@ -12,8 +12,15 @@ from tests.conftest import write_idx
 
 
 def _data_config(source, **kw):
-  cfg = dict(source=source, split="train", image_size=32, channels=1,
-             preprocess="pad", crop_size=0, tfds_data_dir=None)
+  cfg = dict(
+      source=source,
+      split="train",
+      image_size=32,
+      channels=1,
+      preprocess="pad",
+      crop_size=0,
+      tfds_data_dir=None,
+  )
   cfg.update(kw)
   return ml_collections.ConfigDict(cfg)
 
@@ -65,9 +72,14 @@ def test_folder_source_with_class_subfolders(tmp_path):
     (tmp_path / cls).mkdir()
     for i in range(3):
       Image.fromarray(rng.integers(0, 256, (40, 30, 3), np.uint8)).save(
-          tmp_path / cls / f"{i}.png")
-  cfg = _data_config(f"folder:{tmp_path}", image_size=32, channels=3,
-                     preprocess="center_crop_resize")
+          tmp_path / cls / f"{i}.png"
+      )
+  cfg = _data_config(
+      f"folder:{tmp_path}",
+      image_size=32,
+      channels=3,
+      preprocess="center_crop_resize",
+  )
   src = sources.get_source(cfg)
   assert len(src) == 6 and list(src.labels) == [0, 0, 0, 1, 1, 1]
   image = pipeline.preprocess_for(cfg)(src[4])
@@ -81,10 +93,14 @@ def test_folder_source_with_class_subfolders(tmp_path):
 
 def _dataset(idx_dir, process_index=0, process_count=1, batch=8, seed=0):
   cfg = _data_config(f"idx:{idx_dir}")
-  return pipeline.make_dataset(sources.get_source(cfg), cfg, seed=seed,
-                               per_process_batch=batch,
-                               process_index=process_index,
-                               process_count=process_count)
+  return pipeline.make_dataset(
+      sources.get_source(cfg),
+      cfg,
+      seed=seed,
+      per_process_batch=batch,
+      process_index=process_index,
+      process_count=process_count,
+  )
 
 
 def test_order_is_seeded_and_covers_each_epoch(idx_dir):
@@ -98,8 +114,9 @@ def test_order_is_seeded_and_covers_each_epoch(idx_dir):
   assert seen != list(range(64))
   second = np.concatenate([next(it)[0] for _ in range(8)])
   assert not np.array_equal(epoch, second)  # Reshuffled per epoch.
-  other_seed = pipeline.make_iterator(_dataset(idx_dir, seed=1), start=0,
-                                      steps_per_iteration=1)
+  other_seed = pipeline.make_iterator(
+      _dataset(idx_dir, seed=1), start=0, steps_per_iteration=1
+  )
   assert not np.array_equal(next(other_seed), epoch[:8][None])
 
 
@@ -114,15 +131,19 @@ def test_resume_from_position_is_exact(idx_dir):
 
 
 def test_processes_read_disjoint_parts_of_the_global_batch(idx_dir):
-  whole = pipeline.make_iterator(_dataset(idx_dir, batch=8), start=0,
-                                 steps_per_iteration=1)
-  p0 = pipeline.make_iterator(_dataset(idx_dir, 0, 2, batch=4), start=0,
-                              steps_per_iteration=1)
-  p1 = pipeline.make_iterator(_dataset(idx_dir, 1, 2, batch=4), start=0,
-                              steps_per_iteration=1)
+  whole = pipeline.make_iterator(
+      _dataset(idx_dir, batch=8), start=0, steps_per_iteration=1
+  )
+  p0 = pipeline.make_iterator(
+      _dataset(idx_dir, 0, 2, batch=4), start=0, steps_per_iteration=1
+  )
+  p1 = pipeline.make_iterator(
+      _dataset(idx_dir, 1, 2, batch=4), start=0, steps_per_iteration=1
+  )
   for _ in range(3):
     np.testing.assert_array_equal(
-        np.concatenate([next(p0), next(p1)], axis=1), next(whole))
+        np.concatenate([next(p0), next(p1)], axis=1), next(whole)
+    )
 
 
 def test_too_small_dataset(idx_dir):

@@ -25,8 +25,9 @@ def test_classifier_learns_and_records_its_protocol(labelled):
   assert features.shape == (7, FEATURE_DIM) and logits.shape == (7, 2)
   np.testing.assert_array_equal(features, extractor(images, batch=3)[0])
   # Another batching compiles another program: equal up to float rounding.
-  np.testing.assert_allclose(features, extractor(images)[0], rtol=1e-4,
-                             atol=1e-5)
+  np.testing.assert_allclose(
+      features, extractor(images)[0], rtol=1e-4, atol=1e-5
+  )
 
 
 def test_tampered_classifier_weights_are_refused(labelled, tmp_path):
@@ -43,31 +44,56 @@ def test_tampered_classifier_weights_are_refused(labelled, tmp_path):
 
 
 def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
-    labelled, tmp_path):
+    labelled, tmp_path
+):
   workdir = tmp_path / "run"
-  config = tiny_config(**{
-      "data.source": f"idx:{labelled['data']}", "train.num_steps": 4,
-      "eval.classifier": str(labelled["clf"]), "eval.every_steps": 2,
-      "eval.num_samples": 24})
+  config = tiny_config(
+      **{
+          "data.source": f"idx:{labelled['data']}",
+          "train.num_steps": 4,
+          "eval.classifier": str(labelled["clf"]),
+          "eval.every_steps": 2,
+          "eval.num_samples": 24,
+      }
+  )
   train.train_and_evaluate(config, str(workdir))
-  rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
-          .splitlines()]
+  rows = [
+      json.loads(l)
+      for l in (workdir / "metrics.jsonl").read_text().splitlines()
+  ]
   evals = [r for r in rows if "fd" in r]
   assert [r["step"] for r in evals] == [2, 4]
   for r in evals:
-    assert {"kid", "classifier_score", "precision", "recall",
-            "class_coverage", "class_kl"} <= set(r)
+    assert {
+        "kid",
+        "classifier_score",
+        "precision",
+        "recall",
+        "class_coverage",
+        "class_kl",
+    } <= set(r)
   best_step = min(evals, key=lambda r: r["fd"])["step"]
-  best = checkpoint.Checkpointer(str(workdir / "best"), every_steps=1,
-                                 max_to_keep=None)
+  best = checkpoint.Checkpointer(
+      str(workdir / "best"), every_steps=1, max_to_keep=None
+  )
   assert best.all_steps() == [best_step]
   assert best.info(best_step)["fd"] == min(r["fd"] for r in evals)
   best.close()
   env = cpu_env(2)
   result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={workdir}",
-       "--num_samples=30"], cwd=ROOT, env=env, capture_output=True,
-      text=True, timeout=300)
+      [
+          sys.executable,
+          "-m",
+          "jaxgan.evaluate",
+          f"--workdir={workdir}",
+          "--num_samples=30",
+      ],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   out = json.loads(result.stdout.strip().splitlines()[-1])
   assert out["step"] == 4 and np.isfinite(out["fd"])
@@ -80,17 +106,39 @@ def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
   # The same run measured with the FID Inception (random weights here, made
   # into a .npz of pytorch-fid's tensors and converted by the CLI).
   from tests.inception_test import _torch_state_dict  # pylint: disable=g-import-not-at-top
+
   np.savez(tmp_path / "fake_pt_inception.npz", **_torch_state_dict())
   weights = tmp_path / "inception.msgpack"
   convert = subprocess.run(
-      [sys.executable, "-m", "jaxgan.inception_weights",
-       f"--src={tmp_path / 'fake_pt_inception.npz'}", f"--out={weights}"],
-      cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+      [
+          sys.executable,
+          "-m",
+          "jaxgan.inception_weights",
+          f"--src={tmp_path / 'fake_pt_inception.npz'}",
+          f"--out={weights}",
+      ],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert convert.returncode == 0, convert.stderr[-3000:]
   result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.evaluate", f"--workdir={workdir}",
-       "--num_samples=20", f"--inception={weights}"], cwd=ROOT, env=env,
-      capture_output=True, text=True, timeout=300)
+      [
+          sys.executable,
+          "-m",
+          "jaxgan.evaluate",
+          f"--workdir={workdir}",
+          "--num_samples=20",
+          f"--inception={weights}",
+      ],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   out = json.loads(result.stdout.strip().splitlines()[-1])
   assert out["protocol"]["extractor"].startswith("inception:")

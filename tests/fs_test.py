@@ -49,15 +49,20 @@ def test_line_file_appends_across_reopenings(bucket):
   again = fs.LineFile(path)  # A resumed run keeps the earlier rows.
   again.write_line('{"step": 3}')
   assert fs.path(path).read_text().splitlines() == [
-      '{"step": 1}', '{"step": 2}', '{"step": 3}']
+      '{"step": 1}',
+      '{"step": 2}',
+      '{"step": 3}',
+  ]
 
 
 def test_png_written_whole_without_a_temporary_object(bucket):
   image = images.make_grid(np.zeros((4, 8, 8, 1), np.uint8))
   images.save_png(image, f"{bucket}/run/samples/step_0000001.png")
   assert _objects() == ["bucket/run/samples/step_0000001.png"]
-  assert fs.path(f"{bucket}/run/samples/step_0000001.png").read_bytes()[
-      :8] == b"\x89PNG\r\n\x1a\n"
+  assert (
+      fs.path(f"{bucket}/run/samples/step_0000001.png").read_bytes()[:8]
+      == b"\x89PNG\r\n\x1a\n"
+  )
 
 
 def test_workdir_config_round_trip_in_a_bucket(bucket, capsys):
@@ -67,13 +72,20 @@ def test_workdir_config_round_trip_in_a_bucket(bucket, capsys):
   assert _objects() == []
   fs.path(workdir).mkdir(parents=True, exist_ok=True)
   workdir_lib.write_config(config, workdir)
-  assert json.loads(fs.path(f"{workdir}/config.json").read_text())[
-      "train"]["batch_size"] == config.train.batch_size
+  assert (
+      json.loads(fs.path(f"{workdir}/config.json").read_text())["train"][
+          "batch_size"
+      ]
+      == config.train.batch_size
+  )
   # Resuming: a changed key is reported, a changed shape key refused.
   changed = tiny_config(**{"train.num_steps": 99})
   assert not workdir_lib.check(changed, workdir)
   assert "config differs" in capsys.readouterr().out
   with pytest.raises(UserError, match="model.z_dim"):
     workdir_lib.check(tiny_config(**{"model.z_dim": 3}), workdir)
-  assert workdir_lib.load_config(workdir).train.batch_size == config.train.batch_size
+  assert (
+      workdir_lib.load_config(workdir).train.batch_size
+      == config.train.batch_size
+  )
   assert fs.absolute(workdir) == workdir  # Not made into a local path.

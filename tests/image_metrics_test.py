@@ -17,11 +17,13 @@ def test_frechet_distance_equals_the_closed_form():
   s1, s2, a, b = _commuting_covariances(rng, 8)
   mu1, mu2 = rng.normal(size=8), rng.normal(size=8)
   expected = np.sum((mu1 - mu2) ** 2) + np.sum(a + b - 2 * np.sqrt(a * b))
-  assert fid.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected,
-                                                                 rel=1e-9)
+  assert fid.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(
+      expected, rel=1e-9
+  )
   # Symmetric, and 0 for identical statistics.
-  assert fid.frechet_distance(mu2, s2, mu1, s1) == pytest.approx(expected,
-                                                                 rel=1e-9)
+  assert fid.frechet_distance(mu2, s2, mu1, s1) == pytest.approx(
+      expected, rel=1e-9
+  )
   assert abs(fid.frechet_distance(mu1, s1, mu1, s1)) < 1e-9
 
 
@@ -33,11 +35,10 @@ def test_streamed_statistics_match_numpy_and_sampled_fd_the_closed_form():
   y = rng.multivariate_normal(mu2, s2, 200_000).astype(np.float32)
   sx, sy = fid.FeatureStats(4), fid.FeatureStats(4)
   for i in range(0, len(x), 30_000):  # Uneven batches.
-    sx.update(x[i:i + 30_000])
-    sy.update(y[i:i + 30_000])
+    sx.update(x[i : i + 30_000])
+    sy.update(y[i : i + 30_000])
   np.testing.assert_allclose(sx.mean, x.astype(np.float64).mean(0), atol=1e-9)
-  np.testing.assert_allclose(sx.cov, np.cov(x.astype(np.float64).T),
-                             atol=1e-9)
+  np.testing.assert_allclose(sx.cov, np.cov(x.astype(np.float64).T), atol=1e-9)
   expected = np.sum((mu1 - mu2) ** 2) + np.sum(a + b - 2 * np.sqrt(a * b))
   assert fid.frechet_distance_of(sx, sy) == pytest.approx(expected, rel=0.02)
   assert abs(fid.frechet_distance_of(sx, sx)) < 1e-6
@@ -97,5 +98,37 @@ def test_precision_recall_on_constructed_sets():
 def test_knn_radius_is_the_kth_neighbour():
   x = np.array([[0.0], [1.0], [3.0], [6.0]])
   # Neighbours of 0: 1, 3, 6 -> k=2 gives 3^2.
-  np.testing.assert_allclose(precision_recall.knn_radii(x, k=2),
-                             [9.0, 4.0, 9.0, 25.0])
+  np.testing.assert_allclose(
+      precision_recall.knn_radii(x, k=2), [9.0, 4.0, 9.0, 25.0]
+  )
+
+
+def test_density_and_coverage_by_hand():
+  # Real points on a line, k = 2: radii (squared) 9, 4, 9, 25 as above.
+  real = np.array([[0.0], [1.0], [3.0], [6.0]])
+  # f0 = 0.5 lies in the balls of 0 (r 3), 1 (r 2) and 3 (r 3): 3 balls.
+  # f1 = 10 lies in the ball of 6 only (r 5: |10 - 6| = 4 <= 5): 1 ball.
+  # f2 = 100 lies in none.
+  fake = np.array([[0.5], [10.0], [100.0]])
+  density, coverage = precision_recall.density_coverage(real, fake, k=2)
+  assert density == pytest.approx((3 + 1 + 0) / (2 * 3))
+  # Real balls holding a generated sample: those of 0, 1, 3 and 6.
+  assert coverage == 1.0
+  # Without f0 only the ball of 6 is covered.
+  density, coverage = precision_recall.density_coverage(real, fake[1:], k=2)
+  assert (density, coverage) == (pytest.approx(1 / 4), 0.25)
+  # Blocks of rows give the same counts.
+  assert precision_recall.density_coverage(
+      real, fake, k=2, block=1
+  ) == precision_recall.density_coverage(real, fake, k=2)
+
+
+def test_density_is_robust_to_an_outlier_where_precision_is_not():
+  # Naeem et al.'s point: one far real outlier inflates its ball, so
+  # precision counts junk as real; density weighs it by one ball in k.
+  rng = np.random.default_rng(5)
+  real = np.concatenate([rng.normal(size=(200, 2)), [[40.0, 40.0]]])
+  junk = rng.normal(size=(200, 2)) * 3 + 20.0
+  precision, _ = precision_recall.precision_recall(real, junk, k=5)
+  density, coverage = precision_recall.density_coverage(real, junk, k=5)
+  assert precision > 0.5 and density < 0.25 and coverage < 0.05

@@ -8,7 +8,8 @@ import sys
 from tests.conftest import ROOT, cpu_env
 
 _spec = importlib.util.spec_from_file_location(
-    "import_graph", ROOT / "scripts" / "import_graph.py")
+    "import_graph", ROOT / "scripts" / "import_graph.py"
+)
 import_graph = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(import_graph)
 
@@ -20,24 +21,34 @@ def test_no_layer_imports_a_higher_one():
 def test_the_check_finds_a_break():
   g = import_graph.graph()
   g["jaxgan.runtime"] = g["jaxgan.runtime"] | {"jaxgan.step"}
-  g["jaxgan.models.dcgan"] = g["jaxgan.models.dcgan"] | {
-      "jaxgan.data.sources"}
+  g["jaxgan.models.dcgan"] = g["jaxgan.models.dcgan"] | {"jaxgan.data.sources"}
   g["jaxgan.latent"] = g["jaxgan.latent"] | {"jaxgan.images"}
-  g["jaxgan.evaluation"] = g["jaxgan.evaluation"] | {"jaxgan.sample",
-                                                     "configs.default"}
+  g["jaxgan.evaluation"] = g["jaxgan.evaluation"] | {
+      "jaxgan.sample",
+      "configs.default",
+  }
   found = import_graph.violations(g)
   assert "jaxgan.runtime imports jaxgan.step" in found
-  assert ("jaxgan.models.dcgan (a model) imports jaxgan.data.sources"
-          in found)
+  assert "jaxgan.models.dcgan (a model) imports jaxgan.data.sources" in found
   assert "the step's import chain includes jaxgan.images" in found
-  assert ("jaxgan.evaluation (a library module) imports the command line "
-          "jaxgan.sample") in found
+  assert (
+      "jaxgan.evaluation (a library module) imports the command line "
+      "jaxgan.sample"
+  ) in found
   assert "jaxgan.evaluation imports the repository's configs package" in found
 
 
 def test_importing_the_step_loads_neither_pil_nor_a_command_line():
-  code = ("import sys, jaxgan.step; print(sorted(m for m in sys.modules if "
-          "m == 'PIL' or m.startswith(('PIL.', 'jaxgan.cli', 'absl.app'))))")
-  out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=cpu_env(),
-                       capture_output=True, text=True, check=True).stdout
+  code = (
+      "import sys, jaxgan.step; print(sorted(m for m in sys.modules if "
+      "m == 'PIL' or m.startswith(('PIL.', 'jaxgan.cli', 'absl.app'))))"
+  )
+  out = subprocess.run(
+      [sys.executable, "-c", code],
+      cwd=ROOT,
+      env=cpu_env(),
+      capture_output=True,
+      text=True,
+      check=True,
+  ).stdout
   assert out.strip() == "[]"

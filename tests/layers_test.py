@@ -26,6 +26,7 @@ def test_minibatch_stddev_by_hand():
 def test_spectral_norm_bounds_the_largest_singular_value():
 
   class Net(nn.Module):
+
     @nn.compact
     def __call__(self, x, train):
       return layers.spectral(nn.Dense(6, use_bias=False), True, x, train)
@@ -35,8 +36,10 @@ def test_spectral_norm_bounds_the_largest_singular_value():
   variables = net.init(jax.random.PRNGKey(0), x, train=False)
   kernel = variables["params"]["Dense_0"]["kernel"]
   kernel = kernel * 3.0  # A kernel with a large top singular value.
-  variables = {"params": {"Dense_0": {"kernel": kernel}},
-               "batch_stats": variables["batch_stats"]}
+  variables = {
+      "params": {"Dense_0": {"kernel": kernel}},
+      "batch_stats": variables["batch_stats"],
+  }
   for _ in range(30):  # Power iteration, one step per training call.
     _, updates = net.apply(variables, x, train=True, mutable=["batch_stats"])
     variables = {**variables, **updates}

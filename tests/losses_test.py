@@ -21,17 +21,19 @@ def _sigmoid(x):
 
 
 def _bce_d(real, fake):  # -mean log D(x) - mean log(1 - D(G(z))).
-  return (-np.mean([math.log(_sigmoid(x)) for x in real])
-          - np.mean([math.log(1 - _sigmoid(x)) for x in fake]))
+  return -np.mean([math.log(_sigmoid(x)) for x in real]) - np.mean(
+      [math.log(1 - _sigmoid(x)) for x in fake]
+  )
 
 
 _MR, _MF = np.mean(R), np.mean(F)
 # loss -> (d_loss, g_loss) by hand, on REAL and FAKE (and k_t = K).
 EXPECTED = {
-    "minimax": (_bce_d(R, F),
-                np.mean([math.log(1 - _sigmoid(x)) for x in F])),
-    "non_saturating": (_bce_d(R, F),
-                       -np.mean([math.log(_sigmoid(x)) for x in F])),
+    "minimax": (_bce_d(R, F), np.mean([math.log(1 - _sigmoid(x)) for x in F])),
+    "non_saturating": (
+        _bce_d(R, F),
+        -np.mean([math.log(_sigmoid(x)) for x in F]),
+    ),
     "dragan": (_bce_d(R, F), -np.mean([math.log(_sigmoid(x)) for x in F])),
     # Critic: mean fake - mean real = (-1.5/3) - (1/3) = -0.8333.
     "wgan": (-1.5 / 3 - 1.0 / 3, 1.5 / 3),
@@ -44,15 +46,19 @@ EXPECTED = {
         -np.mean([math.log(_sigmoid(x - _MF)) for x in R])
         - np.mean([math.log(1 - _sigmoid(x - _MR)) for x in F]),
         -np.mean([math.log(_sigmoid(x - _MR)) for x in F])
-        - np.mean([math.log(1 - _sigmoid(x - _MF)) for x in R])),
+        - np.mean([math.log(1 - _sigmoid(x - _MF)) for x in R]),
+    ),
     # L(x) - k L(G(z)) and L(G(z)) with outputs read as reconstruction errors.
     "began": (_MR - K * _MF, _MF),
 }
 
 
 def _config(name, **kw):
-  c = ml_collections.ConfigDict(dict(
-      name=name, label_smoothing=0.0, began_gamma=0.75, began_lambda_k=0.001))
+  c = ml_collections.ConfigDict(
+      dict(
+          name=name, label_smoothing=0.0, began_gamma=0.75, began_lambda_k=0.001
+      )
+  )
   c.update(kw)
   return c
 
@@ -78,8 +84,9 @@ def test_bce_from_logits_equals_log_loss_table():
   # 0.01005; with fake logit -inf-like (-30) the fake term is ~0.
   for p, expected in ((0.5, 0.693147), (0.9, 0.105361), (0.99, 0.0100503)):
     logit = math.log(p / (1 - p))
-    d_loss, _ = losses.non_saturating(jnp.array([logit]), jnp.array([-30.0]),
-                                      {})
+    d_loss, _ = losses.non_saturating(
+        jnp.array([logit]), jnp.array([-30.0]), {}
+    )
     np.testing.assert_allclose(d_loss, expected, rtol=1e-5)
 
 
@@ -87,16 +94,16 @@ def test_one_sided_label_smoothing():
   # Real target 0.9: -(0.9 log s(r) + 0.1 log(1 - s(r))); fake target stays 0.
   loss = losses.get_loss(_config("non_saturating", label_smoothing=0.1))
   d_loss, g_loss = loss.fn(REAL, FAKE, {})
-  real_term = -np.mean([0.9 * math.log(_sigmoid(x))
-                        + 0.1 * math.log(1 - _sigmoid(x)) for x in R])
+  real_term = -np.mean(
+      [0.9 * math.log(_sigmoid(x)) + 0.1 * math.log(1 - _sigmoid(x)) for x in R]
+  )
   fake_term = -np.mean([math.log(1 - _sigmoid(x)) for x in F])
   np.testing.assert_allclose(d_loss, real_term + fake_term, rtol=1e-6)
   np.testing.assert_allclose(g_loss, EXPECTED["non_saturating"][1], rtol=1e-6)
 
 
 def test_began_k_update_and_convergence_measure():
-  loss = losses.get_loss(_config("began", began_gamma=0.5,
-                                 began_lambda_k=0.1))
+  loss = losses.get_loss(_config("began", began_gamma=0.5, began_lambda_k=0.1))
   real, fake = jnp.array([0.2, 0.4]), jnp.array([0.05, 0.15])
   state, metrics = loss.update({"k": jnp.float32(0.5)}, real, fake)
   # gamma L(x) - L(G(z)) = 0.5 * 0.3 - 0.1 = 0.05; k = 0.5 + 0.1 * 0.05.

@@ -12,19 +12,32 @@ from tests.step_test import _batches, _mesh, _run
 
 SPECS = {
     "dcgan": {},
-    "mlp": {"model.g_width": 32, "model.d_width": 16, "data.image_size": 28,
-            "data.preprocess": "none"},
+    "mlp": {
+        "model.g_width": 32,
+        "model.d_width": 16,
+        "data.image_size": 28,
+        "data.preprocess": "none",
+    },
     "began": {"model.g_width": 8, "model.d_width": 8},
-    "toy_mlp": {"data.source": "toy:ring8", "model.z_dim": 2,
-                "model.g_width": 16, "model.d_width": 8},
-    "toy_began": {"data.source": "toy:ring8", "model.z_dim": 2,
-                  "model.g_width": 16, "model.d_width": 8},
+    "toy_mlp": {
+        "data.source": "toy:ring8",
+        "model.z_dim": 2,
+        "model.g_width": 16,
+        "model.d_width": 8,
+    },
+    "toy_began": {
+        "data.source": "toy:ring8",
+        "model.z_dim": 2,
+        "model.g_width": 16,
+        "model.d_width": 8,
+    },
 }
 
 
 def _config(name, dtype):
-  return tiny_config(**{"model.name": name, "train.dtype": dtype,
-                        **SPECS[name]})
+  return tiny_config(
+      **{"model.name": name, "train.dtype": dtype, **SPECS[name]}
+  )
 
 
 def _primitive_dtypes(fn, *args) -> set[str]:
@@ -52,8 +65,9 @@ def test_bf16_computes_in_bf16_with_float32_parameters(name):
   g_vars = g32.init({"params": key, "dropout": key}, z, train=False)
   # Same parameters (names, shapes, float32) whatever the dtype.
   g_vars16 = g16.init({"params": key, "dropout": key}, z, train=False)
-  assert (jax.tree.map(lambda a: (a.shape, a.dtype), g_vars)
-          == jax.tree.map(lambda a: (a.shape, a.dtype), g_vars16))
+  assert jax.tree.map(lambda a: (a.shape, a.dtype), g_vars) == jax.tree.map(
+      lambda a: (a.shape, a.dtype), g_vars16
+  )
   assert {a.dtype for a in jax.tree.leaves(g_vars)} == {jnp.dtype("float32")}
 
   x32 = g32.apply(g_vars, z, train=False)
@@ -63,19 +77,23 @@ def test_bf16_computes_in_bf16_with_float32_parameters(name):
   scale = float(jnp.abs(x32).max())
   assert float(jnp.abs(x16 - x32).max()) < 0.05 * scale
   assert float(jnp.abs(x16 - x32).max()) > 0  # bf16 really was used.
-  assert _primitive_dtypes(lambda v: g16.apply(v, z, train=False),
-                           g_vars) == {"bfloat16"}
-  assert _primitive_dtypes(lambda v: g32.apply(v, z, train=False),
-                           g_vars) == {"float32"}
+  assert _primitive_dtypes(lambda v: g16.apply(v, z, train=False), g_vars) == {
+      "bfloat16"
+  }
+  assert _primitive_dtypes(lambda v: g32.apply(v, z, train=False), g_vars) == {
+      "float32"
+  }
 
   d_vars = d32.init({"params": key, "dropout": key}, x32, train=False)
   y32 = d32.apply(d_vars, x32, train=False)
   y16 = d16.apply(d_vars, x32, train=False)
   assert y16.dtype == jnp.float32 and y16.shape == y32.shape == (8,)
   assert float(jnp.abs(y16 - y32).max()) < 0.05 * (
-      1 + float(jnp.abs(y32).max()))
-  assert _primitive_dtypes(lambda v: d16.apply(v, x32, train=False),
-                           d_vars) == {"bfloat16"}
+      1 + float(jnp.abs(y32).max())
+  )
+  assert _primitive_dtypes(
+      lambda v: d16.apply(v, x32, train=False), d_vars
+  ) == {"bfloat16"}
 
 
 def test_bf16_train_state_stays_float32_and_tracks_float32():
@@ -87,16 +105,24 @@ def test_bf16_train_state_stays_float32_and_tracks_float32():
   batches = _batches(cfg32, 3)
   s32, h32 = _run(cfg32, mesh, batches)
   s16, h16 = _run(cfg16, mesh, batches)
-  assert ({np.asarray(a).dtype for a in jax.tree.leaves(s16)
-           if np.issubdtype(np.asarray(a).dtype, np.floating)}
-          == {np.dtype("float32")})
+  assert {
+      np.asarray(a).dtype
+      for a in jax.tree.leaves(s16)
+      if np.issubdtype(np.asarray(a).dtype, np.floating)
+  } == {np.dtype("float32")}
   for m32, m16 in zip(h32, h16):
     for k in ("d_loss", "g_loss"):
       assert np.isfinite(m16[k])
       np.testing.assert_allclose(m16[k], m32[k], rtol=0.05, atol=0.02)
   init = jax.device_get(experiment.build(cfg32, mesh).initial_state())
-  flat = lambda tree: np.concatenate([np.ravel(a) for a in  # pylint: disable=unnecessary-lambda-assignment
-                                      jax.tree.leaves(tree)])
+  flat = lambda tree: np.concatenate(
+      [
+          np.ravel(a)
+          for a in jax.tree.leaves(  # pylint: disable=unnecessary-lambda-assignment
+              tree
+          )
+      ]
+  )
   step32 = flat(s32.g_params) - flat(init.g_params)
   step16 = flat(s16.g_params) - flat(init.g_params)
   # Over all of G's parameters: bf16 moved them the same way as float32

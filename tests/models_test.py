@@ -38,22 +38,28 @@ PINNED = {
     ("began", 32, 1, 64, 64): (
         _BEGAN_G := 101 * 64 * 64 + 6 * (9 * 64 * 64 + 64) + 9 * 64 + 1,
         (9 * 1 * 64 + 64)  # Input conv.
-        + 2 * (9 * 64 * 64 + 64) + (9 * 64 * 128 + 128)  # Scale 0.
-        + 2 * (9 * 128 * 128 + 128) + (9 * 128 * 192 + 192)  # Scale 1.
+        + 2 * (9 * 64 * 64 + 64)
+        + (9 * 64 * 128 + 128)  # Scale 0.
+        + 2 * (9 * 128 * 128 + 128)
+        + (9 * 128 * 192 + 192)  # Scale 1.
         + 2 * (9 * 192 * 192 + 192)  # Scale 2 (8x8).
         + (8 * 8 * 192 * 100 + 100)  # Embedding h.
-        + _BEGAN_G),  # The decoder.
+        + _BEGAN_G,
+    ),  # The decoder.
 }
 
 
 def _config(name, resolution, channels, g_width, d_width):
-  overrides = {"model.name": name, "model.g_width": g_width,
-               "model.d_width": d_width, "model.z_dim": 100}
+  overrides = {
+      "model.name": name,
+      "model.g_width": g_width,
+      "model.d_width": d_width,
+      "model.z_dim": 100,
+  }
   if name.startswith("toy"):
     overrides.update({"data.source": "toy:ring8", "model.z_dim": 2})
   else:
-    overrides.update({"data.image_size": resolution,
-                      "data.channels": channels})
+    overrides.update({"data.image_size": resolution, "data.channels": channels})
   return tiny_config(**overrides)
 
 
@@ -66,18 +72,24 @@ def test_parameter_counts_and_shapes(spec):
   config = _config(*spec)
   generator, discriminator = models.get_models(config)
   z = jax.random.normal(jax.random.PRNGKey(0), (3, config.model.z_dim))
-  g_vars = jax.eval_shape(lambda: generator.init(jax.random.PRNGKey(1), z,
-                                                 train=False))
+  g_vars = jax.eval_shape(
+      lambda: generator.init(jax.random.PRNGKey(1), z, train=False)
+  )
   x = jnp.zeros((3, *sources.data_shape(config.data)))
-  d_vars = jax.eval_shape(lambda: discriminator.init(jax.random.PRNGKey(2), x,
-                                                     train=False))
-  counts = (state_lib.param_count(g_vars["params"]),
-            state_lib.param_count(d_vars["params"]))
+  d_vars = jax.eval_shape(
+      lambda: discriminator.init(jax.random.PRNGKey(2), x, train=False)
+  )
+  counts = (
+      state_lib.param_count(g_vars["params"]),
+      state_lib.param_count(d_vars["params"]),
+  )
   assert counts == PINNED[spec]
 
 
-@pytest.mark.parametrize("name,resolution,channels", [
-    ("dcgan", 28, 1), ("dcgan", 32, 1), ("dcgan", 64, 3), ("mlp", 28, 1)])
+@pytest.mark.parametrize(
+    "name,resolution,channels",
+    [("dcgan", 28, 1), ("dcgan", 32, 1), ("dcgan", 64, 3), ("mlp", 28, 1)],
+)
 def test_outputs_in_range(name, resolution, channels):
   generator, discriminator = _build(name, resolution, channels, 8, 8)
   z = jax.random.normal(jax.random.PRNGKey(0), (4, 100))
@@ -93,21 +105,33 @@ def test_outputs_in_range(name, resolution, channels):
 
 def test_dcgan_init_follows_the_paper():
   generator, _ = _build("dcgan", 64, 3, 64, 64)
-  variables = generator.init(jax.random.PRNGKey(0), jnp.zeros((2, 100)),
-                             train=False)
-  kernels = [v for p, v in jax.tree_util.tree_leaves_with_path(variables)
-             if "kernel" in jax.tree_util.keystr(p)]
-  scales = [v for p, v in jax.tree_util.tree_leaves_with_path(variables)
-            if "scale" in jax.tree_util.keystr(p)]
+  variables = generator.init(
+      jax.random.PRNGKey(0), jnp.zeros((2, 100)), train=False
+  )
+  kernels = [
+      v
+      for p, v in jax.tree_util.tree_leaves_with_path(variables)
+      if "kernel" in jax.tree_util.keystr(p)
+  ]
+  scales = [
+      v
+      for p, v in jax.tree_util.tree_leaves_with_path(variables)
+      if "scale" in jax.tree_util.keystr(p)
+  ]
   big = max(kernels, key=lambda v: v.size)
   assert abs(float(big.std()) - 0.02) < 0.001 and abs(float(big.mean())) < 1e-3
-  assert abs(float(jnp.concatenate([s.ravel() for s in scales]).mean()) - 1) < 0.01
+  assert (
+      abs(float(jnp.concatenate([s.ravel() for s in scales]).mean()) - 1) < 0.01
+  )
 
 
 def test_unsupported_resolution_and_unknown_model():
   # validate.py checks every model's resolutions (the registry's list).
-  with pytest.raises(UserError, match="data.image_size=48 is not supported "
-                     r"by model.name='dcgan'; use one of \[28, 32, 64, 128\]"):
+  with pytest.raises(
+      UserError,
+      match="data.image_size=48 is not supported "
+      r"by model.name='dcgan'; use one of \[28, 32, 64, 128\]",
+  ):
     validate_config(_config("dcgan", 48, 1, 8, 8))
   with pytest.raises(UserError, match=r"use one of \[32, 64, 128\]"):
     validate_config(_config("began", 28, 1, 8, 8))

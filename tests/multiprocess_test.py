@@ -18,7 +18,10 @@ import numpy as np
 from jaxgan import workdir as workdir_lib
 from tests.conftest import ROOT, cpu_env, free_port
 
-STEPS = ["--config.train.log_every_steps=1", "--config.checkpoint.every_steps=2"]
+STEPS = [
+    "--config.train.log_every_steps=1",
+    "--config.checkpoint.every_steps=2",
+]
 
 
 def _start_group(workdir, idx_dir, *extra, processes=2):
@@ -26,13 +29,28 @@ def _start_group(workdir, idx_dir, *extra, processes=2):
   procs = []
   for i in range(processes):
     log = open(workdir.parent / f"{workdir.name}_p{i}.log", "a")
-    procs.append(subprocess.Popen(
-        [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
-         f"--workdir={workdir}", f"--config.data.source=idx:{idx_dir}",
-         f"--coordinator_address=127.0.0.1:{port}",
-         f"--num_processes={processes}", f"--process_id={i}", *STEPS,
-         *extra], cwd=ROOT, env=cpu_env(2), stdout=log,
-        stderr=subprocess.STDOUT, text=True))
+    procs.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jaxgan.main",
+                "--config=configs/tiny.py",
+                f"--workdir={workdir}",
+                f"--config.data.source=idx:{idx_dir}",
+                f"--coordinator_address=127.0.0.1:{port}",
+                f"--num_processes={processes}",
+                f"--process_id={i}",
+                *STEPS,
+                *extra,
+            ],
+            cwd=ROOT,
+            env=cpu_env(2),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    )
   return procs
 
 
@@ -51,35 +69,57 @@ def _state(workdir):
 
 
 def _rows(workdir):
-  return [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
-          .splitlines()]
+  return [
+      json.loads(l)
+      for l in (workdir / "metrics.jsonl").read_text().splitlines()
+  ]
 
 
 def test_two_processes_equal_one_process_with_four_devices(tmp_path, idx_dir):
   group = tmp_path / "group"
   assert _wait(_start_group(group, idx_dir)) == [0, 0], _log(group, 0)[-3000:]
-  assert "4 cpu device(s) over 2 process(es); global batch 8, per process 4, " \
+  assert (
+      "4 cpu device(s) over 2 process(es); global batch 8, per process 4, "
       "per device 2" in _log(group, 0)
+  )
   single = tmp_path / "single"
   result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
-       f"--workdir={single}", f"--config.data.source=idx:{idx_dir}", *STEPS],
-      cwd=ROOT, env=cpu_env(4), capture_output=True, text=True, timeout=300)
+      [
+          sys.executable,
+          "-m",
+          "jaxgan.main",
+          "--config=configs/tiny.py",
+          f"--workdir={single}",
+          f"--config.data.source=idx:{idx_dir}",
+          *STEPS,
+      ],
+      cwd=ROOT,
+      env=cpu_env(4),
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   # Same global batch, noise and per-device batch-norm slices; only the
   # order of float additions in the all-reduces differs (gloo vs in-process).
-  for a, b in zip(jax.tree.leaves(_state(group)), jax.tree.leaves(
-      _state(single))):
+  for a, b in zip(
+      jax.tree.leaves(_state(group)), jax.tree.leaves(_state(single))
+  ):
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
   ra, rb = _rows(group), _rows(single)
-  assert [r["step"] for r in ra] == [r["step"] for r in rb] == [1, 2, 3, 4, 5, 6]
+  assert (
+      [r["step"] for r in ra] == [r["step"] for r in rb] == [1, 2, 3, 4, 5, 6]
+  )
   for x, y in zip(ra, rb):
     np.testing.assert_allclose(x["d_loss"], y["d_loss"], atol=1e-5)
     np.testing.assert_allclose(x["g_loss"], y["g_loss"], atol=1e-5)
   # Only process 0 writes logs and samples and prints progress; both took
   # part in checkpoints.
   assert sorted(p.name for p in (group / "checkpoints").iterdir()) == [
-      "2", "4", "6"]
+      "2",
+      "4",
+      "6",
+  ]
   assert "step 6/6" in _log(group, 0) and "done: 6 steps" in _log(group, 0)
   assert "step " not in _log(group, 1) and "jaxgan:" not in _log(group, 1)
 
@@ -94,11 +134,14 @@ def _wait_for_training(workdir, rows=3, timeout=120):
   raise TimeoutError("training did not start")
 
 
-def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path,
-                                                           idx_dir):
+def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path, idx_dir):
   workdir = tmp_path / "run"
-  procs = _start_group(workdir, idx_dir, "--config.train.num_steps=100000",
-                       "--config.checkpoint.every_steps=100000")
+  procs = _start_group(
+      workdir,
+      idx_dir,
+      "--config.train.num_steps=100000",
+      "--config.checkpoint.every_steps=100000",
+  )
   _wait_for_training(workdir)
   procs[1].send_signal(signal.SIGTERM)  # The preempted host.
   assert _wait(procs) == [0, 0], _log(workdir, 1)[-3000:]
@@ -107,7 +150,8 @@ def test_sigterm_on_one_process_stops_both_at_the_same_step(tmp_path,
   # One checkpoint, of that step: a save at different steps on the two
   # processes would have failed (every process writes its part).
   assert sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()) == [
-      stopped]
+      stopped
+  ]
   assert _rows(workdir)[-1]["step"] == stopped
 
 
@@ -122,32 +166,43 @@ def test_group_restarts_after_a_killed_process(tmp_path, idx_dir):
   time.sleep(1.0)
   procs[0].send_signal(signal.SIGKILL)  # ... and the launcher ends the rest.
   _wait(procs)
-  saved = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir()
-                 if p.name.isdigit())
+  saved = sorted(
+      int(p.name)
+      for p in (workdir / "checkpoints").iterdir()
+      if p.name.isdigit()
+  )
   assert saved and saved[-1] < 40
   # The same command on both hosts again: they agree on the step to resume.
   procs = _start_group(workdir, idx_dir, steps)
   assert _wait(procs) == [0, 0], _log(workdir, 0)[-3000:]
-  resumed = [l for l in _log(workdir, 0).splitlines()
-             if l.startswith("resumed from checkpoint at step")]
+  resumed = [
+      l
+      for l in _log(workdir, 0).splitlines()
+      if l.startswith("resumed from checkpoint at step")
+  ]
   assert resumed and f"step {saved[-1]}" in resumed[-1]
-  for a, b in zip(jax.tree.leaves(_state(straight)),
-                  jax.tree.leaves(_state(workdir))):
+  for a, b in zip(
+      jax.tree.leaves(_state(straight)), jax.tree.leaves(_state(workdir))
+  ):
     np.testing.assert_array_equal(a, b)  # Same layout: bit-identical.
 
 
 def test_evaluation_gathers_samples_from_both_processes(tmp_path, labelled):
   workdir = tmp_path / "run"
-  procs = _start_group(workdir, labelled["data"],
-                       f"--config.eval.classifier={labelled['clf']}",
-                       "--config.eval.every_steps=3",
-                       "--config.eval.num_samples=24")
+  procs = _start_group(
+      workdir,
+      labelled["data"],
+      f"--config.eval.classifier={labelled['clf']}",
+      "--config.eval.every_steps=3",
+      "--config.eval.num_samples=24",
+  )
   assert _wait(procs) == [0, 0], _log(workdir, 1)[-3000:]
   evals = [r for r in _rows(workdir) if "fd" in r]
   assert [r["step"] for r in evals] == [3, 6]
   assert all(np.isfinite(r["fd"]) for r in evals)
-  lines = [l for l in _log(workdir, 0).splitlines()
-           if l.startswith("eval step")]
+  lines = [
+      l for l in _log(workdir, 0).splitlines() if l.startswith("eval step")
+  ]
   assert len(lines) == 2 and "eval step" not in _log(workdir, 1)
   # Both processes took part in saving the best checkpoint.
   assert (workdir / "best").is_dir()

@@ -26,16 +26,28 @@ def runs(tmp_path_factory) -> dict[str, pathlib.Path]:
   root = tmp_path_factory.mktemp("runs")
   idx = root / "idx"
   idx.mkdir()
-  write_idx(idx / "train-images-idx3-ubyte", np.random.default_rng(0)
-            .integers(0, 256, (32, 28, 28), dtype=np.uint8))
-  common = {"data.source": f"idx:{idx}", "checkpoint.every_steps": 2,
-            "train.log_every_steps": 1}
+  write_idx(
+      idx / "train-images-idx3-ubyte",
+      np.random.default_rng(0).integers(0, 256, (32, 28, 28), dtype=np.uint8),
+  )
+  common = {
+      "data.source": f"idx:{idx}",
+      "checkpoint.every_steps": 2,
+      "train.log_every_steps": 1,
+  }
   reference = train.train_and_evaluate(
-      tiny_config(**common, **{"train.num_steps": 6}), str(root / "ref"))
-  train.train_and_evaluate(tiny_config(**common, **{"train.num_steps": 4}),
-                           str(root / "four"))
-  return {"root": root, "idx": idx, "common": common,
-          "reference": jax.device_get(reference), "four": root / "four"}
+      tiny_config(**common, **{"train.num_steps": 6}), str(root / "ref")
+  )
+  train.train_and_evaluate(
+      tiny_config(**common, **{"train.num_steps": 4}), str(root / "four")
+  )
+  return {
+      "root": root,
+      "idx": idx,
+      "common": common,
+      "reference": jax.device_get(reference),
+      "four": root / "four",
+  }
 
 
 def _copy_four(runs, tmp_path) -> pathlib.Path:
@@ -45,14 +57,18 @@ def _copy_four(runs, tmp_path) -> pathlib.Path:
 
 
 def _assert_same(a, b):
-  for x, y in zip(jax.tree.leaves(jax.device_get(a)),
-                  jax.tree.leaves(jax.device_get(b))):
+  for x, y in zip(
+      jax.tree.leaves(jax.device_get(a)), jax.tree.leaves(jax.device_get(b))
+  ):
     np.testing.assert_array_equal(x, y)
 
 
 def _data_files(step_dir: pathlib.Path) -> list[pathlib.Path]:
-  return sorted(f for f in (step_dir / "state").rglob("*")
-                if f.is_file() and "/d/" in str(f))
+  return sorted(
+      f
+      for f in (step_dir / "state").rglob("*")
+      if f.is_file() and "/d/" in str(f)
+  )
 
 
 def _zero(step_dir):
@@ -82,39 +98,51 @@ def _edit_fingerprint(step_dir):
   path.write_text(json.dumps(record))
 
 
-CORRUPTIONS = {"zeroed_data": _zero, "flipped_byte": _flip_byte,
-               "missing_manifest": _drop_manifest,
-               "fingerprint_mismatch": _edit_fingerprint}
+CORRUPTIONS = {
+    "zeroed_data": _zero,
+    "flipped_byte": _flip_byte,
+    "missing_manifest": _drop_manifest,
+    "fingerprint_mismatch": _edit_fingerprint,
+}
 
 
 @pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
-def test_corrupt_checkpoint_is_skipped_moved_and_redone(runs, tmp_path,
-                                                        capsys, corruption):
+def test_corrupt_checkpoint_is_skipped_moved_and_redone(
+    runs, tmp_path, capsys, corruption
+):
   workdir = _copy_four(runs, tmp_path)
   CORRUPTIONS[corruption](workdir / "checkpoints" / "4")
   state = train.train_and_evaluate(
-      tiny_config(**runs["common"], **{"train.num_steps": 6}), str(workdir))
+      tiny_config(**runs["common"], **{"train.num_steps": 6}), str(workdir)
+  )
   out = capsys.readouterr().out
   assert f"note: checkpoint {workdir}/checkpoints/4 is corrupt (" in out
   assert "resumed from checkpoint at step 2" in out
   moved = list((workdir / checkpoint.QUARANTINE).iterdir())
   assert [p.name.split("-")[0] for p in moved] == ["4"]  # Kept, not deleted.
   assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == [
-      "2", "4", "6"]
+      "2",
+      "4",
+      "6",
+  ]
   _assert_same(state, runs["reference"])  # Steps 3-4 trained again, equal.
 
 
-def test_interrupted_save_is_reported_and_never_restored(runs, tmp_path,
-                                                         capsys):
+def test_interrupted_save_is_reported_and_never_restored(
+    runs, tmp_path, capsys
+):
   workdir = _copy_four(runs, tmp_path)
   ckpts = workdir / "checkpoints"
   # What a kill during the save of step 4 leaves: Orbax's temporary directory.
   (ckpts / "4").rename(ckpts / "4.orbax-checkpoint-tmp")
   state = train.train_and_evaluate(
-      tiny_config(**runs["common"], **{"train.num_steps": 6}), str(workdir))
+      tiny_config(**runs["common"], **{"train.num_steps": 6}), str(workdir)
+  )
   out = capsys.readouterr().out
-  assert (f"note: {ckpts}/4.orbax-checkpoint-tmp: an interrupted save, not "
-          "restored") in out
+  assert (
+      f"note: {ckpts}/4.orbax-checkpoint-tmp: an interrupted save, not "
+      "restored"
+  ) in out
   assert "resumed from checkpoint at step 2" in out
   assert sorted(p.name for p in ckpts.iterdir()) == ["2", "4", "6"]
   _assert_same(state, runs["reference"])
@@ -133,76 +161,118 @@ def test_fingerprint_sees_changed_and_moved_values():
 
 def _cli(*args, devices=1, timeout=300):
   env = cpu_env(devices)
-  return subprocess.run([sys.executable, "-m", "jaxgan.main", *args],
-                        cwd=ROOT, env=env, capture_output=True, text=True,
-                        timeout=timeout)
+  return subprocess.run(
+      [sys.executable, "-m", "jaxgan.main", *args],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+  )
 
 
 def _tree_bytes(root: pathlib.Path) -> dict[str, bytes]:
-  return {str(p.relative_to(root)): p.read_bytes()
-          for p in sorted(root.rglob("*")) if p.is_file()}
+  return {
+      str(p.relative_to(root)): p.read_bytes()
+      for p in sorted(root.rglob("*"))
+      if p.is_file()
+  }
 
 
-def test_nan_stops_training_and_keeps_the_last_good_checkpoint(runs,
-                                                               tmp_path):
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(runs, tmp_path):
   workdir = _copy_four(runs, tmp_path)
   before = _tree_bytes(workdir / "checkpoints")
   # A discriminator learning rate of 1e30 overflows D's parameters in the
   # first update after the restored step 4.
-  result = _cli("--config=configs/tiny.py", f"--workdir={workdir}",
-                f"--config.data.source=idx:{runs['idx']}",
-                "--config.train.num_steps=9", "--config.train.log_every_steps=3",
-                "--config.checkpoint.every_steps=2", "--config.optim.d_lr=1e30")
+  result = _cli(
+      "--config=configs/tiny.py",
+      f"--workdir={workdir}",
+      f"--config.data.source=idx:{runs['idx']}",
+      "--config.train.num_steps=9",
+      "--config.train.log_every_steps=3",
+      "--config.checkpoint.every_steps=2",
+      "--config.optim.d_lr=1e30",
+  )
   assert result.returncode == 3, result.stderr[-3000:]
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and "Traceback" not in result.stderr
   # Caught at step 6, the first checkpoint step after it (before log step 6).
   # D's parameters overflowed first; G's loss against that D followed.
-  assert lines[0].startswith("error: non-finite d_param_norm, g_loss, "
-                             "g_grad_norm, g_param_norm at step 5 "
-                             "(caught at step 6; 2 bad iteration(s) in steps "
-                             "5-6); training stopped and checkpoint step 4 "
-                             "is kept"), lines[0]
+  assert lines[0].startswith(
+      "error: non-finite d_param_norm, g_loss, "
+      "g_grad_norm, g_param_norm at step 5 "
+      "(caught at step 6; 2 bad iteration(s) in steps "
+      "5-6); training stopped and checkpoint step 4 "
+      "is kept"
+  ), lines[0]
   assert _tree_bytes(workdir / "checkpoints") == before
 
 
 def test_skip_mode_leaves_out_non_finite_updates(runs, tmp_path, capsys):
   workdir = _copy_four(runs, tmp_path)
-  config = tiny_config(**runs["common"], **{
-      "train.num_steps": 8, "optim.d_lr": 1e30, "train.on_nonfinite": "skip"})
-  four = checkpoint.Checkpointer(str(workdir / "checkpoints"), every_steps=1,
-                                 max_to_keep=None)
+  config = tiny_config(
+      **runs["common"],
+      **{
+          "train.num_steps": 8,
+          "optim.d_lr": 1e30,
+          "train.on_nonfinite": "skip",
+      },
+  )
+  four = checkpoint.Checkpointer(
+      str(workdir / "checkpoints"), every_steps=1, max_to_keep=None
+  )
   restored = jax.device_get(four.restore(runs["reference"], 4))
   four.close()
   state = jax.device_get(train.train_and_evaluate(config, str(workdir)))
   out = capsys.readouterr().out
-  assert ("warning: 1 iteration(s) in steps 5-5 had a non-finite "
-          "d_param_norm (last at step 5); their updates were skipped") in out
+  assert (
+      "warning: 1 iteration(s) in steps 5-5 had a non-finite "
+      "d_param_norm (last at step 5); their updates were skipped"
+  ) in out
   # Every D update overflowed and was left out; G trained against that D.
   _assert_same(state.d_params, restored.d_params)
   _assert_same(state.d_opt_state, restored.d_opt_state)
-  assert not np.array_equal(state.g_params["Dense_0"]["kernel"],
-                            restored.g_params["Dense_0"]["kernel"])
+  assert not np.array_equal(
+      state.g_params["Dense_0"]["kernel"],
+      restored.g_params["Dense_0"]["kernel"],
+  )
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state))
   assert int(state.health["nonfinite_steps"]) == 4
   assert int(state.health["first_step"]) == 5
   assert step_lib.describe_mask(int(state.health["last_mask"])) == [
-      "d_param_norm"]
-  rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
-          .splitlines()]
+      "d_param_norm"
+  ]
+  rows = [
+      json.loads(l)
+      for l in (workdir / "metrics.jsonl").read_text().splitlines()
+  ]
   assert [r["nonfinite_steps"] for r in rows if r["step"] > 4] == [1, 2, 3, 4]
 
 
-def test_signals_save_the_current_step_and_a_second_one_waits(tmp_path,
-                                                              idx_dir):
+def test_signals_save_the_current_step_and_a_second_one_waits(
+    tmp_path, idx_dir
+):
   workdir = tmp_path / "run"
-  args = [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
-          f"--workdir={workdir}", f"--config.data.source=idx:{idx_dir}",
-          "--config.train.num_steps=100000", "--config.train.log_every_steps=1",
-          "--config.checkpoint.every_steps=100000"]
+  args = [
+      sys.executable,
+      "-m",
+      "jaxgan.main",
+      "--config=configs/tiny.py",
+      f"--workdir={workdir}",
+      f"--config.data.source=idx:{idx_dir}",
+      "--config.train.num_steps=100000",
+      "--config.train.log_every_steps=1",
+      "--config.checkpoint.every_steps=100000",
+  ]
   env = cpu_env()
-  proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  proc = subprocess.Popen(
+      args,
+      cwd=ROOT,
+      env=env,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+  )
   deadline = time.time() + 120
   metrics = workdir / "metrics.jsonl"
   while time.time() < deadline:  # Wait until training is under way.
@@ -220,13 +290,19 @@ def test_signals_save_the_current_step_and_a_second_one_waits(tmp_path,
   stopped = int(out.split("stopped at step ")[1].split(";")[0])
   rows = [json.loads(l) for l in metrics.read_text().splitlines()]
   assert rows[-1]["step"] == stopped  # Logged every step: 0 steps lost.
-  ckpt = checkpoint.Checkpointer(str(workdir / "checkpoints"), every_steps=1,
-                                 max_to_keep=None)
+  ckpt = checkpoint.Checkpointer(
+      str(workdir / "checkpoints"), every_steps=1, max_to_keep=None
+  )
   assert ckpt.all_steps() == [stopped] and not ckpt.interrupted_saves()
   ckpt.close()
-  again = subprocess.run(args[:-3] + [f"--config.train.num_steps={stopped + 2}"],
-                         cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+  again = subprocess.run(
+      args[:-3] + [f"--config.train.num_steps={stopped + 2}"],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert again.returncode == 0, again.stderr[-2000:]
   assert f"resumed from checkpoint at step {stopped}" in again.stdout
   assert f"done: {stopped + 2} steps" in again.stdout
@@ -237,13 +313,17 @@ def test_bad_image_mid_run_saves_the_work_done(tmp_path):
   images.mkdir()
   for i in range(15):
     Image.fromarray(np.full((28, 28), 16 * i, np.uint8)).save(
-        images / f"{i:02d}.png")
+        images / f"{i:02d}.png"
+    )
   (images / "14_broken.png").write_bytes(b"truncated download")
   workdir = tmp_path / "run"
-  result = _cli("--config=configs/tiny.py", f"--workdir={workdir}",
-                f"--config.data.source=folder:{images}",
-                "--config.train.num_steps=50",
-                "--config.checkpoint.every_steps=100")
+  result = _cli(
+      "--config=configs/tiny.py",
+      f"--workdir={workdir}",
+      f"--config.data.source=folder:{images}",
+      "--config.train.num_steps=50",
+      "--config.checkpoint.every_steps=100",
+  )
   assert result.returncode == 2, result.stderr[-3000:]
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and "14_broken.png" in lines[0], lines
@@ -253,15 +333,22 @@ def test_bad_image_mid_run_saves_the_work_done(tmp_path):
 
 def test_fault_injection_short(tmp_path, idx_dir):
   summary = fault_injection.run(
-      2, config="configs/tiny.py", seed=1, workdir=tmp_path, verbose=False,
-      overrides=[f"--config.data.source=idx:{idx_dir}",
-                 "--config.train.num_steps=200",
-                 "--config.checkpoint.every_steps=5",
-                 "--config.train.log_every_steps=5",
-                 "--config.train.sample_every_steps=100",
-                 # A decaying learning rate and the EMA resume too.
-                 "--config.optim.schedule=linear",
-                 "--config.model.ema_decay=0.9"])
+      2,
+      config="configs/tiny.py",
+      seed=1,
+      workdir=tmp_path,
+      verbose=False,
+      overrides=[
+          f"--config.data.source=idx:{idx_dir}",
+          "--config.train.num_steps=200",
+          "--config.checkpoint.every_steps=5",
+          "--config.train.log_every_steps=5",
+          "--config.train.sample_every_steps=100",
+          # A decaying learning rate and the EMA resume too.
+          "--config.optim.schedule=linear",
+          "--config.model.ema_decay=0.9",
+      ],
+  )
   assert summary["kills"] == 2
   assert summary["state_bit_identical"], summary["differing_leaves"]
   assert summary["metric_rows_identical"], summary["differing_rows"]

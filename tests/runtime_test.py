@@ -17,7 +17,8 @@ def test_flags_are_added_after_the_users(monkeypatch):
   monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
   runtime.set_xla_flags(SEQUENTIAL)
   assert os.environ["XLA_FLAGS"] == (
-      f"--xla_force_host_platform_device_count=2 {FLAG}=false")
+      f"--xla_force_host_platform_device_count=2 {FLAG}=false"
+  )
   runtime.set_xla_flags(SEQUENTIAL)  # Twice: added once.
   assert os.environ["XLA_FLAGS"].count(FLAG) == 1
 
@@ -35,7 +36,8 @@ def test_a_flag_the_user_names_is_kept(monkeypatch):
   monkeypatch.setenv("XLA_FLAGS", f"{FLAG}=true --xla_cpu_fast_math_honor_nans")
   runtime.set_xla_flags(SEQUENTIAL)
   assert os.environ["XLA_FLAGS"] == (
-      f"{FLAG}=true --xla_cpu_fast_math_honor_nans")
+      f"{FLAG}=true --xla_cpu_fast_math_honor_nans"
+  )
 
 
 def test_dcgan_runs_convolutions_one_at_a_time_and_the_mlp_does_not():

@@ -19,17 +19,22 @@ def _run(config, mesh, batches):
   state, step = exp.initial_state(), exp.train_step
   history = []
   for i, images in enumerate(batches):
-    state, metrics = step(state, jax.device_put(
-        images, runtime.batch_sharding(mesh)), i)
+    state, metrics = step(
+        state, jax.device_put(images, runtime.batch_sharding(mesh)), i
+    )
     history.append(jax.device_get(metrics))
   return jax.device_get(state), history
 
 
 def _batches(config, n):
   rng = np.random.default_rng(0)
-  shape = (config.train.d_steps, config.train.batch_size,
-           config.data.image_size, config.data.image_size,
-           config.data.channels)
+  shape = (
+      config.train.d_steps,
+      config.train.batch_size,
+      config.data.image_size,
+      config.data.image_size,
+      config.data.channels,
+  )
   return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(n)]
 
 
@@ -51,8 +56,12 @@ def test_four_devices_equal_one_device():
       np.testing.assert_allclose(m1[key], m4[key], rtol=1e-4, atol=1e-6)
   # And training moved the parameters (the comparison is not vacuous).
   init = jax.device_get(experiment.build(config, _mesh(1)).initial_state())
-  moved = [float(np.abs(a - b).max()) for a, b in
-           zip(jax.tree.leaves(init.g_params), jax.tree.leaves(state1.g_params))]
+  moved = [
+      float(np.abs(a - b).max())
+      for a, b in zip(
+          jax.tree.leaves(init.g_params), jax.tree.leaves(state1.g_params)
+      )
+  ]
   assert max(moved) > 1e-4
 
 
@@ -79,7 +88,9 @@ def test_ema_tracks_generator():
   config = tiny_config(**{"model.ema_decay": 0.5})
   state, _ = _run(config, _mesh(1), _batches(config, 1))
   init = jax.device_get(experiment.build(config, _mesh(1)).initial_state())
-  for e, p, p0 in zip(jax.tree.leaves(state.ema_params),
-                      jax.tree.leaves(state.g_params),
-                      jax.tree.leaves(init.g_params)):
+  for e, p, p0 in zip(
+      jax.tree.leaves(state.ema_params),
+      jax.tree.leaves(state.g_params),
+      jax.tree.leaves(init.g_params),
+  ):
     np.testing.assert_allclose(e, 0.5 * p0 + 0.5 * p, rtol=1e-6, atol=1e-7)

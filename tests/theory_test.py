@@ -25,8 +25,7 @@ from jaxgan import losses, penalties
 
 def _samples(probs_in_tenths):
   """Support indices repeated by their probability (in tenths)."""
-  return jnp.array([i for i, c in enumerate(probs_in_tenths)
-                    for _ in range(c)])
+  return jnp.array([i for i, c in enumerate(probs_in_tenths) for _ in range(c)])
 
 
 def _jsd(p, q):
@@ -55,10 +54,13 @@ def _train_optimal_d(p_data, p_g, steps=4000):
   return logits, float(d_loss(logits))
 
 
-@pytest.mark.parametrize("p_data,p_g", [
-    ((1, 2, 3, 4), (4, 3, 2, 1)),
-    ((5, 3, 1, 1), (2, 2, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "p_data,p_g",
+    [
+        ((1, 2, 3, 4), (4, 3, 2, 1)),
+        ((5, 3, 1, 1), (2, 2, 3, 3)),
+    ],
+)
 def test_optimal_discriminator_and_jsd(p_data, p_g):
   logits, d_loss = _train_optimal_d(p_data, p_g)
   pd, pg = np.array(p_data) / 10, np.array(p_g) / 10
@@ -80,14 +82,16 @@ def test_minimax_generator_gradient_vanishes_non_saturating_does_not():
   def g_grad(name, logit):
     loss = losses.LOSSES[name].fn
     return float(jax.grad(lambda l: loss(None, jnp.array([l]), {})[1])(logit))
+
   # D(G(z)) = sigmoid(logit) -> 0 as the logit -> -inf (D rejects fakes).
   for logit in (-5.0, -10.0, -20.0):
     d = 1.0 / (1.0 + math.exp(-logit))
     # minimax: d/dl log(1 - sigmoid(l)) = -sigmoid(l) -> 0.
     np.testing.assert_allclose(g_grad("minimax", logit), -d, rtol=1e-4)
     # non-saturating: d/dl -log sigmoid(l) = -(1 - sigmoid(l)) -> -1.
-    np.testing.assert_allclose(g_grad("non_saturating", logit), -(1 - d),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        g_grad("non_saturating", logit), -(1 - d), rtol=1e-4
+    )
   assert abs(g_grad("minimax", -20.0)) < 1e-8
   assert abs(g_grad("non_saturating", -20.0)) > 0.99
 
@@ -102,10 +106,11 @@ def test_gradient_penalties_of_a_linear_critic(w):
   norm = float(jnp.linalg.norm(w))
   for name in ("wgan_gp", "dragan"):
     penalty = penalties.PENALTIES[name](critic, real, fake, key)
-    np.testing.assert_allclose(10.0 * penalty, 10.0 * (norm - 1.0) ** 2,
-                               rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(
+        10.0 * penalty, 10.0 * (norm - 1.0) ** 2, rtol=1e-5, atol=1e-9
+    )
   r1 = penalties.PENALTIES["r1"](critic, real, fake, key)
-  np.testing.assert_allclose(r1, 0.5 * norm ** 2, rtol=1e-6)
+  np.testing.assert_allclose(r1, 0.5 * norm**2, rtol=1e-6)
 
 
 def test_wgan_critic_loss_is_negative_mean_difference():

@@ -48,8 +48,16 @@ def test_hand_made_samples():
   c = RING.centres
   # 3 points near mode 0 (0, 2.5 and 1.5 std off), 1 on mode 1, 1 far away
   # (between modes 0 and 1), 1 at 3.5 std (0.05 in both coordinates).
-  samples = np.stack([c[0], c[0] + [0.05, 0.0], c[0] - [0.0, 0.03], c[1],
-                      (c[0] + c[1]) / 2, c[0] + 0.05])
+  samples = np.stack(
+      [
+          c[0],
+          c[0] + [0.05, 0.0],
+          c[0] - [0.0, 0.03],
+          c[1],
+          (c[0] + c[1]) / 2,
+          c[0] + 0.05,
+      ]
+  )
   m = modes.mode_metrics(samples, RING)
   assert m["modes"] == 2 and m["counts"][:2] == [3, 1]
   assert m["high_quality"] == 4 / 6
@@ -66,6 +74,8 @@ def test_hand_made_samples():
 
 def test_data_shape():
   import ml_collections  # pylint: disable=g-import-not-at-top
-  cfg = ml_collections.ConfigDict(dict(source="toy:ring8", image_size=32,
-                                       channels=1))
+
+  cfg = ml_collections.ConfigDict(
+      dict(source="toy:ring8", image_size=32, channels=1)
+  )
   assert sources.data_shape(cfg) == (2,)

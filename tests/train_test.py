@@ -17,54 +17,83 @@ from tests.conftest import ROOT, cpu_env, tiny_config
 
 def _main(*args, env_devices=1):
   env = cpu_env(env_devices)
-  return subprocess.run([sys.executable, "-m", "jaxgan.main", *args],
-                        cwd=ROOT, env=env, capture_output=True, text=True,
-                        timeout=300)
+  return subprocess.run(
+      [sys.executable, "-m", "jaxgan.main", *args],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
 
 
 def test_main_cli_on_idx_files(tmp_path, idx_dir):
   workdir = tmp_path / "run"
-  result = _main("--config=configs/tiny.py", f"--workdir={workdir}",
-                 f"--config.data.source=idx:{idx_dir}", env_devices=2)
+  result = _main(
+      "--config=configs/tiny.py",
+      f"--workdir={workdir}",
+      f"--config.data.source=idx:{idx_dir}",
+      env_devices=2,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   out = result.stdout
   assert "2 cpu device(s) over 1 process(es); global batch 8" in out
   assert "per device 4" in out and "G 4,728 params, D 2,928 params" in out
   assert "done: 6 steps" in out
-  rows = [json.loads(l) for l in (workdir / "metrics.jsonl").read_text()
-          .splitlines()]
+  rows = [
+      json.loads(l)
+      for l in (workdir / "metrics.jsonl").read_text().splitlines()
+  ]
   assert [r["step"] for r in rows] == [2, 4, 6]
   for r in rows:
-    assert {"d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm",
-            "g_grad_norm"} <= set(r)
+    assert {
+        "d_loss",
+        "g_loss",
+        "d_real",
+        "d_fake",
+        "d_grad_norm",
+        "g_grad_norm",
+    } <= set(r)
     assert all(np.isfinite(v) for v in r.values())
   assert "img_per_sec" in rows[-1]
   samples = sorted(p.name for p in (workdir / "samples").iterdir())
   assert samples == ["real.png", "step_0000003.png", "step_0000006.png"]
   assert list((workdir / "tensorboard").glob("events.out.tfevents.*"))
   assert json.loads((workdir / "config.json").read_text())["seed"] == 0
-  ckpt = checkpoint.Checkpointer(str(workdir / "checkpoints"), every_steps=1,
-                                 max_to_keep=None)
+  ckpt = checkpoint.Checkpointer(
+      str(workdir / "checkpoints"), every_steps=1, max_to_keep=None
+  )
   assert ckpt.all_steps() == [3, 6]
   # Running the same command again has nothing left to do.
-  again = _main("--config=configs/tiny.py", f"--workdir={workdir}",
-                f"--config.data.source=idx:{idx_dir}")
-  assert again.returncode == 0 and "resumed from checkpoint at step 6" in \
-      again.stdout and "nothing to do" in again.stdout
+  again = _main(
+      "--config=configs/tiny.py",
+      f"--workdir={workdir}",
+      f"--config.data.source=idx:{idx_dir}",
+  )
+  assert (
+      again.returncode == 0
+      and "resumed from checkpoint at step 6" in again.stdout
+      and "nothing to do" in again.stdout
+  )
 
 
 def test_main_cli_user_error_is_one_line(tmp_path):
-  result = _main("--config=configs/tiny.py", f"--workdir={tmp_path / 'w'}",
-                 f"--config.data.source=idx:{tmp_path / 'missing'}")
+  result = _main(
+      "--config=configs/tiny.py",
+      f"--workdir={tmp_path / 'w'}",
+      f"--config.data.source=idx:{tmp_path / 'missing'}",
+  )
   assert result.returncode == 2
   lines = result.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: no train-images")
   assert "Traceback" not in result.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("libtpu") is None,
-                    reason="libtpu is not installed, so nothing probes for a "
-                    "TPU (the test extra installs it on Linux x86-64)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("libtpu") is None,
+    reason="libtpu is not installed, so nothing probes for a "
+    "TPU (the test extra installs it on Linux x86-64)",
+)
 def test_a_run_prints_no_libtpu_lines_without_a_tpu(tmp_path, idx_dir):
   # As a user runs it in the test venv: JAX picks its platform itself, and
   # libtpu (installed for jaxgan.aot) probes for a TPU first.
@@ -73,19 +102,36 @@ def test_a_run_prints_no_libtpu_lines_without_a_tpu(tmp_path, idx_dir):
   for name in ("TPU_WORKER_HOSTNAMES", "TPU_HOST_BOUNDS"):
     env.pop(name, None)
   result = subprocess.run(
-      [sys.executable, "-m", "jaxgan.main", "--config=configs/tiny.py",
-       f"--workdir={tmp_path / 'run'}", f"--config.data.source=idx:{idx_dir}",
-       "--config.train.num_steps=2"], cwd=ROOT, env=env, capture_output=True,
-      text=True, timeout=300)
+      [
+          sys.executable,
+          "-m",
+          "jaxgan.main",
+          "--config=configs/tiny.py",
+          f"--workdir={tmp_path / 'run'}",
+          f"--config.data.source=idx:{idx_dir}",
+          "--config.train.num_steps=2",
+      ],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   assert "done: 2 steps" in result.stdout
   assert result.stderr == "", result.stderr[-3000:]
 
 
 def test_train_on_tfds_mock_data(tmp_path):
-  config = tiny_config(**{"data.source": "tfds:mnist", "data.image_size": 28,
-                          "data.preprocess": "none", "train.num_steps": 2,
-                          "train.log_every_steps": 1})
+  config = tiny_config(
+      **{
+          "data.source": "tfds:mnist",
+          "data.image_size": 28,
+          "data.preprocess": "none",
+          "train.num_steps": 2,
+          "train.log_every_steps": 1,
+      }
+  )
   with tfds.testing.mock_data(num_examples=16):
     state = train.train_and_evaluate(config, str(tmp_path))
   assert int(state.step) == 2
@@ -94,44 +140,73 @@ def test_train_on_tfds_mock_data(tmp_path):
 
 
 def _final(workdir):
-  rows = [json.loads(l) for l in
-          (pathlib.Path(workdir) / "metrics.jsonl").read_text().splitlines()]
-  return {r["step"]: (r["d_loss"], r["g_loss"]) for r in rows
-          if "d_loss" in r}  # Not the toys' evaluation rows.
+  rows = [
+      json.loads(l)
+      for l in (pathlib.Path(workdir) / "metrics.jsonl")
+      .read_text()
+      .splitlines()
+  ]
+  return {
+      r["step"]: (r["d_loss"], r["g_loss"]) for r in rows if "d_loss" in r
+  }  # Not the toys' evaluation rows.
 
 
-_TOY = {"data.source": "toy:ring8", "model.z_dim": 2, "model.g_width": 16,
-        "model.d_width": 8}
+_TOY = {
+    "data.source": "toy:ring8",
+    "model.z_dim": 2,
+    "model.g_width": 16,
+    "model.d_width": 8,
+}
 # What else resumes: BEGAN's k_t; spectral-norm vectors, the lazy penalty's
 # phase (step 3 -> 4 crosses it), the minibatch-stddev D and the EMA. (A
 # learning-rate schedule is a function of train.num_steps, which this test
 # changes to stop the first part, so it is not among them.)
 RESUME_CASES = {
     "dcgan": {},
-    "toy_began": {**_TOY, "model.name": "toy_began", "loss.name": "began",
-                  "loss.began_lambda_k": 0.01},
+    "toy_began": {
+        **_TOY,
+        "model.name": "toy_began",
+        "loss.name": "began",
+        "loss.began_lambda_k": 0.01,
+    },
     "toy_mlp_regularized": {
-        **_TOY, "model.name": "toy_mlp", "loss.name": "hinge",
-        "model.d_spectral_norm": True, "model.d_minibatch_std": True,
-        "penalty.name": "r1", "penalty.every": 2, "model.ema_decay": 0.9},
+        **_TOY,
+        "model.name": "toy_mlp",
+        "loss.name": "hinge",
+        "model.d_spectral_norm": True,
+        "model.d_minibatch_std": True,
+        "penalty.name": "r1",
+        "penalty.every": 2,
+        "model.ema_decay": 0.9,
+    },
     # Labels in the data order and InfoGAN codes in the step's keys.
-    "acgan_infogan": {"model.conditioning": "acgan", "model.num_classes": 10,
-                      "model.info_categorical": 3,
-                      "model.info_continuous": 1},
+    "acgan_infogan": {
+        "model.conditioning": "acgan",
+        "model.num_classes": 10,
+        "model.info_categorical": 3,
+        "model.info_continuous": 1,
+    },
 }
 
 
 @pytest.mark.parametrize("case", sorted(RESUME_CASES))
 def test_resume_equals_uninterrupted(tmp_path, idx_dir, case):
-  common = {"data.source": f"idx:{idx_dir}", "train.log_every_steps": 1,
-            "checkpoint.every_steps": 100, **RESUME_CASES[case]}
+  common = {
+      "data.source": f"idx:{idx_dir}",
+      "train.log_every_steps": 1,
+      "checkpoint.every_steps": 100,
+      **RESUME_CASES[case],
+  }
   straight = train.train_and_evaluate(
-      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "a"))
+      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "a")
+  )
   # Stop after 3 (the end of a run always saves), then continue to 6.
-  train.train_and_evaluate(tiny_config(**common, **{"train.num_steps": 3}),
-                           str(tmp_path / "b"))
+  train.train_and_evaluate(
+      tiny_config(**common, **{"train.num_steps": 3}), str(tmp_path / "b")
+  )
   resumed = train.train_and_evaluate(
-      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "b"))
+      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "b")
+  )
   a, b = jax.device_get(straight), jax.device_get(resumed)
   assert int(b.step) == 6 and int(b.data_pos) == 6
   if case == "toy_began":  # k_t moved and is not clipped: the test can fail.

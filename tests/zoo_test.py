@@ -24,13 +24,25 @@ from tests.conftest import tiny_config
 # Architecture -> overrides of configs/tiny.py that make it small.
 ARCHITECTURES = {
     "dcgan": {"model.name": "dcgan", "data.image_size": 28},
-    "mlp": {"model.name": "mlp", "data.image_size": 28, "model.g_width": 16,
-            "model.d_width": 8},
+    "mlp": {
+        "model.name": "mlp",
+        "data.image_size": 28,
+        "model.g_width": 16,
+        "model.d_width": 8,
+    },
     "began": {"model.name": "began", "data.image_size": 32},
-    "toy_mlp": {"model.name": "toy_mlp", "data.source": "toy:ring8",
-                "model.g_width": 16, "model.d_width": 8},
-    "toy_began": {"model.name": "toy_began", "data.source": "toy:ring8",
-                  "model.g_width": 16, "model.d_width": 8},
+    "toy_mlp": {
+        "model.name": "toy_mlp",
+        "data.source": "toy:ring8",
+        "model.g_width": 16,
+        "model.d_width": 8,
+    },
+    "toy_began": {
+        "model.name": "toy_began",
+        "data.source": "toy:ring8",
+        "model.g_width": 16,
+        "model.d_width": 8,
+    },
 }
 REGULARIZERS = {
     "none": {},
@@ -47,9 +59,13 @@ LOSS_BASE = {"wgan": {"loss.weight_clip": 0.01}}
 
 
 def _config(arch, loss, reg):
-  overrides = {**ARCHITECTURES[arch], "loss.name": loss,
-               **LOSS_BASE.get(loss, {}), **REGULARIZERS[reg],
-               "train.batch_size": 8}
+  overrides = {
+      **ARCHITECTURES[arch],
+      "loss.name": loss,
+      **LOSS_BASE.get(loss, {}),
+      **REGULARIZERS[reg],
+      "train.batch_size": 8,
+  }
   return tiny_config(**overrides)
 
 
@@ -61,8 +77,9 @@ def _allowed(arch, loss, reg) -> bool:
     return False
 
 
-COMBINATIONS = list(itertools.product(ARCHITECTURES, sorted(losses.LOSSES),
-                                      REGULARIZERS))
+COMBINATIONS = list(
+    itertools.product(ARCHITECTURES, sorted(losses.LOSSES), REGULARIZERS)
+)
 ALLOWED = [c for c in COMBINATIONS if _allowed(*c)]
 REFUSED = [c for c in COMBINATIONS if c not in ALLOWED]
 # Allowed combinations train one step until every (architecture, loss),
@@ -71,8 +88,11 @@ REFUSED = [c for c in COMBINATIONS if c not in ALLOWED]
 
 
 def _pairs(arch, loss, reg):
-  return {("arch-loss", arch, loss), ("arch-reg", arch, reg),
-          ("loss-reg", loss, reg)}
+  return {
+      ("arch-loss", arch, loss),
+      ("arch-reg", arch, reg),
+      ("loss-reg", loss, reg),
+  }
 
 
 def _pairwise(allowed):
@@ -95,8 +115,13 @@ def test_registries_are_covered():
   assert len(COMBINATIONS) == 5 * 9 * 8
   # Pinned: dcgan 26, mlp 37, began 4, toy_mlp 53, toy_began 4.
   per_arch = {a: sum(1 for c in ALLOWED if c[0] == a) for a in ARCHITECTURES}
-  assert per_arch == {"dcgan": 26, "mlp": 37, "began": 4, "toy_mlp": 53,
-                      "toy_began": 4}, per_arch
+  assert per_arch == {
+      "dcgan": 26,
+      "mlp": 37,
+      "began": 4,
+      "toy_mlp": 53,
+      "toy_began": 4,
+  }, per_arch
 
 
 def test_every_allowed_pair_trains():
@@ -105,16 +130,19 @@ def test_every_allowed_pair_trains():
   assert len(TRAINED) == 61, len(TRAINED)  # Of 124 allowed.
 
 
-@pytest.mark.parametrize("combination", [
-    ("dcgan", "wgan_gp", "none"),  # Gradient penalty through batch norm.
-    ("dcgan", "non_saturating", "r1"),
-    ("dcgan", "began", "none"),  # BEGAN needs an autoencoder.
-    ("began", "non_saturating", "none"),
-    ("mlp", "wgan_gp", "r1"),  # Two penalties.
-    ("mlp", "hinge", "label_smoothing"),  # Smoothing is for cross-entropy.
-    ("toy_began", "began", "spectral_norm"),
-    ("mlp", "non_saturating", "spectral_norm"),
-])
+@pytest.mark.parametrize(
+    "combination",
+    [
+        ("dcgan", "wgan_gp", "none"),  # Gradient penalty through batch norm.
+        ("dcgan", "non_saturating", "r1"),
+        ("dcgan", "began", "none"),  # BEGAN needs an autoencoder.
+        ("began", "non_saturating", "none"),
+        ("mlp", "wgan_gp", "r1"),  # Two penalties.
+        ("mlp", "hinge", "label_smoothing"),  # Smoothing is for cross-entropy.
+        ("toy_began", "began", "spectral_norm"),
+        ("mlp", "non_saturating", "spectral_norm"),
+    ],
+)
 def test_impossible_combinations_are_refused(combination):
   assert combination in REFUSED
   with pytest.raises(UserError):
@@ -133,7 +161,10 @@ def test_one_step(arch, loss, reg):
     size = config.data.image_size
     batch = rng.integers(0, 256, (1, 8, size, size, 1), dtype=np.uint8)
   state, metrics = exp.train_step(
-      exp.initial_state(), jax.device_put(batch, runtime.batch_sharding(mesh)), 0)
+      exp.initial_state(),
+      jax.device_put(batch, runtime.batch_sharding(mesh)),
+      0,
+  )
   metrics = jax.device_get(metrics)
   assert int(state.step) == 1
   assert all(np.isfinite(v) for v in metrics.values()), metrics

@@ -18,6 +18,7 @@ per_process_batch)), read from the same examples.
 """
 
 import dataclasses
+import hashlib
 import io
 from typing import Any, Iterator, Sequence
 
@@ -40,6 +41,7 @@ class Preprocess:
   when > 0, then resize; the DCGAN CelebA protocol), or 'none' (sizes must
   match).
   """
+
   size: int
   channels: int
   mode: str = "none"
@@ -57,31 +59,38 @@ class Preprocess:
       if self.channels == 3 and image.shape[-1] == 1:
         image = np.repeat(image, 3, axis=-1)
       elif self.channels == 1 and image.shape[-1] in (3, 4):
-        image = np.asarray(Image.fromarray(image[..., :3]).convert("L"))[..., None]
+        image = np.asarray(Image.fromarray(image[..., :3]).convert("L"))[
+            ..., None
+        ]
       elif self.channels == 3 and image.shape[-1] == 4:
         image = image[..., :3]
       else:
         raise sources.DataError(
             f"{self.name}: image has {image.shape[-1]} channels; "
-            f"data.channels={self.channels}")
+            f"data.channels={self.channels}"
+        )
     h, w = image.shape[:2]
     if self.mode == "pad":
       if h > self.size or w > self.size:
         raise sources.DataError(
             f"{self.name}: data.preprocess='pad' cannot pad a {h}x{w} image to "
-            f"data.image_size={self.size}; use 'resize'")
+            f"data.image_size={self.size}; use 'resize'"
+        )
       top, left = (self.size - h) // 2, (self.size - w) // 2
-      image = np.pad(image, ((top, self.size - h - top),
-                             (left, self.size - w - left), (0, 0)))
+      image = np.pad(
+          image,
+          ((top, self.size - h - top), (left, self.size - w - left), (0, 0)),
+      )
     elif self.mode in ("resize", "center_crop_resize"):
       if self.mode == "center_crop_resize":
         c = self.crop_size or min(h, w)
         top, left = (h - c) // 2, (w - c) // 2
-        image = image[top:top + c, left:left + c]
+        image = image[top : top + c, left : left + c]
       if image.shape[:2] != (self.size, self.size):
         pil = Image.fromarray(image[..., 0] if self.channels == 1 else image)
-        pil = pil.resize((self.size, self.size), Image.BILINEAR,
-                         reducing_gap=None)
+        pil = pil.resize(
+            (self.size, self.size), Image.BILINEAR, reducing_gap=None
+        )
         image = np.asarray(pil).reshape(self.size, self.size, self.channels)
     elif self.mode != "none":  # validate.py refuses other modes.
       raise ValueError(f"unknown preprocess mode {self.mode!r}")
@@ -89,7 +98,8 @@ class Preprocess:
       raise sources.DataError(
           f"{self.name}: image of shape {image.shape} does not match "
           f"data.image_size={self.size}, data.channels={self.channels}; set "
-          "data.preprocess to 'pad', 'resize' or 'center_crop_resize'")
+          "data.preprocess to 'pad', 'resize' or 'center_crop_resize'"
+      )
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
@@ -101,8 +111,10 @@ def _decode(path_or_bytes: str | bytes) -> np.ndarray:
       pil = Image.open(path_or_bytes)
     pil.load()
   except Exception as e:  # PIL raises many types for bad files.
-    raise sources.DataError(f"cannot read image {path_or_bytes!r}: {e}; remove "
-                            "or replace the file") from None
+    raise sources.DataError(
+        f"cannot read image {path_or_bytes!r}: {e}; remove "
+        "or replace the file"
+    ) from None
   if pil.mode not in ("L", "RGB"):
     pil = pil.convert("RGB")
   return np.asarray(pil)
@@ -116,23 +128,28 @@ def preprocess_for(data_config) -> Preprocess | Any:
   """The per-example function: `Preprocess` for images, the point for toys."""
   if sources.is_toy(data_config):
     return _point
-  return Preprocess(size=data_config.image_size, channels=data_config.channels,
-                    mode=data_config.preprocess,
-                    crop_size=data_config.crop_size,
-                    name=data_config.source)
+  return Preprocess(
+      size=data_config.image_size,
+      channels=data_config.channels,
+      mode=data_config.preprocess,
+      crop_size=data_config.crop_size,
+      name=data_config.source,
+  )
 
 
 @dataclasses.dataclass(frozen=True)
 class WithLabel:
   """example -> (preprocessed example, int32 label)."""
+
   preprocess: Any
 
   def __call__(self, example: dict[str, Any]) -> tuple[np.ndarray, np.int32]:
     return self.preprocess(example), np.int32(example["label"])
 
 
-def check_source(source: Sequence, data_config, global_batch: int,
-                 num_classes: int = 0) -> None:
+def check_source(
+    source: Sequence, data_config, global_batch: int, num_classes: int = 0
+) -> None:
   """Raises DataError for a source with fewer examples than a batch, or whose
   first example is unreadable or of the wrong size or channel count (checked
   before training starts; a later bad example stops training with a
@@ -143,15 +160,23 @@ def check_source(source: Sequence, data_config, global_batch: int,
     raise sources.DataError(
         f"data.source={data_config.source!r} has {len(source)} examples, fewer "
         f"than one global batch of {global_batch}; use a smaller "
-        "train.batch_size or more data")
+        "train.batch_size or more data"
+    )
   preprocess_for(data_config)(source[0])
   if num_classes:
     sources.check_labels(source, data_config, num_classes)
 
 
-def make_dataset(source: Sequence, data_config, *, seed: int,
-                 per_process_batch: int, process_index: int,
-                 process_count: int, labels: bool = False) -> grain.MapDataset:
+def make_dataset(
+    source: Sequence,
+    data_config,
+    *,
+    seed: int,
+    per_process_batch: int,
+    process_index: int,
+    process_count: int,
+    labels: bool = False,
+) -> grain.MapDataset:
   """Infinite MapDataset; element g is this process's part of global batch g
   (with `labels`, a pair (images, labels))."""
   check_source(source, data_config, per_process_batch * process_count)
@@ -162,13 +187,19 @@ def make_dataset(source: Sequence, data_config, *, seed: int,
   return ds[process_index::process_count]
 
 
-def make_iterator(ds: grain.MapDataset, *, start: int,
-                  steps_per_iteration: int, num_threads: int = 2,
-                  prefetch: int = 4) -> Iterator[np.ndarray]:
+def make_iterator(
+    ds: grain.MapDataset,
+    *,
+    start: int,
+    steps_per_iteration: int,
+    num_threads: int = 2,
+    prefetch: int = 4,
+) -> Iterator[np.ndarray]:
   """Yields (k, per_process_batch, H, W, C) uint8 from global batch `start`
   (or (images, labels) pairs of such batches)."""
-  options = grain.ReadOptions(num_threads=num_threads,
-                              prefetch_buffer_size=prefetch)
+  options = grain.ReadOptions(
+      num_threads=num_threads, prefetch_buffer_size=prefetch
+  )
   it_ds = ds[start:].to_iter_dataset(options)
   return iter(it_ds.batch(steps_per_iteration, drop_remainder=True))
 
@@ -184,6 +215,19 @@ def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   images = np.stack([fn(e) for e in examples])
   labels = np.array([int(e["label"]) for e in examples], np.int32)
   return images, labels
+
+
+def fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
+  """SHA-256 of a labelled image set, independent of its order: the sorted
+  hashes of its (image, label) pairs. Identifies the data a domain
+  classifier was trained for, whatever source delivers it."""
+  pairs = sorted(
+      hashlib.sha256(
+          np.ascontiguousarray(x).tobytes() + bytes([int(y) % 256])
+      ).hexdigest()
+      for x, y in zip(images, labels)
+  )
+  return hashlib.sha256("".join(pairs).encode()).hexdigest()
 
 
 def preview(source: Sequence, data_config, num: int) -> np.ndarray:

@@ -36,14 +36,20 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
   with opener(path, "rb") as f:
     data = f.read()
   if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-    raise DataError(f"{path} is not an unsigned-byte IDX file (bad magic "
-                    f"{data[:4].hex()}); use MNIST-format files")
+    raise DataError(
+        f"{path} is not an unsigned-byte IDX file (bad magic "
+        f"{data[:4].hex()}); use MNIST-format files"
+    )
   ndim = data[3]
-  dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+  dims = [
+      int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+  ]
   expected = 4 + 4 * ndim + int(np.prod(dims))
   if len(data) != expected:
-    raise DataError(f"{path} has {len(data)} bytes but its header {dims} needs "
-                    f"{expected}; the file is truncated or corrupt")
+    raise DataError(
+        f"{path} has {len(data)} bytes but its header {dims} needs "
+        f"{expected}; the file is truncated or corrupt"
+    )
   return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -60,29 +66,38 @@ class IdxSource(Sequence):
   def __init__(self, directory: str, split: str = "train"):
     prefixes = {"train": "train", "test": "t10k"}
     if split not in prefixes:
-      raise DataError(f"data.split={split!r} is not an IDX split; use 'train' "
-                      "or 'test'")
+      raise DataError(
+          f"data.split={split!r} is not an IDX split; use 'train' " "or 'test'"
+      )
     d = pathlib.Path(directory)
     images = _find(d, f"{prefixes[split]}-images-idx3-ubyte")
     if images is None:
       hint = ""
       if str(d) == FASHION_MNIST_DIR:
-        hint = (" (install it with `apt-get install dataset-fashion-mnist`, or "
-                "run scripts/setup.sh --data)")
-      raise DataError(f"no {prefixes[split]}-images-idx3-ubyte[.gz] in "
-                      f"{directory}{hint}; point data.source=idx:<dir> at a "
-                      "folder of MNIST-format IDX files")
+        hint = (
+            " (install it with `apt-get install dataset-fashion-mnist`, or "
+            "run scripts/setup.sh --data)"
+        )
+      raise DataError(
+          f"no {prefixes[split]}-images-idx3-ubyte[.gz] in "
+          f"{directory}{hint}; point data.source=idx:<dir> at a "
+          "folder of MNIST-format IDX files"
+      )
     self.images = read_idx(images)
     if self.images.ndim != 3:
-      raise DataError(f"{images} holds an array of shape {self.images.shape}; "
-                      "expected (N, H, W) images")
+      raise DataError(
+          f"{images} holds an array of shape {self.images.shape}; "
+          "expected (N, H, W) images"
+      )
     self.images = self.images[..., None]
     labels = _find(d, f"{prefixes[split]}-labels-idx1-ubyte")
     if labels is not None:
       self.labels = read_idx(labels).astype(np.int32)
       if self.labels.shape != (len(self.images),):
-        raise DataError(f"{labels} has {self.labels.shape[0]} labels for "
-                        f"{len(self.images)} images in {images}")
+        raise DataError(
+            f"{labels} has {self.labels.shape[0]} labels for "
+            f"{len(self.images)} images in {images}"
+        )
     else:
       self.labels = np.zeros(len(self.images), np.int32)
     self.has_labels = labels is not None
@@ -100,20 +115,33 @@ class FolderSource(Sequence):
   def __init__(self, directory: str):
     d = pathlib.Path(directory)
     if not d.is_dir():
-      raise DataError(f"data.source=folder:{directory}: no such directory; "
-                      "give a folder of PNG/JPEG images")
+      raise DataError(
+          f"data.source=folder:{directory}: no such directory; "
+          "give a folder of PNG/JPEG images"
+      )
     self.paths = sorted(
-        str(p) for p in d.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        str(p) for p in d.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS
+    )
     if not self.paths:
-      raise DataError(f"data.source=folder:{directory} holds no "
-                      f"{'/'.join(IMAGE_EXTENSIONS)} files")
-    classes = sorted({p.relative_to(d).parts[0] for p in map(pathlib.Path,
-                                                             self.paths)
-                      if len(p.relative_to(d).parts) > 1})
+      raise DataError(
+          f"data.source=folder:{directory} holds no "
+          f"{'/'.join(IMAGE_EXTENSIONS)} files"
+      )
+    classes = sorted(
+        {
+            p.relative_to(d).parts[0]
+            for p in map(pathlib.Path, self.paths)
+            if len(p.relative_to(d).parts) > 1
+        }
+    )
     index = {c: i for i, c in enumerate(classes)}
     self.labels = np.array(
-        [index.get(pathlib.Path(p).relative_to(d).parts[0], 0)
-         for p in self.paths], np.int32)
+        [
+            index.get(pathlib.Path(p).relative_to(d).parts[0], 0)
+            for p in self.paths
+        ],
+        np.int32,
+    )
     self.has_labels = bool(classes)
 
   def __len__(self) -> int:
@@ -128,13 +156,15 @@ class TfdsSource(Sequence):
 
   def __init__(self, name: str, split: str, data_dir: str | None):
     import tensorflow_datasets as tfds  # Heavy; only imported when used.
+
     level = absl_logging.get_verbosity()
     try:
       # download=False: never fetch or prepare at run time; report instead.
       # Its warnings about a missing dataset would only repeat the error.
       absl_logging.set_verbosity(absl_logging.ERROR)
-      self.source = tfds.data_source(name, split=split, data_dir=data_dir,
-                                     download=False)
+      self.source = tfds.data_source(
+          name, split=split, data_dir=data_dir, download=False
+      )
     except Exception as e:  # tfds raises several types for a missing dataset.
       where = data_dir or "~/tensorflow_datasets"
       cause = str(e).splitlines()[0] if str(e) else ""
@@ -143,7 +173,8 @@ class TfdsSource(Sequence):
           f"array_record in {where} ({type(e).__name__}: {cause}); prepare it "
           f"once on a machine with internet and TensorFlow: `pip install "
           f"tensorflow && tfds build {name} --file_format=array_record`, then "
-          "copy the folder here or set data.tfds_data_dir") from None
+          "copy the folder here or set data.tfds_data_dir"
+      ) from None
     finally:
       absl_logging.set_verbosity(level)
     self.has_labels = "label" in self.source[0]
@@ -179,8 +210,7 @@ def data_shape(data_config) -> tuple[int, ...]:
   """One example's shape as the models see it: (2,) or (H, W, C)."""
   if is_toy(data_config):
     return (2,)
-  return (data_config.image_size, data_config.image_size,
-          data_config.channels)
+  return (data_config.image_size, data_config.image_size, data_config.channels)
 
 
 def check_labels(source: Sequence, data_config, num_classes: int) -> None:
@@ -191,7 +221,8 @@ def check_labels(source: Sequence, data_config, num_classes: int) -> None:
     raise DataError(
         f"data.source={name!r} has no labels (an IDX folder without its "
         "labels file, or a folder: without class subfolders), which "
-        "model.conditioning needs; add them or set model.conditioning='none'")
+        "model.conditioning needs; add them or set model.conditioning='none'"
+    )
   labels = getattr(source, "labels", None)
   if labels is None:
     labels = np.array([source[0]["label"]])
@@ -201,16 +232,19 @@ def check_labels(source: Sequence, data_config, num_classes: int) -> None:
     raise DataError(
         f"data.source={name!r} has label {int(bad[0])}, outside model."
         f"num_classes={num_classes} (labels 0..{num_classes - 1}); set "
-        f"model.num_classes={int(labels.max()) + 1}")
+        f"model.num_classes={int(labels.max()) + 1}"
+    )
 
 
 def get_source(data_config) -> Sequence:
   """Opens `data_config.source` ('<kind>:<arg>')."""
   kind, sep, arg = data_config.source.partition(":")
   if not sep or kind not in SOURCES or not arg:
-    raise DataError(f"data.source={data_config.source!r} is not of the form "
-                    f"<kind>:<arg> with kind in {sorted(SOURCES)}; e.g. "
-                    f"idx:{FASHION_MNIST_DIR}")
+    raise DataError(
+        f"data.source={data_config.source!r} is not of the form "
+        f"<kind>:<arg> with kind in {sorted(SOURCES)}; e.g. "
+        f"idx:{FASHION_MNIST_DIR}"
+    )
   source = SOURCES[kind](arg, data_config)
   if len(source) == 0:
     raise DataError(f"data.source={data_config.source!r} is empty")

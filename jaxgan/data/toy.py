@@ -24,6 +24,7 @@ DATA_SEED = 1234  # The dataset is fixed, like a file on disk.
 @dataclasses.dataclass(frozen=True)
 class Mixture:
   """An isotropic, uniformly weighted Gaussian mixture in 2-D."""
+
   centres: np.ndarray  # (M, 2) float64
   std: float
 
@@ -34,15 +35,18 @@ class Mixture:
   @property
   def scale(self) -> float:
     """The data's standard deviation per coordinate (centres and noise)."""
-    return float(np.sqrt(np.mean(self.centres ** 2) + self.std ** 2))
+    return float(np.sqrt(np.mean(self.centres**2) + self.std**2))
 
-  def sample(self, rng: np.random.Generator,
-             num: int) -> tuple[np.ndarray, np.ndarray]:
+  def sample(
+      self, rng: np.random.Generator, num: int
+  ) -> tuple[np.ndarray, np.ndarray]:
     """Returns float32 points (num, 2) and their int32 mode indices (num,)."""
     modes = rng.integers(0, self.num_modes, num)
     noise = rng.normal(0.0, self.std, (num, 2))
-    return ((self.centres[modes] + noise).astype(np.float32),
-            modes.astype(np.int32))
+    return (
+        (self.centres[modes] + noise).astype(np.float32),
+        modes.astype(np.int32),
+    )
 
 
 def _ring(num_modes: int, radius: float, std: float) -> Mixture:
@@ -65,8 +69,10 @@ MIXTURES: dict[str, Mixture] = {
 
 def get_mixture(name: str) -> Mixture:
   if name not in MIXTURES:
-    raise DataError(f"data.source='toy:{name}' is unknown; use one of "
-                    f"{['toy:' + n for n in sorted(MIXTURES)]}")
+    raise DataError(
+        f"data.source='toy:{name}' is unknown; use one of "
+        f"{['toy:' + n for n in sorted(MIXTURES)]}"
+    )
   return MIXTURES[name]
 
 
@@ -77,7 +83,8 @@ class ToySource(Sequence):
     self.name = name
     self.mixture = get_mixture(name)
     self.points, self.labels = self.mixture.sample(
-        np.random.default_rng(DATA_SEED), num_points)
+        np.random.default_rng(DATA_SEED), num_points
+    )
 
   def __len__(self) -> int:
     return len(self.points)

@@ -2,5 +2,10 @@
 
 # The metrics `eval.primary` may name -> True when lower is better (the best
 # checkpoint is kept by it).
-PRIMARY = {"fd": True, "kid": True, "precision": False, "recall": False,
-           "classifier_score": False}
+PRIMARY = {
+    "fd": True,
+    "kid": True,
+    "precision": False,
+    "recall": False,
+    "classifier_score": False,
+}

@@ -10,8 +10,9 @@ import numpy as np
 from scipy import optimize
 
 
-def matched_accuracy(clusters: np.ndarray, labels: np.ndarray) -> tuple[
-    float, np.ndarray]:
+def matched_accuracy(
+    clusters: np.ndarray, labels: np.ndarray
+) -> tuple[float, np.ndarray]:
   """Returns (accuracy, mapping) of the best one-to-one cluster->class map.
 
   Args:

@@ -45,14 +45,17 @@ class FeatureStats:
     return (self._outer - self.n * np.outer(mu, mu)) / (self.n - 1)
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
-                     sigma2: np.ndarray) -> float:
+def frechet_distance(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
+) -> float:
   """FD between N(mu1, sigma1) and N(mu2, sigma2)."""
   mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
   sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
   if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
-    raise ValueError(f"feature statistics of different shapes: {mu1.shape} "
-                     f"vs {mu2.shape}")
+    raise ValueError(
+        f"feature statistics of different shapes: {mu1.shape} "
+        f"vs {mu2.shape}"
+    )
   diff = mu1 - mu2
   with warnings.catch_warnings():  # A singular product is handled below.
     warnings.simplefilter("ignore", linalg.LinAlgWarning)
@@ -62,11 +65,17 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
     covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
   if np.iscomplexobj(covmean):
     if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-      raise ValueError(f"imaginary component {np.max(np.abs(covmean.imag))} "
-                       "in the matrix square root")
+      raise ValueError(
+          f"imaginary component {np.max(np.abs(covmean.imag))} "
+          "in the matrix square root"
+      )
     covmean = covmean.real
-  return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2)
-               - 2 * np.trace(covmean))
+  return float(
+      diff.dot(diff)
+      + np.trace(sigma1)
+      + np.trace(sigma2)
+      - 2 * np.trace(covmean)
+  )
 
 
 def frechet_distance_of(a: FeatureStats, b: FeatureStats) -> float:

@@ -12,8 +12,9 @@ import numpy as np
 from scipy import special
 
 
-def inception_score(logits: np.ndarray, splits: int = 10
-                    ) -> tuple[float, float]:
+def inception_score(
+    logits: np.ndarray, splits: int = 10
+) -> tuple[float, float]:
   """(mean, std) over `splits` parts of exp(E KL(p(y|x) || p(y)))."""
   logits = np.asarray(logits, np.float64)
   if len(logits) < splits:

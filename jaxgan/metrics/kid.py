@@ -25,14 +25,24 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
   return float((sum_xx + sum_yy) / (m * (m - 1)) - 2 * k_xy.mean())
 
 
-def kid(real: np.ndarray, fake: np.ndarray, *, num_subsets: int = 100,
-        subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+def kid(
+    real: np.ndarray,
+    fake: np.ndarray,
+    *,
+    num_subsets: int = 100,
+    subset_size: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
   """(mean, std) of the subset MMD^2 estimates."""
   rng = np.random.default_rng(seed)
   m = min(subset_size, len(real), len(fake))
   if m < 2:
     raise ValueError("KID needs at least 2 samples in each set")
-  values = [mmd2_unbiased(real[rng.choice(len(real), m, replace=False)],
-                          fake[rng.choice(len(fake), m, replace=False)])
-            for _ in range(num_subsets)]
+  values = [
+      mmd2_unbiased(
+          real[rng.choice(len(real), m, replace=False)],
+          fake[rng.choice(len(fake), m, replace=False)],
+      )
+      for _ in range(num_subsets)
+  ]
   return float(np.mean(values)), float(np.std(values))

@@ -20,8 +20,9 @@ import numpy as np
 from jaxgan.data import toy
 
 
-def mode_metrics(samples: np.ndarray, mixture: toy.Mixture,
-                 threshold: float = 3.0) -> dict[str, Any]:
+def mode_metrics(
+    samples: np.ndarray, mixture: toy.Mixture, threshold: float = 3.0
+) -> dict[str, Any]:
   """Returns modes covered, high-quality fraction, reverse KL and counts.
 
   Args:
@@ -31,8 +32,10 @@ def mode_metrics(samples: np.ndarray, mixture: toy.Mixture,
   """
   samples = np.asarray(samples, np.float64)
   if samples.ndim != 2 or samples.shape[1] != mixture.centres.shape[1]:
-    raise ValueError(f"samples of shape {samples.shape}; expected (N, "
-                     f"{mixture.centres.shape[1]})")
+    raise ValueError(
+        f"samples of shape {samples.shape}; expected (N, "
+        f"{mixture.centres.shape[1]})"
+    )
   d2 = ((samples[:, None, :] - mixture.centres[None, :, :]) ** 2).sum(-1)
   nearest = d2.argmin(axis=1)
   distance = np.sqrt(d2[np.arange(len(samples)), nearest]) / mixture.std

@@ -47,6 +47,7 @@ class BuildOptions:
       convolutions (models/conv4x4.py).
     data_scale: the 2-D toys' data scale (their MLPs work in its units).
   """
+
   bn_axis_name: str | None = None
   conv_impl: str = "xla"
   data_scale: float = 1.0
@@ -63,45 +64,83 @@ def _dtype(config: ml_collections.ConfigDict):
   return DTYPES[config.train.dtype]
 
 
-def _dcgan(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
-           o: BuildOptions):
+def _dcgan(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
   m, d = config.model, config.data
   return (
-      dcgan.Generator(resolution=d.image_size, channels=d.channels,
-                      width=m.g_width, init_std=m.init_std,
-                      bn_axis_name=o.bn_axis_name, dtype=_dtype(config),
-                      cond=cond, conv_impl=o.conv_impl),
-      dcgan.Discriminator(resolution=d.image_size, width=m.d_width,
-                          init_std=m.init_std, bn_axis_name=o.bn_axis_name,
-                          norm=m.d_norm, spectral_norm=m.d_spectral_norm,
-                          minibatch_std=m.d_minibatch_std,
-                          dtype=_dtype(config), cond=cond,
-                          conv_impl=o.conv_impl),
+      dcgan.Generator(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.g_width,
+          init_std=m.init_std,
+          bn_axis_name=o.bn_axis_name,
+          dtype=_dtype(config),
+          cond=cond,
+          conv_impl=o.conv_impl,
+      ),
+      dcgan.Discriminator(
+          resolution=d.image_size,
+          width=m.d_width,
+          init_std=m.init_std,
+          bn_axis_name=o.bn_axis_name,
+          norm=m.d_norm,
+          spectral_norm=m.d_spectral_norm,
+          minibatch_std=m.d_minibatch_std,
+          dtype=_dtype(config),
+          cond=cond,
+          conv_impl=o.conv_impl,
+      ),
   )
 
 
-def _mlp(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
-         o: BuildOptions):
+def _mlp(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
   del o  # No batch norm, no convolutions.
   m, d = config.model, config.data
   return (
-      mlp.Generator(resolution=d.image_size, channels=d.channels,
-                    width=m.g_width, dtype=_dtype(config), cond=cond),
-      mlp.Discriminator(resolution=d.image_size, width=m.d_width,
-                        dtype=_dtype(config), cond=cond),
+      mlp.Generator(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.g_width,
+          dtype=_dtype(config),
+          cond=cond,
+      ),
+      mlp.Discriminator(
+          resolution=d.image_size,
+          width=m.d_width,
+          dtype=_dtype(config),
+          cond=cond,
+      ),
   )
 
 
-def _began(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
-           o: BuildOptions):
+def _began(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
   del cond, o  # Unconditional; no batch norm.
   m, d = config.model, config.data
   return (
-      began.Decoder(resolution=d.image_size, channels=d.channels,
-                    width=m.g_width, dtype=_dtype(config)),
-      began.Discriminator(resolution=d.image_size, channels=d.channels,
-                          width=m.d_width, code_dim=m.z_dim,
-                          dtype=_dtype(config)),
+      began.Decoder(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.g_width,
+          dtype=_dtype(config),
+      ),
+      began.Discriminator(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.d_width,
+          code_dim=m.z_dim,
+          dtype=_dtype(config),
+      ),
   )
 
 
@@ -109,20 +148,30 @@ def _began(config: ml_collections.ConfigDict, cond: conditioning.Conditioning,
 # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
 
 
-def _toy_mlp(config: ml_collections.ConfigDict,
-             cond: conditioning.Conditioning, o: BuildOptions):
+def _toy_mlp(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
   del cond  # Unconditional.
   m, scale = config.model, o.data_scale
   return (
       toy.Generator(width=m.g_width, scale=scale, dtype=_dtype(config)),
-      toy.Discriminator(width=m.d_width, spectral_norm=m.d_spectral_norm,
-                        minibatch_std=m.d_minibatch_std, scale=scale,
-                        dtype=_dtype(config)),
+      toy.Discriminator(
+          width=m.d_width,
+          spectral_norm=m.d_spectral_norm,
+          minibatch_std=m.d_minibatch_std,
+          scale=scale,
+          dtype=_dtype(config),
+      ),
   )
 
 
-def _toy_began(config: ml_collections.ConfigDict,
-               cond: conditioning.Conditioning, o: BuildOptions):
+def _toy_began(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
   del cond  # Unconditional.
   m, scale = config.model, o.data_scale
   return (
@@ -133,31 +182,43 @@ def _toy_began(config: ml_collections.ConfigDict,
 
 MODELS: dict[str, ModelSpec] = {
     "dcgan": ModelSpec(
-        _dcgan, d_options=("d_spectral_norm", "d_minibatch_std", "d_norm",
-                           "feature_matching"),
+        _dcgan,
+        d_options=(
+            "d_spectral_norm",
+            "d_minibatch_std",
+            "d_norm",
+            "feature_matching",
+        ),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
-        conditioning=True, resolutions=dcgan.SUPPORTED_RESOLUTIONS),
+        conditioning=True,
+        resolutions=dcgan.SUPPORTED_RESOLUTIONS,
+    ),
     "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
-    "began": ModelSpec(_began, autoencoder=True,
-                       resolutions=began.SUPPORTED_RESOLUTIONS),
-    "toy_mlp": ModelSpec(_toy_mlp, data="points",
-                         d_options=("d_spectral_norm", "d_minibatch_std",
-                                    "feature_matching")),
+    "began": ModelSpec(
+        _began, autoencoder=True, resolutions=began.SUPPORTED_RESOLUTIONS
+    ),
+    "toy_mlp": ModelSpec(
+        _toy_mlp,
+        data="points",
+        d_options=("d_spectral_norm", "d_minibatch_std", "feature_matching"),
+    ),
     "toy_began": ModelSpec(_toy_began, data="points", autoencoder=True),
 }
 
 
 def get_spec(name: str) -> ModelSpec:
   if name not in MODELS:
-    raise UserError(f"model.name={name!r} is unknown; use one of "
-                    f"{sorted(MODELS)}")
+    raise UserError(
+        f"model.name={name!r} is unknown; use one of " f"{sorted(MODELS)}"
+    )
   return MODELS[name]
 
 
-def get_models(config: ml_collections.ConfigDict,
-               cond: conditioning.Conditioning | None = None,
-               options: BuildOptions = BuildOptions()
-               ) -> tuple[nn.Module, nn.Module]:
+def get_models(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning | None = None,
+    options: BuildOptions = BuildOptions(),
+) -> tuple[nn.Module, nn.Module]:
   """Builds (generator, discriminator) for `config.model.name`.
 
   Args:

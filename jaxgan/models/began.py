@@ -26,23 +26,28 @@ def _num_scales(resolution: int) -> int:
 
 
 def _conv(features: int, strides: int = 1, dtype: Any = None) -> nn.Conv:
-  return nn.Conv(features, (3, 3), strides=(strides, strides), padding=1,
-                 dtype=dtype)
+  return nn.Conv(
+      features, (3, 3), strides=(strides, strides), padding=1, dtype=dtype
+  )
 
 
 class Decoder(nn.Module):
   """h (N, code) -> images (N, R, R, C); BEGAN's generator."""
+
   resolution: int = 64
   channels: int = 3
   width: int = 64
   dtype: Any = None  # Computation dtype (train.dtype); parameters float32.
 
   @nn.compact
-  def __call__(self, h: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, h: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     del train, labels
     n, dt = self.width, self.dtype
-    x = nn.Dense(BASE * BASE * n, dtype=dt)(h).reshape(h.shape[0], BASE, BASE,
-                                                       n)
+    x = nn.Dense(BASE * BASE * n, dtype=dt)(h).reshape(
+        h.shape[0], BASE, BASE, n
+    )
     for i in range(_num_scales(self.resolution) + 1):
       x = nn.elu(_conv(n, dtype=dt)(x))
       x = nn.elu(_conv(n, dtype=dt)(x))
@@ -54,6 +59,7 @@ class Decoder(nn.Module):
 
 class Discriminator(nn.Module):
   """images (N, R, R, C) -> L1 reconstruction errors (N,)."""
+
   resolution: int = 64
   channels: int = 3
   width: int = 64
@@ -61,7 +67,9 @@ class Discriminator(nn.Module):
   dtype: Any = None
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, x: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     del train, labels
     n, scales, dt = self.width, _num_scales(self.resolution), self.dtype
     h = nn.elu(_conv(n, dtype=dt)(x))

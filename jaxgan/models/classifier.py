@@ -14,6 +14,7 @@ FEATURE_DIM = 128
 
 class Classifier(nn.Module):
   """Three conv + max-pool stages, a 128-unit feature layer, the logits."""
+
   num_classes: int
 
   @nn.compact

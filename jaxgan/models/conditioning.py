@@ -40,6 +40,7 @@ class Conditioning:
     info_categorical: categories of InfoGAN's categorical code; 0 = none.
     info_continuous: InfoGAN's continuous codes, U(-1, 1) each; 0 = none.
   """
+
   mode: str = "none"
   num_classes: int = 0
   info_categorical: int = 0
@@ -63,11 +64,12 @@ class Conditioning:
 def from_config(config) -> Conditioning:
   """The config's conditioning (computed once, by experiment.build)."""
   m = config.model
-  return Conditioning(mode=m.conditioning,
-                      num_classes=m.num_classes if m.conditioning != "none"
-                      else 0,
-                      info_categorical=m.info_categorical,
-                      info_continuous=m.info_continuous)
+  return Conditioning(
+      mode=m.conditioning,
+      num_classes=m.num_classes if m.conditioning != "none" else 0,
+      info_categorical=m.info_categorical,
+      info_continuous=m.info_continuous,
+  )
 
 
 def _one_hot(labels: jax.Array, cond: Conditioning, dtype) -> jax.Array:
@@ -95,6 +97,7 @@ class ConditionalBatchNorm(nn.Module):
   """Batch norm whose scale and shift are looked up by class (Dumoulin et
   al. 2017; the projection-discriminator G): scales ~ N(1, init_std), shifts
   0, normalisation statistics shared by all classes."""
+
   num_classes: int
   init_std: float = 0.02
   axis_name: str | None = None
@@ -102,20 +105,31 @@ class ConditionalBatchNorm(nn.Module):
 
   @nn.compact
   def __call__(self, x, labels, train: bool):
-    x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                     epsilon=1e-5, use_scale=False, use_bias=False,
-                     dtype=self.dtype,
-                     axis_name=self.axis_name if train else None)(x)
+    x = nn.BatchNorm(
+        use_running_average=not train,
+        momentum=0.9,
+        epsilon=1e-5,
+        use_scale=False,
+        use_bias=False,
+        dtype=self.dtype,
+        axis_name=self.axis_name if train else None,
+    )(x)
     ch = x.shape[-1]
     std = self.init_std
-    scale = nn.Embed(self.num_classes, ch, name="scale",
-                     embedding_init=lambda k, s, d=jnp.float32:
-                     1.0 + std * jax.random.normal(k, s, d))(labels)
-    shift = nn.Embed(self.num_classes, ch, name="shift",
-                     embedding_init=nn.initializers.zeros)(labels)
+    scale = nn.Embed(
+        self.num_classes,
+        ch,
+        name="scale",
+        embedding_init=lambda k, s, d=jnp.float32: 1.0
+        + std * jax.random.normal(k, s, d),
+    )(labels)
+    shift = nn.Embed(
+        self.num_classes, ch, name="shift", embedding_init=nn.initializers.zeros
+    )(labels)
     shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (ch,)
-    return (x * scale.reshape(shape).astype(x.dtype)
-            + shift.reshape(shape).astype(x.dtype))
+    return x * scale.reshape(shape).astype(x.dtype) + shift.reshape(
+        shape
+    ).astype(x.dtype)
 
 
 class Heads(nn.Module):
@@ -126,6 +140,7 @@ class Heads(nn.Module):
   128-unit LeakyReLU layer, then the categorical logits and the continuous
   means).
   """
+
   cond: Conditioning
   init_std: float = 0.02
   dtype: Any = None
@@ -135,17 +150,25 @@ class Heads(nn.Module):
     cond, init = self.cond, nn.initializers.normal(self.init_std)
     out = jnp.zeros(h.shape[:1], jnp.float32)
     if cond.mode == "projection":
-      embed = nn.Embed(cond.num_classes, h.shape[-1], name="projection",
-                       embedding_init=init)(labels)
+      embed = nn.Embed(
+          cond.num_classes, h.shape[-1], name="projection", embedding_init=init
+      )(labels)
       out = jnp.sum(embed.astype(jnp.float32) * h.astype(jnp.float32), -1)
     if cond.mode == "acgan":
-      logits = nn.Dense(cond.num_classes, kernel_init=init, dtype=self.dtype,
-                        name="classifier")(h)
+      logits = nn.Dense(
+          cond.num_classes,
+          kernel_init=init,
+          dtype=self.dtype,
+          name="classifier",
+      )(h)
       self.sow("intermediates", "class_logits", logits.astype(jnp.float32))
     if cond.info:
-      q = nn.leaky_relu(nn.Dense(128, kernel_init=init, dtype=self.dtype,
-                                 name="q_hidden")(h), 0.2)
-      q = nn.Dense(cond.code_dim, kernel_init=init, dtype=self.dtype,
-                   name="q_out")(q)
+      q = nn.leaky_relu(
+          nn.Dense(128, kernel_init=init, dtype=self.dtype, name="q_hidden")(h),
+          0.2,
+      )
+      q = nn.Dense(
+          cond.code_dim, kernel_init=init, dtype=self.dtype, name="q_out"
+      )(q)
       self.sow("intermediates", "info", q.astype(jnp.float32))
     return out

@@ -56,8 +56,10 @@ IM2COL_MAX_OUTPUT = 4
 
 def _check_even(x: jax.Array):
   if x.shape[1] % 2 or x.shape[2] % 2:
-    raise ValueError(f"4x4 stride-2 convolution needs an even input size, "
-                     f"got {x.shape[1]}x{x.shape[2]}")
+    raise ValueError(
+        f"4x4 stride-2 convolution needs an even input size, "
+        f"got {x.shape[1]}x{x.shape[2]}"
+    )
 
 
 def _im2col(x: jax.Array) -> jax.Array:
@@ -65,8 +67,11 @@ def _im2col(x: jax.Array) -> jax.Array:
   n, h, w, c = x.shape
   xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
   ho, wo = h // 2, w // 2
-  taps = [xp[:, i:i + 2 * ho:2, j:j + 2 * wo:2, :] for i in range(4)
-          for j in range(4)]
+  taps = [
+      xp[:, i : i + 2 * ho : 2, j : j + 2 * wo : 2, :]
+      for i in range(4)
+      for j in range(4)
+  ]
   return jnp.stack(taps, axis=3).reshape(n * ho * wo, 16 * c)
 
 
@@ -82,8 +87,11 @@ def _space_to_depth(x: jax.Array) -> jax.Array:
 def _kernel_to_depth(w: jax.Array) -> jax.Array:
   """(4, 4, C, O) -> (2, 2, 4C, O): tap (2qy+py, 2qx+px) to [qy, qx, (py, px, c)]."""
   _, _, c, o = w.shape
-  return w.reshape(2, 2, 2, 2, c, o).transpose(0, 2, 1, 3, 4, 5).reshape(
-      2, 2, 4 * c, o)
+  return (
+      w.reshape(2, 2, 2, 2, c, o)
+      .transpose(0, 2, 1, 3, 4, 5)
+      .reshape(2, 2, 4 * c, o)
+  )
 
 
 def _uses_im2col(c: int, ho: int) -> bool:
@@ -92,8 +100,9 @@ def _uses_im2col(c: int, ho: int) -> bool:
 
 def conv_xla(x: jax.Array, w: jax.Array) -> jax.Array:
   """`conv` as XLA's own convolution."""
-  return lax.conv_general_dilated(x, w, (2, 2), ((1, 1), (1, 1)),
-                                  dimension_numbers=_DN)
+  return lax.conv_general_dilated(
+      x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=_DN
+  )
 
 
 def conv_im2col(x: jax.Array, w: jax.Array) -> jax.Array:
@@ -124,8 +133,9 @@ def conv_t_space_to_depth(y: jax.Array, w: jax.Array) -> jax.Array:
   n, ho, wo, _ = y.shape
   c = w.shape[2]
   k = _kernel_to_depth(w)[::-1, ::-1].transpose(0, 1, 3, 2)  # (2, 2, O, 4C)
-  g = lax.conv_general_dilated(y, k, (1, 1), ((1, 1), (1, 1)),
-                               dimension_numbers=_DN)
+  g = lax.conv_general_dilated(
+      y, k, (1, 1), ((1, 1), (1, 1)), dimension_numbers=_DN
+  )
   g = g.reshape(n, ho + 1, wo + 1, 2, 2, c).transpose(0, 1, 3, 2, 4, 5)
   g = g.reshape(n, 2 * ho + 2, 2 * wo + 2, c)
   return g[:, 1:-1, 1:-1, :]
@@ -146,9 +156,13 @@ def conv_t_col2im(y: jax.Array, w: jax.Array) -> jax.Array:
   p = y.reshape(n * ho * wo, o) @ w.reshape(16 * c, o).T
   p = p.reshape(n, ho, wo, 2, 2, 2, 2, c)  # [n, i, j, qy, py, qx, px, c].
   blocks = sum(
-      jnp.pad(p[:, :, :, qy, :, qx], ((0, 0), (qy, 1 - qy), (qx, 1 - qx),
-                                      (0, 0), (0, 0), (0, 0)))
-      for qy in (0, 1) for qx in (0, 1))  # [n, bi, bj, py, px, c].
+      jnp.pad(
+          p[:, :, :, qy, :, qx],
+          ((0, 0), (qy, 1 - qy), (qx, 1 - qx), (0, 0), (0, 0), (0, 0)),
+      )
+      for qy in (0, 1)
+      for qx in (0, 1)
+  )  # [n, bi, bj, py, px, c].
   x = blocks.transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * ho + 2, 2 * wo + 2, c)
   return x[:, 1:-1, 1:-1, :]
 
@@ -174,8 +188,11 @@ def kernel_grad_space_to_depth(x: jax.Array, dy: jax.Array) -> jax.Array:
   c = x.shape[-1]
   xs = _space_to_depth(x)
   dyf = dy.reshape(n * ho * wo, o)
-  parts = [xs[:, qy:qy + ho, qx:qx + wo, :].reshape(n * ho * wo, 4 * c).T
-           @ dyf for qy in (0, 1) for qx in (0, 1)]
+  parts = [
+      xs[:, qy : qy + ho, qx : qx + wo, :].reshape(n * ho * wo, 4 * c).T @ dyf
+      for qy in (0, 1)
+      for qx in (0, 1)
+  ]
   # [qy, qx, py, px, c, o] -> [(qy, py), (qx, px), c, o].
   dw = jnp.stack(parts).reshape(2, 2, 2, 2, c, o).transpose(0, 2, 1, 3, 4, 5)
   return dw.reshape(4, 4, c, o)
@@ -252,14 +269,19 @@ class _Layer(nn.Module):
   impl: 'matmul' (this module's custom-gradient forms) or 'xla' (XLA's
   convolution and its autodiff).
   """
+
   features: int
   kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
   dtype: Any = None
   impl: str = "matmul"
 
   def _input_and_kernel(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    kernel = self.param("kernel", self.kernel_init,
-                        (4, 4, x.shape[-1], self.features), jnp.float32)
+    kernel = self.param(
+        "kernel",
+        self.kernel_init,
+        (4, 4, x.shape[-1], self.features),
+        jnp.float32,
+    )
     if self.dtype is not None:
       return x.astype(self.dtype), kernel.astype(self.dtype)
     return x, kernel
@@ -289,6 +311,7 @@ class ConvTranspose4x4s2(_Layer):
   def __call__(self, x: jax.Array) -> jax.Array:
     x, kernel = self._input_and_kernel(x)
     if self.impl == "xla":
-      return lax.conv_transpose(x, kernel, (2, 2), "SAME",
-                                dimension_numbers=_DN)
+      return lax.conv_transpose(
+          x, kernel, (2, 2), "SAME", dimension_numbers=_DN
+      )
     return conv_transpose4x4s2(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2))

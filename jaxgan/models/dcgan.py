@@ -34,6 +34,7 @@ D_NORMS = ("batch_norm", "layer_norm", "none")
 def _scale_init(std: float):
   def init(key, shape, dtype=jnp.float32):
     return 1.0 + std * jax.random.normal(key, shape, dtype)
+
   return init
 
 
@@ -41,14 +42,17 @@ def num_upsamplings(resolution: int) -> tuple[int, int]:
   """Returns (base, n) with base * 2**n == resolution (one of
   SUPPORTED_RESOLUTIONS; validate.py refuses the others)."""
   if resolution not in SUPPORTED_RESOLUTIONS:
-    raise ValueError(f"DCGAN resolution {resolution} is not one of "
-                     f"{SUPPORTED_RESOLUTIONS}")
+    raise ValueError(
+        f"DCGAN resolution {resolution} is not one of "
+        f"{SUPPORTED_RESOLUTIONS}"
+    )
   base = 7 if resolution == 28 else 4
   return base, int(math.log2(resolution // base))
 
 
 class BatchNorm(nn.Module):
   """Batch norm with the DCGAN init; per-device or cross-device statistics."""
+
   init_std: float = 0.02
   axis_name: str | None = None
   dtype: Any = None  # Output dtype; statistics are reduced in float32.
@@ -56,10 +60,13 @@ class BatchNorm(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool):
     return nn.BatchNorm(
-        use_running_average=not train, momentum=0.9, epsilon=1e-5,
+        use_running_average=not train,
+        momentum=0.9,
+        epsilon=1e-5,
         dtype=self.dtype,
         scale_init=_scale_init(self.init_std),
-        axis_name=self.axis_name if train else None)(x)
+        axis_name=self.axis_name if train else None,
+    )(x)
 
 
 class Generator(nn.Module):
@@ -68,6 +75,7 @@ class Generator(nn.Module):
   `cond` (models/conditioning.py): the one-hot label joins z ('concat',
   'acgan') or every batch norm becomes class-conditional ('projection').
   """
+
   resolution: int = 64
   channels: int = 3
   width: int = 64
@@ -80,27 +88,32 @@ class Generator(nn.Module):
   def _norm(self, x, labels, train):
     if self.cond.mode == "projection":
       return conditioning.ConditionalBatchNorm(
-          self.cond.num_classes, self.init_std, self.bn_axis_name,
-          self.dtype)(x, labels, train)
+          self.cond.num_classes, self.init_std, self.bn_axis_name, self.dtype
+      )(x, labels, train)
     return BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(x, train)
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, z: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     base, n_up = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width * 2 ** (n_up - 1)
     x = conditioning.generator_input(z, labels, self.cond)
-    x = nn.Dense(base * base * ch, use_bias=False, kernel_init=init,
-                 dtype=self.dtype)(x)
+    x = nn.Dense(
+        base * base * ch, use_bias=False, kernel_init=init, dtype=self.dtype
+    )(x)
     x = x.reshape(z.shape[0], base, base, ch)
     x = nn.relu(self._norm(x, labels, train))
     for _ in range(n_up - 1):
       ch //= 2
-      x = ConvTranspose4x4s2(ch, kernel_init=init, dtype=self.dtype,
-                             impl=self.conv_impl)(x)
+      x = ConvTranspose4x4s2(
+          ch, kernel_init=init, dtype=self.dtype, impl=self.conv_impl
+      )(x)
       x = nn.relu(self._norm(x, labels, train))
-    x = ConvTranspose4x4s2(self.channels, kernel_init=init, dtype=self.dtype,
-                           impl=self.conv_impl)(x)
+    x = ConvTranspose4x4s2(
+        self.channels, kernel_init=init, dtype=self.dtype, impl=self.conv_impl
+    )(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -116,6 +129,7 @@ class Discriminator(nn.Module):
   projection term, the ACGAN classifier or the InfoGAN Q head
   (conditioning.Heads, unnormalised).
   """
+
   resolution: int = 64
   width: int = 64
   init_std: float = 0.02
@@ -128,15 +142,22 @@ class Discriminator(nn.Module):
   conv_impl: str = "matmul"  # models/conv4x4.py: 'matmul' or 'xla'.
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, x: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     _, n_down = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width
     x = conditioning.discriminator_input(x, labels, self.cond)
     for i in range(n_down):
       # Named as the nn.Conv it computes, so parameter trees keep their keys.
-      conv = Conv4x4s2(ch, kernel_init=init, dtype=self.dtype,
-                       impl=self.conv_impl, name=f"Conv_{i}")
+      conv = Conv4x4s2(
+          ch,
+          kernel_init=init,
+          dtype=self.dtype,
+          impl=self.conv_impl,
+          name=f"Conv_{i}",
+      )
       x = spectral(conv, self.spectral_norm, x, train)
       if i > 0 and self.norm == "batch_norm":  # None on the input layer.
         x = BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(x, train)
@@ -149,7 +170,11 @@ class Discriminator(nn.Module):
     if self.minibatch_std:
       x = minibatch_stddev(x)
     h = x.reshape(x.shape[0], -1)
-    x = spectral(nn.Dense(1, use_bias=False, kernel_init=init,
-                          dtype=self.dtype), self.spectral_norm, h, train)
+    x = spectral(
+        nn.Dense(1, use_bias=False, kernel_init=init, dtype=self.dtype),
+        self.spectral_norm,
+        h,
+        train,
+    )
     extra = conditioning.Heads(self.cond, self.init_std, self.dtype)(h, labels)
     return x[:, 0].astype(jnp.float32) + extra

@@ -33,8 +33,10 @@ def minibatch_stddev(x: jax.Array, group_size: int = 4) -> jax.Array:
   n = x.shape[0]
   g = min(group_size, n)
   if n % g:
-    raise ValueError(f"minibatch stddev: per-device batch {n} is not "
-                     f"divisible by the group size {g}")
+    raise ValueError(
+        f"minibatch stddev: per-device batch {n} is not "
+        f"divisible by the group size {g}"
+    )
   y = x.reshape(g, n // g, *x.shape[1:]).astype(jnp.float32)
   std = jnp.sqrt(jnp.var(y, axis=0) + 1e-8)  # (n/g, ...)
   std = jnp.mean(std, axis=tuple(range(1, std.ndim)))  # (n/g,)

@@ -38,16 +38,20 @@ class Generator(nn.Module):
   cond: Conditioning = Conditioning()
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, z: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     del train
     x = conditioning.generator_input(z, labels, self.cond)
     x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
     x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
-    x = nn.Dense(self.resolution * self.resolution * self.channels,
-                 dtype=self.dtype)(x)
+    x = nn.Dense(
+        self.resolution * self.resolution * self.channels, dtype=self.dtype
+    )(x)
     x = jnp.tanh(x.astype(jnp.float32))
-    return x.reshape(z.shape[0], self.resolution, self.resolution,
-                     self.channels)
+    return x.reshape(
+        z.shape[0], self.resolution, self.resolution, self.channels
+    )
 
 
 class Discriminator(nn.Module):
@@ -60,7 +64,9 @@ class Discriminator(nn.Module):
   cond: Conditioning = Conditioning()
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, x: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     x = x.reshape(x.shape[0], -1)
     x = conditioning.discriminator_input(x, labels, self.cond)
     x = nn.Dropout(self.input_dropout, deterministic=not train)(x)

@@ -23,6 +23,7 @@ from jaxgan.models.layers import minibatch_stddev, spectral
 
 class Generator(nn.Module):
   """z (N, z_dim) -> points (N, dim), in units of `scale`."""
+
   width: int = 400
   depth: int = 4
   dim: int = 2
@@ -30,17 +31,21 @@ class Generator(nn.Module):
   dtype: Any = None  # Computation dtype (train.dtype); parameters float32.
 
   @nn.compact
-  def __call__(self, z: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, z: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     del train, labels
     x = z
     for _ in range(self.depth):
       x = nn.relu(nn.Dense(self.width, dtype=self.dtype)(x))
     return self.scale * nn.Dense(self.dim, dtype=self.dtype)(x).astype(
-        jnp.float32)
+        jnp.float32
+    )
 
 
 class Discriminator(nn.Module):
   """points (N, dim) -> logits (N,); linear-maxout hidden layers."""
+
   width: int = 200
   depth: int = 3
   pieces: int = 5
@@ -50,19 +55,26 @@ class Discriminator(nn.Module):
   dtype: Any = None
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, x: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     del labels
     x = x / self.scale
     for i in range(self.depth):
       if self.minibatch_std and i == self.depth - 1:
         x = minibatch_stddev(x)
-      y = spectral(nn.Dense(self.width * self.pieces, dtype=self.dtype),
-                   self.spectral_norm, x, train)
+      y = spectral(
+          nn.Dense(self.width * self.pieces, dtype=self.dtype),
+          self.spectral_norm,
+          x,
+          train,
+      )
       x = y.reshape(*y.shape[:-1], self.width, self.pieces).max(axis=-1)
     # Feature matching (Salimans et al. 2016) reads D's last hidden layer.
     self.sow("intermediates", "features", x)
-    return spectral(nn.Dense(1, dtype=self.dtype), self.spectral_norm, x,
-                    train)[:, 0].astype(jnp.float32)
+    return spectral(
+        nn.Dense(1, dtype=self.dtype), self.spectral_norm, x, train
+    )[:, 0].astype(jnp.float32)
 
 
 class Autoencoder(nn.Module):
@@ -75,6 +87,7 @@ class Autoencoder(nn.Module):
   identity, reconstructs every point equally well and gives G no signal
   (measured: 0/8 ring modes with an 8-d code).
   """
+
   width: int = 200
   depth: int = 2
   code_dim: int = 1
@@ -82,7 +95,9 @@ class Autoencoder(nn.Module):
   dtype: Any = None
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True, labels=None) -> jax.Array:
+  def __call__(
+      self, x: jax.Array, train: bool = True, labels=None
+  ) -> jax.Array:
     del train, labels
     x = x / self.scale
     dense = lambda n: nn.Dense(n, dtype=self.dtype)  # pylint: disable=unnecessary-lambda-assignment

@@ -1,0 +1,112 @@
+"""A run's curves as one picture: <workdir>/metrics.png (matplotlib, Agg).
+
+`metrics_png(rows)` draws what metrics.jsonl holds against the step: the
+losses, D's outputs on real and generated data, the gradient norms, and one
+panel per evaluated metric (FD, KID, classifier score, precision/recall,
+density/coverage, the 2-D toys' mode metrics, ...). A step logged twice (a
+run resumed from a checkpoint older than its last log line) keeps its last
+row.
+"""
+
+import io
+import math
+from typing import Any, Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")  # No display; set before pyplot could be imported.
+from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+
+# Panels of training curves: title -> keys drawn together.
+TRAINING = {
+    "losses": ("d_loss", "g_loss", "g_adv_loss", "d_penalty"),
+    "D on real and generated data": ("d_real", "d_fake"),
+    "gradient norms": ("d_grad_norm", "g_grad_norm"),
+}
+# Keys that are bookkeeping, not curves.
+SKIPPED = {
+    "step",
+    "img_per_sec",
+    "steps_per_sec",
+    "nonfinite_steps",
+    "d_param_norm",
+    "g_param_norm",
+}
+# Evaluated metrics drawn on one panel each, then any other evaluated key.
+EVALUATED = (
+    "fd",
+    "kid",
+    "classifier_score",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "class_coverage",
+    "class_accuracy",
+    "fd_class_mean",
+    "info_accuracy",
+    "modes",
+    "high_quality",
+    "reverse_kl",
+)
+
+
+def _series(rows: Iterable[dict[str, Any]]) -> dict[str, tuple[list, list]]:
+  """key -> (steps, values), the last row of each step winning."""
+  by_step: dict[str, dict[int, float]] = {}
+  for row in rows:
+    step = int(row["step"])
+    for key, value in row.items():
+      if key in SKIPPED or not isinstance(value, (int, float)):
+        continue
+      if math.isfinite(value):
+        by_step.setdefault(key, {})[step] = float(value)
+  return {k: (sorted(v), [v[s] for s in sorted(v)]) for k, v in by_step.items()}
+
+
+def panels(rows: Iterable[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+  """(title, keys) of every panel the rows fill, in drawing order."""
+  series = _series(rows)
+  out, used = [], set()
+  for title, keys in TRAINING.items():
+    present = [k for k in keys if k in series]
+    if present:
+      out.append((title, present))
+      used.update(present)
+  others = [k for k in series if k not in used and k not in TRAINING]
+  evaluated = [k for k in EVALUATED if k in others]
+  evaluated += sorted(
+      k
+      for k in others
+      if k not in EVALUATED
+      and not k.startswith("fd_class_")
+      and not k.startswith(("d_", "g_"))
+  )
+  out.extend((k, [k]) for k in evaluated)
+  return out
+
+
+def metrics_png(rows: list[dict[str, Any]], title: str = "") -> bytes:
+  """The curves of metrics.jsonl rows as PNG file contents."""
+  series = _series(rows)
+  layout = panels(rows)
+  cols = 3
+  nrows = max(1, math.ceil(len(layout) / cols))
+  fig = Figure(figsize=(4.2 * cols, 2.8 * nrows), dpi=80)
+  if title:
+    fig.suptitle(title)
+  for i, (name, keys) in enumerate(layout):
+    ax = fig.add_subplot(nrows, cols, i + 1)
+    for key in keys:
+      steps, values = series[key]
+      ax.plot(steps, values, label=key, marker="o" if len(steps) < 20 else "")
+    ax.set_title(name, fontsize=10)
+    ax.set_xlabel("step", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    if len(keys) > 1:
+      ax.legend(fontsize=7)
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png")
+  return buffer.getvalue()
