@@ -3,12 +3,12 @@ D's input (Mirza & Osindero 2014, with the DCGAN of dcgan_fashion_mnist.py).
 
 Launch:
   python -m jaxgan.main --config=configs/cgan_fashion_mnist.py \
-      --workdir=runs/cgan_fashion_mnist --config.eval.classifier=DIR
+      --workdir=runs/cgan_fashion_mnist
 
-DIR is a Fashion-MNIST domain classifier (python -m jaxgan.classifier
---data.source=idx:/usr/share/datasets/fashion-mnist --workdir=DIR); with it
-the final evaluation reports `class_accuracy` (samples asked for class c
-that it classifies as c) and the per-class FD. The sample grids have one
+The Fashion-MNIST classifier that ships with jaxgan measures it (another one:
+--config.eval.classifier=DIR); the final evaluation reports
+`class_accuracy` (samples asked for class c that it classifies as c) and
+the per-class FD. The sample grids have one
 class per row (10 x 10). Other conditioning: --config.model.conditioning=
 projection (conditional batch norm + projection D) or acgan
 (configs/acgan_fashion_mnist.py).

@@ -16,6 +16,13 @@ loss name as the config argument, e.g. --config=configs/dcgan_fashion_mnist.py:w
 (minimax, non_saturating, wgan, wgan_gp, least_squares, dragan, hinge,
 relativistic_average, began).
 
+Evaluated every 1,000 iterations on 10,000 samples against the 10,000 test
+images with the Fashion-MNIST classifier that ships with jaxgan
+(jaxgan/assets/classifiers/fashion_mnist_32; FD-fashion_mnist, KID,
+classifier score, precision/recall, density/coverage, class coverage), each
+score printed beside what real training images score; the curves are drawn
+to <workdir>/metrics.png.
+
 Cost on 2 CPU cores (measured): ~7.3 iterations/s (~470 img/s), 3,000
 iterations in 7 minutes plus ~20 s of setup and compilation; garments are
 recognisable in the sample grids from iteration ~1,250.
@@ -38,6 +45,8 @@ def get_config(loss: str | None = None):
   config.train.log_every_steps = 50
   config.train.sample_every_steps = 250
   config.checkpoint.every_steps = 500
+  config.eval.every_steps = 1000
+  config.eval.num_samples = 10_000
   if loss:
     paper_losses.apply(config, loss)
   return config

@@ -22,9 +22,9 @@ can read a run's images (`check_images`).
 
 import functools
 import hashlib
-import importlib.resources
 import json
 import os
+import pathlib
 from typing import Any
 
 import jax
@@ -186,7 +186,7 @@ class InceptionExtractor:
 
 def shipped_classifiers() -> list[str]:
   """Directories of the classifiers that come with the package."""
-  root = importlib.resources.files("jaxgan") / "assets" / "classifiers"
+  root = pathlib.Path(__file__).parent / "assets" / "classifiers"
   if not root.is_dir():
     return []
   return sorted(str(d) for d in root.iterdir() if (d / META).is_file())

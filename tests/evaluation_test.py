@@ -1,6 +1,7 @@
 """The domain classifier, evaluation during training and the evaluate CLI."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -143,3 +144,111 @@ def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
   out = json.loads(result.stdout.strip().splitlines()[-1])
   assert out["protocol"]["extractor"].startswith("inception:")
   assert "299x299" in out["protocol"]["resize"] and np.isfinite(out["fd"])
+
+
+def test_a_shipped_classifier_is_the_default_for_its_data(
+    labelled, tmp_path, idx_dir, monkeypatch
+):
+  # The lookup, with the test's classifier standing in for the shipped one:
+  # the run's data must have the classifier's preprocessing and test split.
+  monkeypatch.setattr(
+      extractors, "shipped_classifiers", lambda: [str(labelled["clf"])]
+  )
+  config = tiny_config(**{"data.source": f"idx:{labelled['data']}"})
+  assert extractors.extractor_path(config) == str(labelled["clf"])
+  # Same shape, other test images: not its data.
+  other = tmp_path / "other"
+  shutil.copytree(labelled["data"], other)
+  images = other / "t10k-images-idx3-ubyte"
+  data = bytearray(images.read_bytes())
+  data[-1] ^= 0xFF
+  images.write_bytes(bytes(data))
+  assert (
+      extractors.extractor_path(tiny_config(**{"data.source": f"idx:{other}"}))
+      is None
+  )
+  # No test split, other preprocessing, or an extractor named: not it.
+  assert (
+      extractors.extractor_path(
+          tiny_config(**{"data.source": f"idx:{idx_dir}"})
+      )
+      is None
+  )
+  assert (
+      extractors.extractor_path(
+          tiny_config(
+              **{
+                  "data.source": f"idx:{labelled['data']}",
+                  "data.preprocess": "resize",
+              }
+          )
+      )
+      is None
+  )
+  named = tiny_config(
+      **{
+          "data.source": f"idx:{labelled['data']}",
+          "eval.classifier": "/elsewhere",
+      }
+  )
+  assert extractors.extractor_path(named) == "/elsewhere"
+  # A run that names no extractor is evaluated, with the real-data floor.
+  workdir = tmp_path / "run"
+  train.train_and_evaluate(
+      tiny_config(
+          **{
+              "data.source": f"idx:{labelled['data']}",
+              "train.num_steps": 2,
+              "eval.num_samples": 24,
+          }
+      ),
+      str(workdir),
+  )
+  rows = [
+      json.loads(l)
+      for l in (workdir / "metrics.jsonl").read_text().splitlines()
+  ]
+  final = [r for r in rows if "fd" in r][-1]
+  assert {"density", "coverage", "kid", "classifier_score"} <= set(final)
+  assert (workdir / "metrics.png").stat().st_size > 1000
+
+
+def test_the_committed_classifier_matches_its_record():
+  [directory] = extractors.shipped_classifiers()
+  extractor = extractors.ClassifierExtractor(directory)  # Checks the SHA-256.
+  meta = extractor.meta
+  assert (
+      meta["dataset"],
+      meta["image_size"],
+      meta["channels"],
+      meta["preprocess"],
+  ) == ("fashion_mnist", 32, 1, "pad")
+  assert meta["test_accuracy"] > 0.9 and meta["num_test"] == 10_000
+  assert meta["command"].startswith("python -m jaxgan.classifier ")
+  assert len(meta["test_fingerprint"]) == 64
+  # Its real-data floor: FD of train against test images, far below noise.
+  ref = meta["reference"]
+  assert ref["fd_train_vs_test"] < 1.0 < 100 < ref["fd_noise_vs_test"]
+
+
+def test_real_data_floor_is_the_other_split_and_is_low(labelled):
+  from jaxgan import evaluation, experiment, runtime  # pylint: disable=g-import-not-at-top
+
+  config = tiny_config(
+      **{
+          "data.source": f"idx:{labelled['data']}",
+          "eval.classifier": str(labelled["clf"]),
+      }
+  )
+  exp = experiment.build(config, runtime.make_mesh())
+  evaluator = evaluation.evaluator_for(
+      exp, num_samples=40, reference_split="test", log=lambda *a: None
+  )
+  assert evaluator.floor_split == "train"
+  # Train images against test images of the same two classes: both
+  # classes covered, precision and recall high, FD far below a generator
+  # that draws one class only.
+  floor = evaluator.floor
+  assert floor["class_coverage"] == 2 and floor["precision"] > 0.8
+  one_class = evaluator.metrics_of(np.full((40, 32, 32, 1), 20, np.uint8))
+  assert floor["fd"] < one_class["fd"] / 10

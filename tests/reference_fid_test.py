@@ -72,6 +72,8 @@ def _import_torchvision():
 
 
 _import_torchvision()
+# One worker runs them all: the weights, images and features are made once.
+pytestmark = pytest.mark.xdist_group("reference_fid")
 NUM_IMAGES = 48  # Per set.
 WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
 
@@ -157,10 +159,16 @@ def test_features_and_logits_equal_pytorch_fids(reference, monkeypatch):
 
 
 def _ours(reference, protocol: str) -> tuple[np.ndarray, np.ndarray]:
-  extractor = extractors.InceptionExtractor(
-      str(reference["converted"]), protocol
-  )
-  return tuple(extractor(reference["sets"][k][1])[0] for k in ("a", "b"))
+  """jaxgan's pool3 features of both sets (computed once per protocol)."""
+  cache = reference.setdefault("features", {})
+  if protocol not in cache:
+    extractor = extractors.InceptionExtractor(
+        str(reference["converted"]), protocol
+    )
+    cache[protocol] = tuple(
+        extractor(reference["sets"][k][1])[0] for k in ("a", "b")
+    )
+  return cache[protocol]
 
 
 def test_fid_equals_pytorch_fids_whole_path(reference, monkeypatch):

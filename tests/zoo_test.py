@@ -11,19 +11,39 @@ new model, loss or regularizer show up here.
 import itertools
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.sharding import Mesh
 
-from jaxgan import experiment, losses, models, runtime
+from jaxgan import experiment, latent, losses, models, runtime
 from jaxgan.errors import UserError
 from jaxgan.runtime import AXIS
 from jaxgan.validate import validate_config
 from tests.conftest import tiny_config
 
-# Architecture -> overrides of configs/tiny.py that make it small.
+# Architecture -> overrides of configs/tiny.py that make it small. DCGAN's
+# critic comes in its three normalisations, since only layer norm and none
+# take gradient penalties.
 ARCHITECTURES = {
-    "dcgan": {"model.name": "dcgan", "data.image_size": 28},
+    # Weights large enough that D's outputs depend visibly on its inputs.
+    "dcgan": {
+        "model.name": "dcgan",
+        "data.image_size": 28,
+        "model.init_std": 0.3,
+    },
+    "dcgan_layer_norm": {
+        "model.name": "dcgan",
+        "data.image_size": 28,
+        "model.d_norm": "layer_norm",
+        "model.init_std": 0.3,
+    },
+    "dcgan_no_norm": {
+        "model.name": "dcgan",
+        "data.image_size": 28,
+        "model.d_norm": "none",
+        "model.init_std": 0.3,
+    },
     "mlp": {
         "model.name": "mlp",
         "data.image_size": 28,
@@ -111,12 +131,15 @@ TRAINED = _pairwise(ALLOWED)
 
 
 def test_registries_are_covered():
-  assert set(ARCHITECTURES) == set(models.MODELS)
-  assert len(COMBINATIONS) == 5 * 9 * 8
-  # Pinned: dcgan 26, mlp 37, began 4, toy_mlp 53, toy_began 4.
+  names = {a["model.name"] for a in ARCHITECTURES.values()}
+  assert names == set(models.MODELS)
+  assert len(COMBINATIONS) == len(ARCHITECTURES) * 9 * 8
+  # Pinned: a new model, loss or regularizer shows up here.
   per_arch = {a: sum(1 for c in ALLOWED if c[0] == a) for a in ARCHITECTURES}
   assert per_arch == {
       "dcgan": 26,
+      "dcgan_layer_norm": 53,
+      "dcgan_no_norm": 53,
       "mlp": 37,
       "began": 4,
       "toy_mlp": 53,
@@ -127,7 +150,7 @@ def test_registries_are_covered():
 def test_every_allowed_pair_trains():
   covered = set().union(*(_pairs(*c) for c in TRAINED))
   assert covered == set().union(*(_pairs(*c) for c in ALLOWED))
-  assert len(TRAINED) == 61, len(TRAINED)  # Of 124 allowed.
+  assert len(TRAINED) == 64, len(TRAINED)  # Of 230 allowed.
 
 
 @pytest.mark.parametrize(
@@ -149,6 +172,66 @@ def test_impossible_combinations_are_refused(combination):
     validate_config(_config(*combination), num_devices=2)
 
 
+def _d_outside_the_step(exp, state, batch, num_devices):
+  """The logged d_loss, d_real and d_fake of step 0 recomputed without the
+  step's code: per device, G's output on its slice of the global noise and
+  D's outputs on the real and the generated slice, with the step's keys
+  (fold_in(key, step), then the update index, then the device)."""
+  config = exp.config
+  key = jax.random.fold_in(state.key, 0)
+  z_key, drop_key = jax.random.split(jax.random.fold_in(key, 0))
+  z = latent.draw(
+      z_key,
+      config.train.batch_size,
+      config.model.z_dim,
+      config.model.noise,
+      exp.cond,
+  )
+  real = np.asarray(batch[0], np.float32)
+  if real.ndim == 4:  # uint8 images -> [-1, 1].
+    real = real / 127.5 - 1.0
+  local = config.train.batch_size // num_devices
+  losses_ = []
+  for d in range(num_devices):
+    k_real, k_fake, _ = jax.random.split(jax.random.fold_in(drop_key, d), 3)
+    part = slice(d * local, (d + 1) * local)
+    g_vars = {"params": state.g_params}
+    if state.g_batch_stats:
+      g_vars["batch_stats"] = state.g_batch_stats
+    fake = exp.generator.apply(
+        g_vars, z[part], train=True, mutable=["batch_stats"]
+    )[0]
+    d_vars = {"params": state.d_params}
+    mutable = []
+    if state.d_batch_stats:
+      d_vars["batch_stats"] = state.d_batch_stats
+      mutable = ["batch_stats"]
+    real_out, updates = exp.discriminator.apply(
+        d_vars,
+        real[part],
+        train=True,
+        rngs={"dropout": k_real},
+        mutable=mutable,
+    )
+    if mutable:
+      d_vars = {**d_vars, **updates}
+    fake_out, _ = exp.discriminator.apply(
+        d_vars, fake, train=True, rngs={"dropout": k_fake}, mutable=mutable
+    )
+    shown = jax.nn.sigmoid if exp.loss.probability else (lambda x: x)
+    losses_.append(
+        (
+            exp.loss.fn(real_out, fake_out, state.loss_state)[0],
+            jnp.mean(shown(real_out)),
+            jnp.mean(shown(fake_out)),
+        )
+    )
+  return {
+      k: float(np.mean([l[i] for l in losses_]))
+      for i, k in enumerate(("d_loss", "d_real", "d_fake"))
+  }
+
+
 @pytest.mark.parametrize("arch,loss,reg", TRAINED)
 def test_one_step(arch, loss, reg):
   config = _config(arch, loss, reg)
@@ -160,14 +243,44 @@ def test_one_step(arch, loss, reg):
   else:
     size = config.data.image_size
     batch = rng.integers(0, 256, (1, 8, size, size, 1), dtype=np.uint8)
+  before = jax.device_get(exp.initial_state())
   state, metrics = exp.train_step(
       exp.initial_state(),
       jax.device_put(batch, runtime.batch_sharding(mesh)),
       0,
   )
-  metrics = jax.device_get(metrics)
+  metrics, state = jax.device_get(metrics), jax.device_get(state)
   assert int(state.step) == 1
   assert all(np.isfinite(v) for v in metrics.values()), metrics
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state))
-  if REGULARIZERS[reg].get("penalty.name") or losses.LOSSES[loss].penalty:
-    assert "d_penalty" in metrics
+  penalty = REGULARIZERS[reg].get("penalty.name") or losses.LOSSES[loss].penalty
+  assert ("d_penalty" in metrics) == bool(penalty)
+  # The logged loss and outputs are D's on this batch and this noise.
+  for key, value in _d_outside_the_step(exp, before, batch, 2).items():
+    np.testing.assert_allclose(
+        metrics[key], value, rtol=1e-4, atol=1e-6, err_msg=key
+    )
+  # Both networks took one Adam step: no parameter moved by more than the
+  # learning rate (Adam's first update is lr * g / (|g| + eps)), and those
+  # with a gradient moved by about it (a fifth at least: maxout units pass
+  # the gradient of one piece in five); WGAN's clipped critic stays within
+  # [-c, c].
+  lr = config.optim.g_lr  # == d_lr in these configs.
+  for name in ("g_params", "d_params"):
+    delta = np.concatenate(
+        [
+            np.abs(a - b).ravel()
+            for a, b in zip(
+                jax.tree.leaves(getattr(state, name)),
+                jax.tree.leaves(getattr(before, name)),
+            )
+        ]
+    )
+    if name == "d_params" and config.loss.weight_clip:
+      c = config.loss.weight_clip
+      assert all(
+          np.abs(p).max() <= c + 1e-7 for p in jax.tree.leaves(state.d_params)
+      )
+      continue
+    assert delta.max() <= lr * (1 + 1e-3), (name, delta.max())
+    assert np.mean(delta > 0.5 * lr) > 0.2, (name, np.mean(delta > 0.5 * lr))
