@@ -31,7 +31,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TIMING_KEYS = ("img_per_sec", "steps_per_sec")
+TIMING_KEYS = ("img_per_sec", "steps_per_sec", "elapsed_s", "cpu_s")
 
 
 def _command(config: str, workdir: pathlib.Path, overrides: list[str]):

@@ -175,7 +175,7 @@ def profile(model: str, layers: str, batch: int, steps: int) -> dict:
       0, 256, (1, batch, resolution, resolution, channels), np.uint8
   )
   batch_array = runtime.global_batch(images, mesh)
-  compiled = exp.train_step.programs[0].lower(state, batch_array).compile()
+  compiled = exp.train_step.programs()[0].fn.lower(state, batch_array).compile()
   attribution = hlo_attribution(compiled.as_text())
   for _ in range(2):  # Warm-up.
     state, metrics = compiled(state, batch_array)

@@ -64,17 +64,13 @@ def bench(path: str, steps: int, repeats: int) -> dict:
   k, batch = config.train.d_steps, config.train.batch_size
   source = sources.get_source(config.data)
   per_process, _ = runtime.batch_sizes(batch)
-  ds = pipeline.make_dataset(
-      source,
-      config.data,
-      seed=0,
+  ds = pipeline.make_dataset(source, config.data, seed=0)
+  it = pipeline.make_iterator(
+      ds,
+      start_example=0,
       per_process_batch=per_process,
       process_index=0,
       process_count=1,
-  )
-  it = pipeline.make_iterator(
-      ds,
-      start=0,
       steps_per_iteration=k,
       num_threads=config.data.num_threads,
       prefetch=config.data.prefetch,

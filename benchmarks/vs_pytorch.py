@@ -117,7 +117,7 @@ class JaxRunner:
     self.batch = runtime.global_batch(images, mesh)
     start = time.perf_counter()
     self.compiled = (
-        self.step.programs[0].lower(self.state, self.batch).compile()
+        self.step.programs()[0].fn.lower(self.state, self.batch).compile()
     )
     self.compile_s = time.perf_counter() - start
     self.params = (

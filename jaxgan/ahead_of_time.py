@@ -57,29 +57,38 @@ def compile_for(config, devices: list) -> dict:
   exp = experiment.build(config, mesh)
   dtype = np.float32 if exp.points else np.uint8
   sharding = runtime.batch_sharding(mesh)
-  batch_spec = jax.ShapeDtypeStruct(
-      (config.train.d_steps, batch, *exp.data_shape), dtype, sharding=sharding
-  )
-  if exp.cond.labelled:
-    batch_spec = (
-        batch_spec,
-        jax.ShapeDtypeStruct(
-            (config.train.d_steps, batch), np.int32, sharding=sharding
-        ),
+
+  def batch_spec(global_batch: int):
+    images = jax.ShapeDtypeStruct(
+        (config.train.d_steps, global_batch, *exp.data_shape),
+        dtype,
+        sharding=sharding,
     )
+    if not exp.cond.labelled:
+      return images
+    return images, jax.ShapeDtypeStruct(
+        (config.train.d_steps, global_batch), np.int32, sharding=sharding
+    )
+
   programs = []
-  for program in exp.train_step.programs:
+  for program in exp.train_step.programs():
+    # A progressive run's stages may have batch sizes of their own.
+    runtime.batch_sizes(program.batch_size, count, hosts)
+    per_device_here = program.batch_size // count
     start = time.perf_counter()
     try:
-      compiled = program.lower(exp.abstract_state, batch_spec).compile()
+      compiled = program.fn.lower(
+          exp.abstract_state, batch_spec(program.batch_size)
+      ).compile()
     except jax.errors.JaxRuntimeError as e:
       if "RESOURCE_EXHAUSTED" not in str(e):
         raise
       why = str(e).splitlines()[0].rstrip(".")
       raise UserError(
-          f"train.batch_size={batch} ({per_device} per device) does not "
-          f"fit on {devices[0].device_kind}: {why}; lower train.batch_size "
-          "or the model widths"
+          f"train.batch_size={program.batch_size} ({per_device_here} per "
+          f"device, {program.name}) does not fit on "
+          f"{devices[0].device_kind}: {why}; lower the batch size or the "
+          "model widths"
       ) from None
     seconds = time.perf_counter() - start
     memory = compiled.memory_analysis()
@@ -87,6 +96,8 @@ def compile_for(config, devices: list) -> dict:
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
     programs.append(
         {
+            "name": program.name,
+            "global_batch": program.batch_size,
             "compile_s": round(seconds, 2),
             "memory_per_device_bytes": {
                 k: int(getattr(memory, f"{k}_size_in_bytes"))
@@ -102,6 +113,13 @@ def compile_for(config, devices: list) -> dict:
             "bytes_accessed": float(cost.get("bytes accessed", float("nan"))),
         }
     )
+  largest = max(
+      programs,
+      key=lambda p: sum(
+          p["memory_per_device_bytes"][k]
+          for k in ("argument", "output", "temp")
+      ),
+  )
   return {
       "platform": devices[0].platform,
       "device_kind": devices[0].device_kind,
@@ -112,4 +130,7 @@ def compile_for(config, devices: list) -> dict:
       "per_host_batch": per_host,
       "per_device_batch": per_device,
       "programs": programs,
+      # The program that needs the most memory (a progressive run's stages
+      # differ): what must fit.
+      "largest_memory_program": largest["name"],
   }

@@ -81,6 +81,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.began_lambda_k = 0.001  # BEGAN k_t learning rate.
   config.loss.acgan_weight = 1.0  # ACGAN: weight of the class cross-entropy.
   config.loss.info_weight = 1.0  # InfoGAN: lambda of the information term.
+  # ProGAN's drift term: D's loss += drift * E[D(x)^2] on real outputs
+  # (Karras et al. 2018: 0.001 with WGAN-GP); 0 = off. Any loss.
+  config.loss.drift = 0.0
 
   # An input-gradient penalty on D, added to any loss (jaxgan/penalties.py).
   # Losses 'wgan_gp' and 'dragan' include theirs; their weight is set here.
@@ -140,6 +143,17 @@ def get_config() -> ml_collections.ConfigDict:
   )
   # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
   config.eval.primary = "fd"
+
+  # Progressive growing (model.name='progan'; jaxgan/progressive.py): stages
+  # of images_per_phase real images, 4x4 first, then per resolution a
+  # fade-in and a stabilisation; the last stabilisation runs to
+  # train.num_steps. batch_sizes: '<res>:<batch>,...' per resolution (empty:
+  # train.batch_size everywhere); reset_optimizer: fresh Adam states at every
+  # stage, as the paper's code does.
+  config.progan = ml_collections.ConfigDict()
+  config.progan.images_per_phase = 800_000
+  config.progan.batch_sizes = ""
+  config.progan.reset_optimizer = True
 
   config.checkpoint = ml_collections.ConfigDict()
   config.checkpoint.every_steps = 1000

@@ -16,11 +16,11 @@ import ml_collections
 import optax
 from jax.sharding import Mesh
 
-from jaxgan import latent, losses, models, penalties, runtime
+from jaxgan import latent, losses, models, penalties, progressive, runtime
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan.data import sources
-from jaxgan.models import conditioning
+from jaxgan.models import conditioning, progan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +43,8 @@ class Experiment:
       (`jax.ShapeDtypeStruct`s; nothing computed): a restore target, and
       what ahead-of-time compilation needs.
     train_step: (state, batch, step) -> (state, metrics); see
-      `step.make_train_step` (its `.programs` are the jitted functions).
+      `step.make_train_step` (`.programs()` lists its compiled variants).
+    schedule: a progressive run's stages (progressive.Schedule), or None.
   """
 
   config: ml_collections.ConfigDict
@@ -60,6 +61,7 @@ class Experiment:
   data_shape: tuple[int, ...]
   abstract_state: Any
   train_step: Callable
+  schedule: progressive.Schedule | None
   _init: Callable = dataclasses.field(repr=False)
 
   @property
@@ -82,6 +84,34 @@ class Experiment:
     """The train state of step 0 from `config.seed`, replicated on the mesh."""
     return self._init(jax.random.PRNGKey(self.config.seed))
 
+  def stage_at(self, step: int):
+    """A progressive run's stage at `step` (None for other runs)."""
+    return None if self.schedule is None else self.schedule.stage_at(step)
+
+  def generator_at(self, step: int) -> tuple[nn.Module, dict[str, Any]]:
+    """G as a state that has completed `step` iterations draws: a
+    progressive G at the stage and alpha of its last iteration, with the
+    inputs that stage takes; others as built."""
+    if self.schedule is None:
+      return self.generator, {}
+    last = max(step - 1, 0)
+    stage = self.schedule.stage_at(last)
+    module = self.generator.clone(level=stage.level, fading=stage.fading)
+    return module, {"alpha": stage.alpha(last)}
+
+  def reset_optimizers(self, state) -> state_lib.TrainState:
+    """`state` with fresh optimizer states (a progressive run's new stage,
+    as the paper's code does), replicated on the mesh."""
+    return _reset(state, self.g_tx, self.d_tx)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2), donate_argnums=0)
+def _reset(state, g_tx, d_tx):
+  return state.replace(
+      g_opt_state=g_tx.init(state.g_params),
+      d_opt_state=d_tx.init(state.d_params),
+  )
+
 
 def step_options(
     config, loss: losses.GanLoss, cond: conditioning.Conditioning
@@ -102,15 +132,46 @@ def step_options(
       cond=cond,
       acgan_weight=float(config.loss.acgan_weight),
       info_weight=float(config.loss.info_weight),
+      drift=float(config.loss.drift),
   )
 
 
-def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
+def _stage_variant(resolution: int):
+  """The options and modules of a progressive run's stage: G and D at its
+  level (fading or not), real images brought to it (models/progan.py)."""
+
+  def variant(stage, opts, nets):
+    reals = functools.partial(
+        progan.real_images,
+        resolution=resolution,
+        level=stage.level,
+        fading=stage.fading,
+    )
+    at = dict(level=stage.level, fading=stage.fading)
+    return (
+        dataclasses.replace(
+            opts, stage=stage, reals=lambda x, alpha: reals(x, alpha=alpha)
+        ),
+        nets._replace(
+            generator=nets.generator.clone(**at),
+            discriminator=nets.discriminator.clone(**at),
+        ),
+    )
+
+  return variant
+
+
+def build(
+    config: ml_collections.ConfigDict,
+    mesh: Mesh,
+    log: Callable[[str], None] | None = None,
+) -> Experiment:
   """The experiment of a validated `config` on `mesh`'s devices.
 
   Nothing is computed on the devices: the state is only its shapes
   (`Experiment.initial_state()` computes it), so this also serves devices
-  this machine does not have (jaxgan/ahead_of_time.py).
+  this machine does not have (jaxgan/ahead_of_time.py). `log` reports the
+  compilation of a progressive run's stages as they come.
   """
   spec = models.get_spec(config.model.name)
   cond = conditioning.from_config(config)
@@ -143,6 +204,16 @@ def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
   abstract_state = init.eval_shape(jax.random.PRNGKey(config.seed))
   options = step_options(config, loss, cond)
   nets = step_lib.Networks(generator, discriminator, g_tx, d_tx)
+  schedule = progressive.Schedule(config) if spec.progressive else None
+  train_step = step_lib.make_train_step(
+      options,
+      mesh,
+      nets,
+      batch_size=config.train.batch_size,
+      schedule=schedule,
+      stage_variant=_stage_variant(config.data.image_size),
+      log=log,
+  )
   return Experiment(
       config=config,
       mesh=mesh,
@@ -157,6 +228,7 @@ def build(config: ml_collections.ConfigDict, mesh: Mesh) -> Experiment:
       conv_impl=conv_impl,
       data_shape=data_shape,
       abstract_state=abstract_state,
-      train_step=step_lib.make_train_step(options, mesh, nets),
+      train_step=train_step,
+      schedule=schedule,
       _init=init,
   )

@@ -66,24 +66,40 @@ class Sampler:
     devices = exp.mesh.size
     self.batch_size = max(devices, batch_size // devices * devices)
     self._sharding = NamedSharding(exp.mesh, P(runtime.AXIS))
-    generator, labelled, points = exp.generator, exp.cond.labelled, exp.points
+    self._runs = {}
 
-    def body(state, z, labels):  # Per device: its slice of the batch.
+  def _run_for(self, generator):
+    """The jitted, sharded draw of one generator module (a progressive
+    model has one per stage)."""
+    key = (
+        getattr(generator, "level", None),
+        getattr(generator, "fading", None),
+    )
+    if key in self._runs:
+      return self._runs[key]
+    ema, labelled, points = self.ema, self.exp.cond.labelled, self.exp.points
+
+    def body(state, z, labels, extra):  # Per device: its slice of the batch.
       params = state.ema_params if ema else state.g_params
       stats = state.ema_batch_stats if ema else state.g_batch_stats
       variables = {"params": params}
       if stats:
         variables["batch_stats"] = stats
       kwargs = {"labels": labels} if labelled else {}
-      x = generator.apply(variables, z, train=False, **kwargs)
+      x = generator.apply(variables, z, train=False, **kwargs, **extra)
       return x.astype(jnp.float32) if points else to_uint8(x)
 
     spec = P(runtime.AXIS)
-    self._run = jax.jit(
+    run = jax.jit(
         jax.shard_map(
-            body, mesh=exp.mesh, in_specs=(P(), spec, spec), out_specs=spec
+            body,
+            mesh=self.exp.mesh,
+            in_specs=(P(), spec, spec, P()),
+            out_specs=spec,
         )
     )
+    self._runs[key] = run
+    return run
 
   def __call__(self, state, z: np.ndarray, labels=None) -> np.ndarray:
     """Outputs for inputs z (N, input_dim) and labels (N,) (required by a
@@ -99,12 +115,17 @@ class Sampler:
     )
     z = np.concatenate([z, np.zeros((-n % b, z.shape[1]), z.dtype)])
     labels = np.concatenate([labels, np.zeros(-n % b, np.int32)])
+    # A progressive G draws at the stage of the state's last iteration.
+    generator, extra = self.exp.generator_at(int(jax.device_get(state.step)))
+    run = self._run_for(generator)
+    extra = {k: jnp.asarray(v, jnp.float32) for k, v in extra.items()}
     out = []
     for i in range(0, len(z), b):
-      x = self._run(
+      x = run(
           state,
           jax.device_put(z[i : i + b], self._sharding),
           jax.device_put(labels[i : i + b], self._sharding),
+          extra,
       )
       out.append(runtime.all_processes(x, tiled=True))  # Every process.
     return np.concatenate(out)[:n]

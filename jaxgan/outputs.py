@@ -115,7 +115,8 @@ class Outputs:
           f"{m['reverse_kl']:.3f}"
       )
     name = os.path.basename(os.path.normpath(self.writer.workdir))
-    self.writer.curves(f"{name} ({self.exp.config.model.name})")
+    floor = self.evaluator.floor if self.evaluator is not None else None
+    self.writer.curves(f"{name} ({self.exp.config.model.name})", floor)
 
   def close(self) -> None:
     if self.best is not None:

@@ -5,7 +5,9 @@ losses, D's outputs on real and generated data, the gradient norms, and one
 panel per evaluated metric (FD, KID, classifier score, precision/recall,
 density/coverage, the 2-D toys' mode metrics, ...). A step logged twice (a
 run resumed from a checkpoint older than its last log line) keeps its last
-row.
+row. Evaluated metrics get the real-data floor (what real images of the
+other split score; evaluation.Evaluator.floor) as a dashed line; a metric's
+spread over subsets or splits (`*_std`) is not drawn.
 """
 
 import io
@@ -28,6 +30,8 @@ SKIPPED = {
     "step",
     "img_per_sec",
     "steps_per_sec",
+    "elapsed_s",
+    "cpu_s",
     "nonfinite_steps",
     "d_param_norm",
     "g_param_norm",
@@ -81,13 +85,19 @@ def panels(rows: Iterable[dict[str, Any]]) -> list[tuple[str, list[str]]]:
       if k not in EVALUATED
       and not k.startswith("fd_class_")
       and not k.startswith(("d_", "g_"))
+      and not k.endswith("_std")
   )
   out.extend((k, [k]) for k in evaluated)
   return out
 
 
-def metrics_png(rows: list[dict[str, Any]], title: str = "") -> bytes:
-  """The curves of metrics.jsonl rows as PNG file contents."""
+def metrics_png(
+    rows: list[dict[str, Any]],
+    title: str = "",
+    floor: dict[str, float] | None = None,
+) -> bytes:
+  """The curves of metrics.jsonl rows as PNG file contents; `floor`: the
+  real-data values of evaluated metrics, drawn as dashed lines."""
   series = _series(rows)
   layout = panels(rows)
   cols = 3
@@ -100,6 +110,15 @@ def metrics_png(rows: list[dict[str, Any]], title: str = "") -> bytes:
     for key in keys:
       steps, values = series[key]
       ax.plot(steps, values, label=key, marker="o" if len(steps) < 20 else "")
+    if floor and len(keys) == 1 and keys[0] in floor:
+      ax.axhline(
+          floor[keys[0]],
+          color="gray",
+          linestyle="--",
+          linewidth=1,
+          label="real data",
+      )
+      ax.legend(fontsize=7)
     ax.set_title(name, fontsize=10)
     ax.set_xlabel("step", fontsize=8)
     ax.tick_params(labelsize=8)

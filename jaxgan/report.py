@@ -71,8 +71,10 @@ def start(
   )
   runtime.log(
       f"workdir {fs.absolute(workdir)}: checkpoints/, samples/, "
-      "metrics.jsonl, tensorboard/"
+      "metrics.jsonl, metrics.png, tensorboard/"
   )
+  if exp.schedule is not None:
+    runtime.log(f"progressive stages: {exp.schedule.describe()}")
 
 
 def format_eta(seconds: float) -> str:

@@ -26,7 +26,7 @@ import optax
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
-from jaxgan import latent, losses
+from jaxgan import latent, losses, penalties
 from jaxgan.models import conditioning
 from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
@@ -42,10 +42,12 @@ def apply_model(
     rng=None,
     labels=None,
     collect: tuple[str, ...] | None = None,
+    extra: dict[str, Any] | None = None,
 ):
   """Applies a module; returns (output, new batch_stats[, sown]).
 
-  `labels` go to a class-conditional module. With `collect` (even empty),
+  `labels` go to a class-conditional module, `extra` (e.g. a progressive
+  model's fade-in alpha) to any. With `collect` (even empty),
   also returns a dict of what the module (or a submodule) sowed as
   ('intermediates', name) for each name: D's last hidden layer 'features',
   its ACGAN 'class_logits' and InfoGAN 'info' heads.
@@ -57,6 +59,7 @@ def apply_model(
   mutable = ["batch_stats"] if train and batch_stats else []
   mutable += ["intermediates"] if collect else []
   kwargs = {"labels": labels} if labels is not None else {}
+  kwargs.update(extra or {})
   if mutable:
     out, updates = module.apply(
         variables, x, train=train, rngs=rngs, mutable=mutable, **kwargs
@@ -188,6 +191,12 @@ class StepOptions:
       leaves the parameters, optimizer and batch statistics as they were
       (`train.on_nonfinite='skip'`); by default it is applied and the host
       stops training at the next log or checkpoint step.
+    drift: weight of ProGAN's drift term, drift * E[D(x)^2] on real
+      outputs, added to D's loss (`loss.drift`); 0 = off.
+    stage: a progressive run's stage (progressive.Stage), or None: its
+      alpha (a function of the step) goes to G and D as `alpha`, and real
+      images pass through `reals(x, alpha)` before D sees them.
+    reals: see `stage`.
   """
 
   loss: losses.GanLoss
@@ -203,6 +212,9 @@ class StepOptions:
   cond: conditioning.Conditioning = conditioning.Conditioning()
   acgan_weight: float = 1.0
   info_weight: float = 1.0
+  drift: float = 0.0
+  stage: Any = None
+  reals: Callable | None = None
 
   @property
   def heads(self) -> tuple[str, ...]:
@@ -299,6 +311,8 @@ def discriminator_update(
     *,
     nets: Networks,
     opts: StepOptions,
+    extra: dict[str, Any] | None = None,
+    penalty_keys: jax.Array | None = None,
 ):
   """One discriminator update on a real batch and G(g_input).
 
@@ -308,9 +322,12 @@ def discriminator_update(
     real: this device's real batch, in [-1, 1] (or points).
     labels: their classes, or None.
     g_input: this device's generator inputs (noise and codes).
-    key: this device's key for dropout and the penalty's draws.
+    key: this device's key for dropout.
     nets: the modules and optimisers.
     opts: what the step applies.
+    extra: further inputs of G and D (a progressive model's alpha).
+    penalty_keys: (local batch, 2) keys of the penalty's per-sample draws
+      (penalties.sample_keys), needed when a penalty applies.
 
   Returns:
     (new DState, metrics, non-finite mask).
@@ -325,11 +342,12 @@ def discriminator_update(
       g_input,
       train=True,
       labels=labels,
+      extra=extra,
   )
   fake = lax.stop_gradient(fake)
 
   def loss_fn(params):
-    k_real, k_fake, k_pen = jax.random.split(key, 3)
+    k_real, k_fake, _ = jax.random.split(key, 3)
     # Real and fake batches go through D separately, so batch norm
     # normalises each on its own statistics (as the DCGAN reference does).
     real_out, stats, real_heads = apply_model(
@@ -341,6 +359,7 @@ def discriminator_update(
         rng=k_real,
         labels=labels,
         collect=opts.heads,
+        extra=extra,
     )
     fake_out, stats, fake_heads = apply_model(
         discriminator,
@@ -351,8 +370,11 @@ def discriminator_update(
         rng=k_fake,
         labels=labels,
         collect=opts.heads,
+        extra=extra,
     )
     d_loss, _ = loss.fn(real_out, fake_out, d.loss_state)
+    # ProGAN's drift term keeps the critic's real outputs near 0.
+    drift = jnp.mean(jnp.square(real_out))
     # ACGAN: D classifies reals and fakes; InfoGAN: Q recovers the codes.
     head_loss, head_metrics = head_losses(
         fake_heads, g_input, labels, opts, real_heads=real_heads
@@ -362,15 +384,26 @@ def discriminator_update(
       # D without batch norm (validated), so its statistics (spectral-norm
       # vectors at most) from this pass are not kept.
       d_fn = lambda x: apply_model(
-          discriminator, params, stats, x, train=True, rng=k_real, labels=labels
+          discriminator,
+          params,
+          stats,
+          x,
+          train=True,
+          rng=k_real,
+          labels=labels,
+          extra=extra,
       )[0]
-      penalty = opts.penalty(d_fn, real, fake, k_pen)
-    total = d_loss + head_loss + opts.penalty_weight * penalty
-    return total, (stats, real_out, fake_out, d_loss, penalty, head_metrics)
+      penalty = opts.penalty(d_fn, real, fake, penalty_keys)
+    total = (
+        d_loss + head_loss + opts.penalty_weight * penalty + opts.drift * drift
+    )
+    aux = (stats, real_out, fake_out, d_loss, penalty, drift, head_metrics)
+    return total, aux
 
-  (_, (stats, real_out, fake_out, d_loss, penalty, head_metrics)), grads = (
-      jax.value_and_grad(loss_fn, has_aux=True)(_per_device(d.params))
+  (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      _per_device(d.params)
   )
+  stats, real_out, fake_out, d_loss, penalty, drift, head_metrics = aux
   grads = lax.pmean(grads, AXIS)
   stats = lax.pmean(stats, AXIS)
   updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
@@ -385,6 +418,8 @@ def discriminator_update(
     metrics["d_real"], metrics["d_fake"] = real_out.mean(), fake_out.mean()
   if opts.applies_penalty:
     metrics["d_penalty"] = penalty
+  if opts.drift:
+    metrics["d_drift"] = drift
   metrics.update({f"d_{name}": v for name, v in head_metrics.items()})
   loss_state = d.loss_state
   if loss.update is not None:
@@ -420,6 +455,7 @@ def generator_update(
     *,
     nets: Networks,
     opts: StepOptions,
+    extra: dict[str, Any] | None = None,
 ):
   """One generator update against the discriminator `d`.
 
@@ -432,7 +468,7 @@ def generator_update(
     labels: the classes asked of G, or None.
     g_input: this device's generator inputs (noise and codes).
     key: this device's key for D's dropout.
-    nets, opts: as for `discriminator_update`.
+    nets, opts, extra: as for `discriminator_update`.
 
   Returns:
     (new GState, metrics, non-finite mask).
@@ -450,6 +486,7 @@ def generator_update(
         g_input,
         train=True,
         labels=labels,
+        extra=extra,
     )
     fake_out, d_stats, fake_sown = apply_model(
         discriminator,
@@ -460,6 +497,7 @@ def generator_update(
         rng=k_fake,
         labels=labels,
         collect=collect,
+        extra=extra,
     )
     real_out = real_sown = None
     if loss.g_uses_real or matching:
@@ -472,6 +510,7 @@ def generator_update(
           rng=k_real,
           labels=labels,
           collect=collect,
+          extra=extra,
       )
     _, g_loss = loss.fn(
         real_out if loss.g_uses_real else None, fake_out, d.loss_state
@@ -543,16 +582,26 @@ def train_iteration(
 
   def inputs(i):
     """G's inputs for update i: drawn for the global batch, sliced here;
-    the key for this device's dropout masks and penalty draws."""
+    the key for this device's dropout masks; the keys of this device's
+    samples' penalty draws (by global index, as the noise)."""
     z_key, device_key = jax.random.split(jax.random.fold_in(key, i))
     z = latent.draw(
         z_key, local_batch * num_devices, opts.z_dim, opts.noise, opts.cond
     )
     z = lax.dynamic_slice_in_dim(z, device * local_batch, local_batch)
-    return z, jax.random.fold_in(device_key, device)
+    penalty_keys = penalties.sample_keys(
+        jax.random.fold_in(z_key, 1), local_batch, device * local_batch
+    )
+    return z, jax.random.fold_in(device_key, device), penalty_keys
 
   def labels_of(i):  # Fakes take the labels of the real batch they meet.
     return None if batch_labels is None else batch_labels[i]
+
+  extra, reals = {}, to_model_input
+  if opts.stage is not None:  # A progressive run: this stage's alpha.
+    alpha = opts.stage.alpha_traced(state.step)
+    extra = {"alpha": alpha}
+    reals = lambda x: opts.reals(to_model_input(x), alpha)
 
   # k discriminator updates, unrolled in Python. Not lax.scan: XLA:CPU runs
   # these convolutions inside a while loop (which scan emits even with
@@ -563,32 +612,35 @@ def train_iteration(
   g = GState(state.g_params, state.g_batch_stats, state.g_opt_state)
   per_update, mask = [], jnp.zeros((), jnp.int32)
   for i in range(k):
-    g_input, device_key = inputs(i)
+    g_input, device_key, penalty_keys = inputs(i)
     d, metrics, update_mask = discriminator_update(
         d,
         g,
-        to_model_input(batch[i]),
+        reals(batch[i]),
         labels_of(i),
         g_input,
         device_key,
         nets=nets,
         opts=opts,
+        extra=extra,
+        penalty_keys=penalty_keys,
     )
     per_update.append(metrics)
     mask = mask | update_mask
   d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
 
   # One generator update, with fresh noise, against the updated D.
-  g_input, device_key = inputs(k)
+  g_input, device_key, _ = inputs(k)
   g, g_metrics, g_mask = generator_update(
       g,
       d,
-      to_model_input(batch[-1]),
+      reals(batch[-1]),
       labels_of(k - 1),
       g_input,
       device_key,
       nets=nets,
       opts=opts,
+      extra=extra,
   )
   mask = mask | g_mask
 
@@ -623,33 +675,76 @@ def _jit_step(opts: StepOptions, mesh: Mesh, nets: Networks) -> Callable:
   return jax.jit(sharded, donate_argnums=0)
 
 
-def make_train_step(opts: StepOptions, mesh: Mesh, nets: Networks) -> Callable:
+class Program(NamedTuple):
+  """A compiled variant of the step: its name, the jitted (state, batch)
+  function, and the global batch size it takes."""
+
+  name: str
+  fn: Callable
+  batch_size: int
+
+
+def make_train_step(
+    opts: StepOptions,
+    mesh: Mesh,
+    nets: Networks,
+    *,
+    batch_size: int,
+    schedule=None,
+    stage_variant: Callable | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Callable:
   """Returns train_step(state, batch, step) -> (state, metrics).
 
   `state` is donated; `batch` is a global array (k, global_batch, ...) of
   uint8 images or float points sharded over the batch axis; `step` is the
   host's count of completed iterations (== state.step), which picks the
-  compiled variant: with lazy regularisation (`penalty.every` = N > 1,
-  Karras et al. 2020) the penalty, weighted N times, is computed only on
-  iterations whose step is a multiple of N, in a second compiled program, so
-  the others pay nothing for it. `train_step.programs` holds the jitted
-  (state, batch) functions, for compiling ahead of time.
+  compiled variant, each jitted when first needed:
+
+  - with lazy regularisation (`penalty.every` = N > 1, Karras et al. 2020)
+    the penalty, weighted N times, is computed only on iterations whose step
+    is a multiple of N, in a program of its own, so the others pay nothing
+    for it;
+  - a progressive run (`schedule`: progressive.Schedule) has a program per
+    stage (resolution, fading or not): `stage_variant(stage, opts, nets)`
+    returns that stage's options and modules; `log` says when one is made.
+
+  `train_step.programs()` lists every variant (`Program`), for compiling
+  ahead of time.
   """
   every = opts.penalty_every
-  if opts.penalty is None or every == 1:
-    step_fn = _jit_step(opts, mesh, nets)
-    train_step = lambda state, batch, step: step_fn(state, batch)  # pylint: disable=unnecessary-lambda-assignment
-    train_step.programs = (step_fn,)
-    return train_step
-  with_penalty = _jit_step(
-      dataclasses.replace(opts, penalty_weight=opts.penalty_weight * every),
-      mesh,
-      nets,
-  )
-  without = _jit_step(dataclasses.replace(opts, penalty_weight=0.0), mesh, nets)
+  lazy = opts.penalty is not None and every > 1
+  cache = {}
+
+  def variant(stage, with_penalty: bool) -> Program:
+    key = (None if stage is None else stage.index, with_penalty)
+    if key not in cache:
+      o, n, batch, name = opts, nets, batch_size, "step"
+      if lazy:
+        o = dataclasses.replace(
+            o,
+            penalty_weight=opts.penalty_weight * every if with_penalty else 0.0,
+        )
+        name += " with penalty" if with_penalty else " without penalty"
+      if stage is not None:
+        o, n = stage_variant(stage, o, n)
+        batch, name = stage.batch_size, f"{name} at {stage.name}"
+        if log is not None:
+          log(
+              f"stage {stage.name} (batch {stage.batch_size}) from step "
+              f"{stage.start}: compiling its step"
+          )
+      cache[key] = Program(name, _jit_step(o, mesh, n), batch)
+    return cache[key]
 
   def train_step(state, batch, step: int):
-    return (with_penalty if step % every == 0 else without)(state, batch)
+    stage = None if schedule is None else schedule.stage_at(step)
+    return variant(stage, lazy and step % every == 0).fn(state, batch)
 
-  train_step.programs = (with_penalty, without)
+  def programs() -> list[Program]:
+    stages = [None] if schedule is None else schedule.stages
+    penalties = (True, False) if lazy else (False,)
+    return [variant(s, p) for s in stages for p in penalties]
+
+  train_step.programs = programs
   return train_step

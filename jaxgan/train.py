@@ -63,12 +63,14 @@ def train_and_evaluate(
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size
   )
-  exp = experiment.build(config, runtime.make_mesh())
+  exp = experiment.build(config, runtime.make_mesh(), log=runtime.log)
   with os_errors(f"data.source={config.data.source}"):
     source = sources.get_source(config.data)
-    pipeline.check_source(
-        source, config.data, config.train.batch_size, exp.cond.num_classes
+    largest = max(
+        [config.train.batch_size]
+        + [s.batch_size for s in (exp.schedule.stages if exp.schedule else [])]
     )
+    pipeline.check_source(source, config.data, largest, exp.cond.num_classes)
   new_config = workdir_lib.check(config, workdir)
   evaluator = evaluation.evaluator_for(
       exp,
@@ -118,11 +120,48 @@ def train_and_evaluate(
   )
   with StopRequest() as stop:
     try:
-      return _loop(exp, state, source, saver, outputs, stop, per_process_batch)
+      return _loop(exp, state, source, saver, outputs, stop)
     finally:
       checkpointer.close()
       outputs.close()
       writer.close()
+
+
+class _Batches:
+  """The global batch of each step, from a data iterator started at the
+  step's example; a progressive run starts a new one when its batch size
+  changes with the stage (progressive.Schedule.examples_before)."""
+
+  def __init__(self, exp: Experiment, source, data_pos: int):
+    self.exp, self.data_pos = exp, data_pos
+    self.dataset = pipeline.make_dataset(
+        source, exp.config.data, seed=exp.config.seed, labels=exp.cond.labelled
+    )
+    self._key, self._it = None, None
+
+  def next(self, step: int):
+    exp, config = self.exp, self.exp.config
+    stage = exp.stage_at(step)
+    key = None if stage is None else stage.index
+    if self._it is None or key != self._key:
+      if stage is None:
+        batch = config.train.batch_size
+        start = self.data_pos * batch
+      else:
+        batch = stage.batch_size
+        start = exp.schedule.examples_before(step)
+      self._it = pipeline.make_iterator(
+          self.dataset,
+          start_example=start,
+          per_process_batch=batch // jax.process_count(),
+          process_index=jax.process_index(),
+          process_count=jax.process_count(),
+          steps_per_iteration=config.train.d_steps,
+          num_threads=config.data.num_threads,
+          prefetch=config.data.prefetch,
+      )
+      self._key = key
+    return runtime.global_batch(next(self._it), exp.mesh)
 
 
 def _loop(
@@ -132,7 +171,6 @@ def _loop(
     saver: _Saver,
     outputs: Outputs,
     stop: StopRequest,
-    per_process_batch: int,
 ) -> state_lib.TrainState:
   """Steps from the state's step to `train.num_steps`, logging, drawing,
   evaluating and saving as the config says; stops early on a signal."""
@@ -144,29 +182,22 @@ def _loop(
         f"{train.num_steps}"
     )
     return state
-  dataset = pipeline.make_dataset(
-      source,
-      config.data,
-      seed=config.seed,
-      per_process_batch=per_process_batch,
-      process_index=jax.process_index(),
-      process_count=jax.process_count(),
-      labels=exp.cond.labelled,
-  )
-  batches = pipeline.make_iterator(
-      dataset,
-      start=int(jax.device_get(state.data_pos)),
-      steps_per_iteration=train.d_steps,
-      num_threads=config.data.num_threads,
-      prefetch=config.data.prefetch,
-  )
+  batches = _Batches(exp, source, int(jax.device_get(state.data_pos)))
   if start_step == 0:
     outputs.real_grid(source)
   progress = report.Progress(exp, start_step)
   every = lambda n: n and (step % n == 0 or step == train.num_steps)
   while step < train.num_steps:
+    stage = exp.stage_at(step)
+    if (
+        stage is not None
+        and step == stage.start
+        and step > 0
+        and config.progan.reset_optimizer
+    ):
+      state = exp.reset_optimizers(state)  # A new stage: fresh Adam.
     try:
-      batch = runtime.global_batch(next(batches), exp.mesh)
+      batch = batches.next(step)
     except UserError:
       # A bad example (e.g. an unreadable image): keep the work done so far.
       saver.save(state, step, force=True)
@@ -178,6 +209,9 @@ def _loop(
       values = {k: float(v) for k, v in jax.device_get(metrics).items()}
       values["nonfinite_steps"] = saver.check(state, step)
       values = {k: v for k, v in values.items() if math.isfinite(v)}
+      if stage is not None:  # Where the growing is: TensorBoard shows it.
+        values["resolution"] = stage.resolution
+        values["alpha"] = stage.alpha(step - 1)
       line = progress.line(step, values)
       outputs.writer.scalars(step, values)
       runtime.log(line)
@@ -197,6 +231,6 @@ def _loop(
     )
   else:
     runtime.log(
-        f"done: {step} steps; checkpoints in " f"{saver.checkpointer.directory}"
+        f"done: {step} steps; checkpoints in {saver.checkpointer.directory}"
     )
   return state

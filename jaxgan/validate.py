@@ -12,7 +12,7 @@ import jax
 import ml_collections
 
 from jaxgan import extractors, latent, losses, metrics, models, penalties
-from jaxgan import runtime, state as state_lib
+from jaxgan import progressive, runtime, state as state_lib
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
 from jaxgan.models import conditioning, dcgan, inception
@@ -86,6 +86,7 @@ def validate_config(
   _check_conditioning(config, spec)
   _check_loss_and_model(config, loss, spec)
   _check_regularizers(config, loss, spec, num_devices or jax.device_count())
+  _check_progressive(config, spec, num_devices or jax.device_count())
 
 
 def validate_data(data: ml_collections.ConfigDict) -> None:
@@ -142,6 +143,48 @@ def _check_numbers(config) -> None:
       raise UserError(f"optim.{name}={o[name]!r} must be in [0, 1)")
 
 
+def _check_progressive(config, spec: models.ModelSpec, num_devices: int):
+  """progan.*: the schedule's phase length and per-resolution batches."""
+  p = config.progan
+  _positive_int("progan.images_per_phase", p.images_per_phase)
+  if not isinstance(p.reset_optimizer, bool):
+    raise UserError(
+        f"progan.reset_optimizer={p.reset_optimizer!r} must be True or False"
+    )
+  sizes = progressive.parse_batch_sizes(p.batch_sizes)
+  if not spec.progressive:
+    if sizes:
+      raise UserError(
+          f"progan.batch_sizes={p.batch_sizes!r} applies to progressive "
+          f"models (model.name='progan'), not {config.model.name!r}; leave it "
+          "empty"
+      )
+    return
+  ladder = [2**l for l in range(2, int(math.log2(config.data.image_size)) + 1)]
+  for res, batch in sizes.items():
+    if res not in ladder:
+      raise UserError(
+          f"progan.batch_sizes={p.batch_sizes!r} names resolution {res}, "
+          f"not one of this run's {ladder}"
+      )
+    _positive_int(f"progan.batch_sizes[{res}]", batch)
+  for res in ladder:
+    batch = sizes.get(res, config.train.batch_size)
+    if batch % num_devices:
+      raise UserError(
+          f"the {res}x{res} stages' batch {batch} is not divisible by "
+          f"{num_devices} devices; use multiples of {num_devices} in "
+          "progan.batch_sizes and train.batch_size"
+      )
+    per_device = batch // num_devices
+    if per_device > 4 and per_device % 4:
+      raise UserError(
+          f"ProGAN's minibatch-stddev layer groups 4 samples, but the "
+          f"{res}x{res} stages' per-device batch is {per_device}; use a "
+          "batch that gives a multiple of 4 per device"
+      )
+
+
 def _check_data_and_model(config, spec: models.ModelSpec) -> None:
   toy = sources.is_toy(config.data)
   size = config.data.image_size
@@ -180,7 +223,7 @@ def _check_conditioning(config, spec: models.ModelSpec) -> None:
         "model.info_categorical=1 is a code with one value; use "
         ">= 2 categories (InfoGAN on MNIST: 10) or 0"
     )
-  for name in ("acgan_weight", "info_weight"):
+  for name in ("acgan_weight", "info_weight", "drift"):
     _in_range(f"loss.{name}", c[name], 0.0, float("inf"))
   cond = conditioning.from_config(config)
   if not (cond.labelled or cond.info):
@@ -255,6 +298,13 @@ def _check_regularizers(
         "model.d_norm='layer_norm' or 'none'"
     )
   _in_range("loss.weight_clip", c.weight_clip, 0.0, float("inf"))
+  if c.weight_clip > 0 and spec.equalized_lr:
+    raise UserError(
+        f"loss.weight_clip={c.weight_clip!r} would clip model.name="
+        f"{model!r}'s stored weights, which the equalised learning rate keeps "
+        "at N(0, 1) and scales at run time; use loss.name='wgan_gp' (the "
+        "paper's) or another Lipschitz constraint"
+    )
   if (
       loss.lipschitz
       and c.weight_clip == 0

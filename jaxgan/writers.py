@@ -9,6 +9,7 @@ its event files to gs:// with google-cloud-storage).
 
 import json
 import os
+import time
 from typing import Any, Mapping
 
 import numpy as np
@@ -40,6 +41,9 @@ class Writer:
   def __init__(self, workdir: str, enabled: bool = True):
     self.enabled = enabled
     self.workdir = workdir
+    # Every row carries the wall-clock and CPU seconds since this writer
+    # (this process's training) started, for comparisons at equal time.
+    self._t0, self._cpu0 = time.perf_counter(), time.process_time()
     self._tb = None
     self._jsonl = None
     self._rows = []
@@ -55,20 +59,23 @@ class Writer:
       return
     row = {"step": int(step)}
     row.update({k: float(v) for k, v in values.items()})
+    row["elapsed_s"] = round(time.perf_counter() - self._t0, 2)
+    row["cpu_s"] = round(time.process_time() - self._cpu0, 2)
     self._jsonl.write_line(json.dumps(row))
     self._rows.append(row)
     for k, v in values.items():
       self._tb.add_scalar(k, float(v), int(step))
 
-  def curves(self, title: str = "") -> None:
-    """(Re)draws <workdir>/metrics.png from every row so far."""
+  def curves(self, title: str = "", floor=None) -> None:
+    """(Re)draws <workdir>/metrics.png from every row so far; `floor`: the
+    real-data values of evaluated metrics (dashed lines)."""
     if not self.enabled or not self._rows:
       return
     from jaxgan import plots  # matplotlib: only the writer needs it.
 
     fs.write_bytes(
         os.path.join(self.workdir, PICTURE),
-        plots.metrics_png(self._rows, title),
+        plots.metrics_png(self._rows, title, floor),
     )
 
   def image_grid(

@@ -115,7 +115,7 @@ def test_cli_reports_a_config_that_does_not_fit():
   assert result.stderr.count("\n") == 1, result.stderr
   assert result.stderr.startswith(
       "error: train.batch_size=524288 (32768 per "
-      "device) does not fit on TPU v5 lite"
+      "device, step) does not fit on TPU v5 lite"
   )
 
 
@@ -134,3 +134,33 @@ def test_cli_bad_input(args, message):
   assert result.returncode == 2
   assert result.stderr.count("\n") == 1, result.stderr
   assert message in result.stderr
+
+
+def test_every_progan_stage_compiles_for_a_v5e_16_pod(v5e_16):
+  # A progressive run has a step per stage (resolution, fading or not), each
+  # with its own batch; the largest memory is reported.
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+
+  result = aot.compile_for(
+      tiny_config(
+          **{
+              "model.name": "progan",
+              "data.image_size": 8,
+              "data.preprocess": "resize",
+              "model.g_width": 8,
+              "model.d_width": 8,
+              "loss.name": "wgan_gp",
+              "loss.drift": 0.001,
+              "train.batch_size": 64,
+              "progan.batch_sizes": "8:32",
+          }
+      ),
+      v5e_16,
+  )
+  names = [p["name"] for p in result["programs"]]
+  assert names == ["step at 4x4", "step at 8x8 fade-in", "step at 8x8"]
+  assert [p["global_batch"] for p in result["programs"]] == [64, 32, 32]
+  flops = [p["flops_per_iteration"] for p in result["programs"]]
+  # The 8x8 stages do more per image; the fade-in adds the old path.
+  assert flops[1] > flops[2] > 0 and flops[0] > 0
+  assert result["largest_memory_program"] in names

@@ -198,17 +198,16 @@ def test_labels_flow_through_the_pipeline_per_process(labelled):
   source = sources.get_source(config.data)
   parts = []
   for p in range(2):
-    ds = pipeline.make_dataset(
-        source,
-        config.data,
-        seed=0,
-        per_process_batch=4,
-        process_index=p,
-        process_count=2,
-        labels=True,
-    )
+    ds = pipeline.make_dataset(source, config.data, seed=0, labels=True)
     images, labels = next(
-        pipeline.make_iterator(ds, start=3, steps_per_iteration=2)
+        pipeline.make_iterator(
+            ds,
+            start_example=3 * 8,
+            per_process_batch=4,
+            process_index=p,
+            process_count=2,
+            steps_per_iteration=2,
+        )
     )
     assert images.shape == (2, 4, 32, 32, 1) and labels.shape == (2, 4)
     assert labels.dtype == np.int32
@@ -257,17 +256,16 @@ def test_labels_flow_from_tfds_and_class_folders(tmp_path):
     with tfds.testing.mock_data(num_examples=12):
       source = sources.get_source(config.data)
       pipeline.check_source(source, config.data, 8, num_classes=10)
-      ds = pipeline.make_dataset(
-          source,
-          config.data,
-          seed=0,
-          per_process_batch=4,
-          process_index=0,
-          process_count=1,
-          labels=True,
-      )
+      ds = pipeline.make_dataset(source, config.data, seed=0, labels=True)
       images, labels = next(
-          pipeline.make_iterator(ds, start=0, steps_per_iteration=2)
+          pipeline.make_iterator(
+              ds,
+              start_example=0,
+              per_process_batch=4,
+              process_index=0,
+              process_count=1,
+              steps_per_iteration=2,
+          )
       )
       _pairs_match_source(source, config.data, images, labels)
     if source_name.startswith("folder"):

@@ -91,22 +91,25 @@ def test_folder_source_with_class_subfolders(tmp_path):
     pipeline.preprocess_for(cfg)(src[bad])
 
 
-def _dataset(idx_dir, process_index=0, process_count=1, batch=8, seed=0):
+def _batches(
+    idx_dir, start, k, process_index=0, process_count=1, batch=8, seed=0
+):
+  """Iterator over this process's batches from global batch `start`."""
   cfg = _data_config(f"idx:{idx_dir}")
-  return pipeline.make_dataset(
-      sources.get_source(cfg),
-      cfg,
-      seed=seed,
+  ds = pipeline.make_dataset(sources.get_source(cfg), cfg, seed=seed)
+  return pipeline.make_iterator(
+      ds,
+      start_example=start * batch * process_count,
       per_process_batch=batch,
       process_index=process_index,
       process_count=process_count,
+      steps_per_iteration=k,
   )
 
 
 def test_order_is_seeded_and_covers_each_epoch(idx_dir):
   src = sources.get_source(_data_config(f"idx:{idx_dir}"))
-  ds = _dataset(idx_dir)
-  it = pipeline.make_iterator(ds, start=0, steps_per_iteration=1)
+  it = _batches(idx_dir, 0, 1)
   epoch = np.concatenate([next(it)[0] for _ in range(8)])  # 64 images.
   originals = {src[i]["image"].tobytes(): i for i in range(len(src))}
   seen = [originals[im[2:30, 2:30].tobytes()] for im in epoch]
@@ -114,32 +117,23 @@ def test_order_is_seeded_and_covers_each_epoch(idx_dir):
   assert seen != list(range(64))
   second = np.concatenate([next(it)[0] for _ in range(8)])
   assert not np.array_equal(epoch, second)  # Reshuffled per epoch.
-  other_seed = pipeline.make_iterator(
-      _dataset(idx_dir, seed=1), start=0, steps_per_iteration=1
-  )
+  other_seed = _batches(idx_dir, 0, 1, seed=1)
   assert not np.array_equal(next(other_seed), epoch[:8][None])
 
 
 def test_resume_from_position_is_exact(idx_dir):
-  ds = _dataset(idx_dir)
-  it = pipeline.make_iterator(ds, start=0, steps_per_iteration=3)
+  it = _batches(idx_dir, 0, 3)
   first = [next(it) for _ in range(4)]  # Global batches 0..11.
-  resumed = pipeline.make_iterator(ds, start=6, steps_per_iteration=3)
+  resumed = _batches(idx_dir, 6, 3)
   np.testing.assert_array_equal(next(resumed), first[2])
   np.testing.assert_array_equal(next(resumed), first[3])
   assert first[0].shape == (3, 8, 32, 32, 1) and first[0].dtype == np.uint8
 
 
 def test_processes_read_disjoint_parts_of_the_global_batch(idx_dir):
-  whole = pipeline.make_iterator(
-      _dataset(idx_dir, batch=8), start=0, steps_per_iteration=1
-  )
-  p0 = pipeline.make_iterator(
-      _dataset(idx_dir, 0, 2, batch=4), start=0, steps_per_iteration=1
-  )
-  p1 = pipeline.make_iterator(
-      _dataset(idx_dir, 1, 2, batch=4), start=0, steps_per_iteration=1
-  )
+  whole = _batches(idx_dir, 0, 1, batch=8)
+  p0 = _batches(idx_dir, 0, 1, 0, 2, batch=4)
+  p1 = _batches(idx_dir, 0, 1, 1, 2, batch=4)
   for _ in range(3):
     np.testing.assert_array_equal(
         np.concatenate([next(p0), next(p1)], axis=1), next(whole)
@@ -147,8 +141,9 @@ def test_processes_read_disjoint_parts_of_the_global_batch(idx_dir):
 
 
 def test_too_small_dataset(idx_dir):
+  cfg = _data_config(f"idx:{idx_dir}")
   with pytest.raises(sources.DataError, match="fewer than one global batch"):
-    _dataset(idx_dir, batch=128)
+    pipeline.check_source(sources.get_source(cfg), cfg, 128)
 
 
 def test_unprepared_tfds_dataset_names_the_prepare_command(tmp_path):

@@ -9,11 +9,12 @@ from jaxgan.models import layers
 
 
 def test_minibatch_stddev_by_hand():
-  # 4 samples, 2 features, groups of 2: sample i is in group i % 2.
-  x = jnp.array([[0.0, 2.0], [1.0, 1.0], [2.0, 4.0], [3.0, 1.0]])
+  # 4 samples, 2 features, groups of 2 consecutive samples: sample i is in
+  # group i // 2 (as one device's slice of a batch split over devices).
+  x = jnp.array([[0.0, 2.0], [2.0, 4.0], [1.0, 1.0], [3.0, 1.0]])
   y = layers.minibatch_stddev(x, group_size=2)
-  # Group 0 = samples 0, 2: stds (1, 1) -> 1. Group 1 = samples 1, 3: (1, 0).
-  expected = jnp.array([1.0, 0.5, 1.0, 0.5])
+  # Group 0 = samples 0, 1: stds (1, 1) -> 1. Group 1 = samples 2, 3: (1, 0).
+  expected = jnp.array([1.0, 1.0, 0.5, 0.5])
   np.testing.assert_allclose(y[:, 2], expected, atol=1e-4)
   np.testing.assert_array_equal(y[:, :2], x)
   # Images: a constant extra channel per sample.

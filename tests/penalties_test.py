@@ -30,15 +30,16 @@ def batch():
   rng = np.random.default_rng(0)
   real = jnp.asarray(rng.normal(size=(6, 3)), jnp.float32)
   fake = jnp.asarray(rng.normal(size=(6, 3)) * 3 + 1, jnp.float32)
-  return real, fake, jax.random.PRNGKey(7)
+  return real, fake, penalties.sample_keys(jax.random.PRNGKey(7), 6)
 
 
 def test_wgan_gp_is_taken_at_the_interpolates(batch):
-  real, fake, key = batch
-  eps = np.asarray(jax.random.uniform(key, (6, 1)))  # As the penalty draws it.
+  real, fake, keys = batch
+  # One draw per sample, from the sample's own key.
+  eps = np.array([[float(jax.random.uniform(k, ()))] for k in keys])
   x_hat = eps * np.asarray(real) + (1 - eps) * np.asarray(fake)
   expected = np.mean((_norms(x_hat) - 1) ** 2)
-  got = float(penalties.wgan_gp(_critic, real, fake, key))
+  got = float(penalties.wgan_gp(_critic, real, fake, keys))
   np.testing.assert_allclose(got, expected, rtol=1e-5)
   # At the reals or the fakes the number is another one.
   for points in (real, fake):
@@ -46,28 +47,30 @@ def test_wgan_gp_is_taken_at_the_interpolates(batch):
 
 
 def test_dragan_is_taken_at_perturbed_reals(batch):
-  real, fake, key = batch
-  u_key, a_key = jax.random.split(key)
+  real, fake, keys = batch
   r = np.asarray(real)
-  perturbed = r + 0.5 * r.std() * np.asarray(jax.random.uniform(u_key, r.shape))
-  alpha = np.asarray(jax.random.uniform(a_key, (6, 1)))
+  u = np.stack([jax.random.uniform(jax.random.split(k)[0], (3,)) for k in keys])
+  alpha = np.array(
+      [[float(jax.random.uniform(jax.random.split(k)[1], ()))] for k in keys]
+  )
+  perturbed = r + 0.5 * r.std() * u
   x_hat = r + alpha * (perturbed - r)
   expected = np.mean((_norms(x_hat) - 1) ** 2)
-  got = float(penalties.dragan(_critic, real, fake, key))
+  got = float(penalties.dragan(_critic, real, fake, keys))
   np.testing.assert_allclose(got, expected, rtol=1e-5)
   # `fake` does not enter it.
-  assert float(penalties.dragan(_critic, real, fake * 100, key)) == got
+  assert float(penalties.dragan(_critic, real, fake * 100, keys)) == got
   assert abs(np.mean((_norms(r) - 1) ** 2) - got) > 1e-3
 
 
 def test_r1_is_taken_at_the_reals(batch):
-  real, fake, key = batch
+  real, fake, keys = batch
   expected = 0.5 * np.mean(
       np.sum((np.asarray(W) * np.asarray(real)) ** 2, axis=-1)
   )
-  got = float(penalties.r1(_critic, real, fake, key))
+  got = float(penalties.r1(_critic, real, fake, keys))
   np.testing.assert_allclose(got, expected, rtol=1e-5)
-  assert float(penalties.r1(_critic, real, fake * 100, key)) == got
+  assert float(penalties.r1(_critic, real, fake * 100, keys)) == got
   fake_r1 = 0.5 * np.mean(np.sum((np.asarray(W) * np.asarray(fake)) ** 2, -1))
   assert abs(fake_r1 - got) > 1.0
 
@@ -81,7 +84,7 @@ def test_penalty_through_custom_gradient_convolutions_equals_xla(name, norm):
   rng = np.random.default_rng(1)
   real = jnp.asarray(rng.uniform(-1, 1, (4, 32, 32, 1)), jnp.float32)
   fake = jnp.asarray(rng.uniform(-1, 1, (4, 32, 32, 1)), jnp.float32)
-  key = jax.random.PRNGKey(3)
+  keys = penalties.sample_keys(jax.random.PRNGKey(3), 4)
   make = lambda impl: dcgan.Discriminator(  # pylint: disable=g-long-lambda
       resolution=32, width=8, norm=norm, conv_impl=impl
   )
@@ -90,7 +93,7 @@ def test_penalty_through_custom_gradient_convolutions_equals_xla(name, norm):
   def penalty(impl, params):
     d = make(impl)
     d_fn = lambda x: d.apply(params, x, train=False)
-    return penalties.PENALTIES[name](d_fn, real, fake, key)
+    return penalties.PENALTIES[name](d_fn, real, fake, keys)
 
   values = {
       impl: jax.value_and_grad(penalty, argnums=1)(impl, params)

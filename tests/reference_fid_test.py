@@ -17,11 +17,13 @@ Then:
   jaxgan's (`eval.inception_protocol` 'pytorch_fid' and 'torch_fidelity')
   to 1e-3 relative.
 
-The references are installed by `bash scripts/setup.sh --test`
+The references run in a process of their own (tests/reference_fid_references.py)
+and are installed by `bash scripts/setup.sh --test`
 (scripts/reference-requirements.txt), outside jaxgan's dependencies.
 """
 
-import pathlib
+import importlib.util
+import json
 import subprocess
 import sys
 
@@ -29,53 +31,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import extractors
+from jaxgan import extractors, inception_port
 from jaxgan.metrics import fid, kid
 from tests.conftest import ROOT, cpu_env
 from tests.inception_test import _torch_state_dict
 
-try:
-  import torch  # pylint: disable=g-import-not-at-top
-except ImportError as e:  # Not skipped: CI must run these comparisons.
-  raise ImportError(
-      "the reference FID implementations are not installed: bash "
-      "scripts/setup.sh --test installs them "
-      "(scripts/reference-requirements.txt)"
-  ) from e
+# Not skipped where they are missing: CI must run these comparisons.
+for _name in ("torch", "pytorch_fid", "torch_fidelity"):
+  if importlib.util.find_spec(_name) is None:
+    raise ImportError(
+        f"{_name} is not installed: bash scripts/setup.sh --test installs the "
+        "reference FID implementations (scripts/reference-requirements.txt)"
+    )
 
-
-def _import_torchvision():
-  """Imports torchvision, which pytorch-fid and torch-fidelity build on.
-
-  PyPI's torchvision is a CUDA build: against torch's CPU build (what the
-  project's machines install) its C++ ops do not load, and torchvision then
-  fails on import where it registers fake kernels for two of them (nms and
-  qnms) without checking. Declaring those two schemas first lets it import;
-  the Inception path never calls them. With a matching build nothing is
-  declared.
-  """
-  try:
-    import torchvision  # pylint: disable=g-import-not-at-top,unused-import
-  except RuntimeError as e:
-    if "torchvision::nms does not exist" not in str(e):
-      raise
-    for name in [m for m in sys.modules if m.startswith("torchvision")]:
-      del sys.modules[name]
-    lib = torch.library.Library("torchvision", "DEF")
-    for op in ("nms", "qnms"):
-      lib.define(
-          f"{op}(Tensor dets, Tensor scores, float iou_threshold) " "-> Tensor"
-      )
-    import torchvision  # pylint: disable=g-import-not-at-top,unused-import
-
-    globals()["_TORCHVISION_OPS"] = lib  # Kept alive with the module.
-
-
-_import_torchvision()
 # One worker runs them all: the weights, images and features are made once.
 pytestmark = pytest.mark.xdist_group("reference_fid")
 NUM_IMAGES = 48  # Per set.
-WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
 
 
 def _images(seed: int, shift: float) -> np.ndarray:
@@ -90,23 +61,38 @@ def _images(seed: int, shift: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-  """The random weights in the reference format, jaxgan's conversion of
-  them, and two folders of PNG images."""
+  """The random weights, two folders of PNGs, the references' numbers (from
+  their own process) and jaxgan's conversion of the weights."""
   root = tmp_path_factory.mktemp("reference")
-  state = {
-      k: torch.from_numpy(np.asarray(v))
-      for k, v in _torch_state_dict(seed=3, gain=np.sqrt(2.0)).items()
-  }
-  hub = root / "torch" / "hub" / "checkpoints"
-  hub.mkdir(parents=True)
-  torch.save(state, hub / WEIGHTS)
+  state = _torch_state_dict(seed=3, gain=np.sqrt(2.0))
+  np.savez(root / "state.npz", **state)
+  sets = {}
+  for name, (seed, shift) in {"a": (0, 0.0), "b": (1, 0.2)}.items():
+    images = _images(seed, shift)
+    (root / name).mkdir()
+    for i, image in enumerate(images):
+      Image.fromarray(image).save(root / name / f"{i:03d}.png")
+    sets[name] = images
+  np.save(root / "batch.npy", sets["a"][:16])
+  result = subprocess.run(
+      [
+          sys.executable,
+          str(ROOT / "tests" / "reference_fid_references.py"),
+          str(root),
+      ],
+      cwd=ROOT,
+      capture_output=True,
+      text=True,
+      timeout=900,
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
   converted = root / "inception.msgpack"
   result = subprocess.run(
       [
           sys.executable,
           "-m",
           "jaxgan.inception_weights",
-          f"--src={hub / WEIGHTS}",
+          f"--src={root / 'state.npz'}",
           f"--out={converted}",
       ],
       cwd=ROOT,
@@ -116,46 +102,16 @@ def reference(tmp_path_factory):
       timeout=300,
   )
   assert result.returncode == 0, result.stderr[-2000:]
-  sets = {}
-  for name, (seed, shift) in {"a": (0, 0.0), "b": (1, 0.2)}.items():
-    images = _images(seed, shift)
-    folder = root / name
-    folder.mkdir()
-    for i, image in enumerate(images):
-      Image.fromarray(image).save(folder / f"{i:03d}.png")
-    sets[name] = (folder, images)
   return {
       "root": root,
-      "pth": hub / WEIGHTS,
       "converted": converted,
       "sets": sets,
+      "metrics": json.loads((root / "metrics.json").read_text()),
   }
 
 
 def _relative(ours: np.ndarray, theirs: np.ndarray) -> float:
   return float(np.max(np.abs(ours - theirs)) / np.max(np.abs(theirs)))
-
-
-def test_features_and_logits_equal_pytorch_fids(reference, monkeypatch):
-  from pytorch_fid import inception as pf  # pylint: disable=g-import-not-at-top
-
-  monkeypatch.setenv("TORCH_HOME", str(reference["root"] / "torch"))
-  blocks = pf.InceptionV3([pf.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
-  fc = pf.fid_inception_v3().eval().fc  # The same file, loaded again.
-  images = reference["sets"]["a"][1][:16]
-  with torch.no_grad():
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    pool = blocks(x)[0][:, :, 0, 0]
-    logits = fc(pool)
-  ours = extractors.InceptionExtractor(str(reference["converted"]))
-  features, our_logits = ours(images)
-  assert np.abs(pool.numpy()).max() > 1e-3  # Not vanishing activations.
-  print(
-      f"relative difference: features {_relative(features, pool.numpy()):.2e}"
-      f", logits {_relative(our_logits, logits.numpy()):.2e}"
-  )
-  assert _relative(features, pool.numpy()) <= 1e-4
-  assert _relative(our_logits, logits.numpy()) <= 1e-4
 
 
 def _ours(reference, protocol: str) -> tuple[np.ndarray, np.ndarray]:
@@ -166,57 +122,57 @@ def _ours(reference, protocol: str) -> tuple[np.ndarray, np.ndarray]:
         str(reference["converted"]), protocol
     )
     cache[protocol] = tuple(
-        extractor(reference["sets"][k][1])[0] for k in ("a", "b")
+        extractor(reference["sets"][k])[0] for k in ("a", "b")
     )
   return cache[protocol]
 
 
-def test_fid_equals_pytorch_fids_whole_path(reference, monkeypatch):
-  from pytorch_fid import fid_score  # pylint: disable=g-import-not-at-top
+def test_the_converted_file_is_the_reference_file(reference):
+  # The .npz the references saved as .pth and the converted .msgpack hold
+  # the same tensors (the converter's layout changes undone).
+  variables, _ = inception_port.load(str(reference["converted"]))
+  with np.load(reference["root"] / "state.npz") as state:
+    np.testing.assert_array_equal(
+        variables["params"]["fc"]["kernel"], state["fc.weight"].T
+    )
 
-  monkeypatch.setenv("TORCH_HOME", str(reference["root"] / "torch"))
-  theirs = fid_score.calculate_fid_given_paths(
-      [str(reference["sets"][k][0]) for k in ("a", "b")],
-      batch_size=16,
-      device="cpu",
-      dims=2048,
-      num_workers=0,
+
+def test_features_and_logits_equal_pytorch_fids(reference):
+  pool = np.load(reference["root"] / "pool.npy")
+  logits = np.load(reference["root"] / "logits.npy")
+  ours = extractors.InceptionExtractor(str(reference["converted"]))
+  features, our_logits = ours(reference["sets"]["a"][:16])
+  assert np.abs(pool).max() > 1e-3  # Not vanishing activations.
+  print(
+      f"relative difference: features {_relative(features, pool):.2e}, "
+      f"logits {_relative(our_logits, logits):.2e}"
   )
+  assert _relative(features, pool) <= 1e-4
+  assert _relative(our_logits, logits) <= 1e-4
+
+
+def test_fid_equals_pytorch_fids_whole_path(reference):
+  theirs = reference["metrics"]["pytorch_fid_fid"]
   a, b = _ours(reference, "pytorch_fid")
   ours = fid.frechet_distance_of_features(a, b)
-  assert theirs > 1.0  # Two different sets: the comparison is not at 0.
   print(f"FID pytorch-fid {theirs:.6f}, jaxgan {ours:.6f}")
+  assert theirs > 1.0  # Two different sets: the comparison is not at 0.
   assert abs(ours - theirs) <= 1e-3 * theirs, (ours, theirs)
 
 
 def test_fid_and_kid_equal_torch_fidelitys_whole_path(reference):
-  import torch_fidelity  # pylint: disable=g-import-not-at-top
-
-  theirs = torch_fidelity.calculate_metrics(
-      input1=str(reference["sets"]["a"][0]),
-      input2=str(reference["sets"]["b"][0]),
-      fid=True,
-      kid=True,
-      kid_subset_size=NUM_IMAGES,
-      feature_extractor_weights_path=str(reference["pth"]),
-      cuda=False,
-      cache=False,
-      save_cpu_ram=True,  # No worker processes forked from a JAX process.
-      verbose=False,
-      batch_size=16,
-  )
+  fid_ref = reference["metrics"]["torch_fidelity_fid"]
+  kid_ref = reference["metrics"]["torch_fidelity_kid"]
   a, b = _ours(reference, "torch_fidelity")
   ours_fid = fid.frechet_distance_of_features(a, b)
   # Subsets of all samples: every subset is the whole set, so the mean is
   # the unbiased MMD^2 of the sets whatever either library's random draws.
   ours_kid, _ = kid.kid(a, b, subset_size=NUM_IMAGES, num_subsets=3)
-  fid_ref = theirs["frechet_inception_distance"]
-  kid_ref = theirs["kernel_inception_distance_mean"]
-  assert fid_ref > 1.0 and kid_ref > 1e-3
   print(
       f"torch-fidelity FID {fid_ref:.6f} KID {kid_ref:.8f}; jaxgan FID "
       f"{ours_fid:.6f} KID {ours_kid:.8f}"
   )
+  assert fid_ref > 1.0 and kid_ref > 1e-3
   assert abs(ours_fid - fid_ref) <= 1e-3 * fid_ref, (ours_fid, fid_ref)
   assert abs(ours_kid - kid_ref) <= 1e-3 * kid_ref, (ours_kid, kid_ref)
 

@@ -104,12 +104,13 @@ def test_gradient_penalties_of_a_linear_critic(w):
   real = jax.random.normal(key, (16, 2))
   fake = jax.random.normal(jax.random.PRNGKey(1), (16, 2)) + 3.0
   norm = float(jnp.linalg.norm(w))
+  keys = penalties.sample_keys(key, 16)
   for name in ("wgan_gp", "dragan"):
-    penalty = penalties.PENALTIES[name](critic, real, fake, key)
+    penalty = penalties.PENALTIES[name](critic, real, fake, keys)
     np.testing.assert_allclose(
         10.0 * penalty, 10.0 * (norm - 1.0) ** 2, rtol=1e-5, atol=1e-9
     )
-  r1 = penalties.PENALTIES["r1"](critic, real, fake, key)
+  r1 = penalties.PENALTIES["r1"](critic, real, fake, keys)
   np.testing.assert_allclose(r1, 0.5 * norm**2, rtol=1e-6)
 
 

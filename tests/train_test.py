@@ -186,7 +186,25 @@ RESUME_CASES = {
         "model.info_categorical": 3,
         "model.info_continuous": 1,
     },
+    # Progressive growing, stopped in the middle of a fade and resumed across
+    # the next stage switch: 4x4 (batch 8) at steps 0-1, the 8x8 fade-in
+    # (batch 4) at 2-5, the 8x8 stabilisation (fresh Adam states) from 6;
+    # the data position follows the changing batch.
+    "progan": {
+        "model.name": "progan",
+        "data.image_size": 8,
+        "data.preprocess": "resize",
+        "model.g_width": 8,
+        "model.d_width": 8,
+        "loss.name": "wgan_gp",
+        "loss.drift": 0.001,
+        "model.ema_decay": 0.9,
+        "progan.images_per_phase": 16,
+        "progan.batch_sizes": "4:8,8:4",
+    },
 }
+# (total steps, the step the first part stops at); default (6, 3).
+RESUME_STEPS = {"progan": (8, 3)}
 
 
 @pytest.mark.parametrize("case", sorted(RESUME_CASES))
@@ -197,21 +215,22 @@ def test_resume_equals_uninterrupted(tmp_path, idx_dir, case):
       "checkpoint.every_steps": 100,
       **RESUME_CASES[case],
   }
+  total, stop = RESUME_STEPS.get(case, (6, 3))
   straight = train.train_and_evaluate(
-      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "a")
+      tiny_config(**common, **{"train.num_steps": total}), str(tmp_path / "a")
   )
-  # Stop after 3 (the end of a run always saves), then continue to 6.
+  # Stop (the end of a run always saves), then continue to the end.
   train.train_and_evaluate(
-      tiny_config(**common, **{"train.num_steps": 3}), str(tmp_path / "b")
+      tiny_config(**common, **{"train.num_steps": stop}), str(tmp_path / "b")
   )
   resumed = train.train_and_evaluate(
-      tiny_config(**common, **{"train.num_steps": 6}), str(tmp_path / "b")
+      tiny_config(**common, **{"train.num_steps": total}), str(tmp_path / "b")
   )
   a, b = jax.device_get(straight), jax.device_get(resumed)
-  assert int(b.step) == 6 and int(b.data_pos) == 6
+  assert int(b.step) == total and int(b.data_pos) == total
   if case == "toy_began":  # k_t moved and is not clipped: the test can fail.
     assert 0.0 < float(b.loss_state["k"]) < 1.0
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
     np.testing.assert_array_equal(x, y)  # Bit-identical on CPU.
   la, lb = _final(tmp_path / "a"), _final(tmp_path / "b")
-  assert la == lb and sorted(la) == [1, 2, 3, 4, 5, 6]
+  assert la == lb and sorted(la) == list(range(1, total + 1))

@@ -19,6 +19,7 @@ from jax.sharding import Mesh
 from jaxgan import experiment, latent, losses, models, runtime
 from jaxgan.errors import UserError
 from jaxgan.runtime import AXIS
+from jaxgan.models import progan
 from jaxgan.validate import validate_config
 from tests.conftest import tiny_config
 
@@ -43,6 +44,13 @@ ARCHITECTURES = {
         "data.image_size": 28,
         "model.d_norm": "none",
         "model.init_std": 0.3,
+    },
+    "progan": {
+        "model.name": "progan",
+        "data.image_size": 8,
+        "data.preprocess": "resize",
+        "model.g_width": 8,
+        "model.d_width": 8,
     },
     "mlp": {
         "model.name": "mlp",
@@ -140,6 +148,7 @@ def test_registries_are_covered():
       "dcgan": 26,
       "dcgan_layer_norm": 53,
       "dcgan_no_norm": 53,
+      "progan": 32,
       "mlp": 37,
       "began": 4,
       "toy_mlp": 53,
@@ -150,7 +159,7 @@ def test_registries_are_covered():
 def test_every_allowed_pair_trains():
   covered = set().union(*(_pairs(*c) for c in TRAINED))
   assert covered == set().union(*(_pairs(*c) for c in ALLOWED))
-  assert len(TRAINED) == 64, len(TRAINED)  # Of 230 allowed.
+  assert len(TRAINED) == 67, len(TRAINED)  # Of 262 allowed.
 
 
 @pytest.mark.parametrize(
@@ -191,6 +200,16 @@ def _d_outside_the_step(exp, state, batch, num_devices):
   if real.ndim == 4:  # uint8 images -> [-1, 1].
     real = real / 127.5 - 1.0
   local = config.train.batch_size // num_devices
+  generator, discriminator, extra = exp.generator, exp.discriminator, {}
+  stage = exp.stage_at(0)
+  if stage is not None:  # Progressive: the first stage's networks and reals.
+    generator, extra = exp.generator_at(1)
+    discriminator = discriminator.clone(level=stage.level, fading=False)
+    real = np.asarray(
+        progan.real_images(
+            real, config.data.image_size, stage.level, False, 1.0
+        )
+    )
   losses_ = []
   for d in range(num_devices):
     k_real, k_fake, _ = jax.random.split(jax.random.fold_in(drop_key, d), 3)
@@ -198,25 +217,31 @@ def _d_outside_the_step(exp, state, batch, num_devices):
     g_vars = {"params": state.g_params}
     if state.g_batch_stats:
       g_vars["batch_stats"] = state.g_batch_stats
-    fake = exp.generator.apply(
-        g_vars, z[part], train=True, mutable=["batch_stats"]
+    fake = generator.apply(
+        g_vars, z[part], train=True, mutable=["batch_stats"], **extra
     )[0]
     d_vars = {"params": state.d_params}
     mutable = []
     if state.d_batch_stats:
       d_vars["batch_stats"] = state.d_batch_stats
       mutable = ["batch_stats"]
-    real_out, updates = exp.discriminator.apply(
+    real_out, updates = discriminator.apply(
         d_vars,
         real[part],
         train=True,
         rngs={"dropout": k_real},
         mutable=mutable,
+        **extra,
     )
     if mutable:
       d_vars = {**d_vars, **updates}
-    fake_out, _ = exp.discriminator.apply(
-        d_vars, fake, train=True, rngs={"dropout": k_fake}, mutable=mutable
+    fake_out, _ = discriminator.apply(
+        d_vars,
+        fake,
+        train=True,
+        rngs={"dropout": k_fake},
+        mutable=mutable,
+        **extra,
     )
     shown = jax.nn.sigmoid if exp.loss.probability else (lambda x: x)
     losses_.append(

@@ -1,13 +1,16 @@
 """The grain input pipeline: shuffled, sharded, resumable batches of images.
 
 The order of examples is a pure function of (seed, position): the dataset is
-shuffled with a per-epoch seed and repeated forever (grain `MapDataset`), cut
-into per-process batches, and process p of P reads local batch g*P + p of
-global batch g. One training iteration consumes `train.d_steps` consecutive
-global batches, and the train state counts the global batches consumed
-(`data_pos`). Resuming is therefore exact: `make_iterator(..., start=data_pos)`
-yields the batches an uninterrupted run would have read from there, for any
-number of processes.
+shuffled with a per-epoch seed and repeated forever (grain `MapDataset`).
+From an example position, it is cut into per-process batches, and process p
+of P reads local batch g*P + p of global batch g. One training iteration
+consumes `train.d_steps` consecutive global batches; the train state counts
+the global batches consumed (`data_pos`), so a run resumes from example
+data_pos x batch, and a progressive run, whose batch changes between stages,
+from the example its schedule says (progressive.Schedule.examples_before).
+Resuming is therefore exact: `make_iterator(..., start_example=...)` yields
+the batches an uninterrupted run would have read from there, for any number
+of processes.
 
 Images leave the pipeline as uint8 (k, per_process_batch, H, W, C) arrays; the
 train step scales them to [-1, 1] on the device (a quarter of the bytes of
@@ -168,39 +171,34 @@ def check_source(
 
 
 def make_dataset(
-    source: Sequence,
-    data_config,
-    *,
-    seed: int,
-    per_process_batch: int,
-    process_index: int,
-    process_count: int,
-    labels: bool = False,
+    source: Sequence, data_config, *, seed: int, labels: bool = False
 ) -> grain.MapDataset:
-  """Infinite MapDataset; element g is this process's part of global batch g
-  (with `labels`, a pair (images, labels))."""
-  check_source(source, data_config, per_process_batch * process_count)
+  """Infinite MapDataset of preprocessed examples in the run's order (with
+  `labels`, pairs (image, label))."""
   ds = grain.MapDataset.source(source).shuffle(seed=seed % 2**32).repeat()
   fn = preprocess_for(data_config)
-  ds = ds.map(WithLabel(fn) if labels else fn)
-  ds = ds.batch(per_process_batch, drop_remainder=True)
-  return ds[process_index::process_count]
+  return ds.map(WithLabel(fn) if labels else fn)
 
 
 def make_iterator(
     ds: grain.MapDataset,
     *,
-    start: int,
+    start_example: int,
+    per_process_batch: int,
+    process_index: int,
+    process_count: int,
     steps_per_iteration: int,
     num_threads: int = 2,
     prefetch: int = 4,
 ) -> Iterator[np.ndarray]:
-  """Yields (k, per_process_batch, H, W, C) uint8 from global batch `start`
-  (or (images, labels) pairs of such batches)."""
+  """Yields (k, per_process_batch, H, W, C) uint8, this process's part of
+  the global batches from example `start_example` (or (images, labels)
+  pairs of such batches)."""
   options = grain.ReadOptions(
       num_threads=num_threads, prefetch_buffer_size=prefetch
   )
-  it_ds = ds[start:].to_iter_dataset(options)
+  batches = ds[start_example:].batch(per_process_batch, drop_remainder=True)
+  it_ds = batches[process_index::process_count].to_iter_dataset(options)
   return iter(it_ds.batch(steps_per_iteration, drop_remainder=True))
 
 

@@ -7,7 +7,8 @@ reconstruction-error discriminator, and `d_options` lists the discriminator
 switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
 model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
-(model.conditioning, model.info_*; models/conditioning.py).
+(model.conditioning, model.info_*; models/conditioning.py); `progressive`
+marks a model that grows by stages (ProGAN; jaxgan/progressive.py).
 
 The models know nothing of the data beyond its shape: the builders take the
 resolved convolution form (`conv_impl`, 'xla' or 'matmul';
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxgan.errors import UserError
-from jaxgan.models import began, conditioning, dcgan, mlp, toy
+from jaxgan.models import began, conditioning, dcgan, mlp, progan, toy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,8 @@ class ModelSpec:
   d_options: tuple[str, ...] = ()
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
   conditioning: bool = False
+  progressive: bool = False
+  equalized_lr: bool = False  # Weights stored N(0, 1), scaled at run time.
   resolutions: tuple[int, ...] | None = None  # data.image_size; None: any.
 
 
@@ -144,6 +147,26 @@ def _began(
   )
 
 
+def _progan(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
+  del cond, o  # Unconditional; no batch norm; its own convolutions.
+  m, d = config.model, config.data
+  return (
+      progan.Generator(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.g_width,
+          dtype=_dtype(config),
+      ),
+      progan.Discriminator(
+          resolution=d.image_size, width=m.d_width, dtype=_dtype(config)
+      ),
+  )
+
+
 # The toy MLPs work in units of the data's scale, as if the data were
 # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
 
@@ -192,6 +215,13 @@ MODELS: dict[str, ModelSpec] = {
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
         conditioning=True,
         resolutions=dcgan.SUPPORTED_RESOLUTIONS,
+    ),
+    "progan": ModelSpec(
+        _progan,
+        progressive=True,
+        equalized_lr=True,
+        d_options=("feature_matching",),
+        resolutions=progan.SUPPORTED_RESOLUTIONS,
     ),
     "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
     "began": ModelSpec(
