@@ -9,6 +9,7 @@ its event files to gs:// with google-cloud-storage).
 
 import json
 import os
+import sys
 import time
 from typing import Any, Mapping
 
@@ -34,6 +35,27 @@ def read_rows(workdir: str) -> list[dict[str, Any]]:
   return rows
 
 
+def _tensorboardx_writer():
+  """tensorboardX's SummaryWriter, imported without PyTorch.
+
+  tensorboardX imports torch whenever it is installed (to accept its
+  tensors), which puts PyTorch's native libraries and thread pools into the
+  training process beside XLA's. Two test workers that had done so aborted
+  inside an XLA step ("Fatal Python error: Aborted"). jaxgan hands it numpy
+  only, so unless the process has imported torch already, torch is hidden
+  while tensorboardX loads.
+  """
+  hide = "torch" not in sys.modules
+  if hide:
+    sys.modules["torch"] = None  # `import torch` raises ImportError.
+  try:
+    from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
+  finally:
+    if hide:
+      del sys.modules["torch"]
+  return SummaryWriter
+
+
 class Writer:
   """Appends scalars to metrics.jsonl and TensorBoard; writes image grids
   and metrics.png."""
@@ -48,8 +70,7 @@ class Writer:
     self._jsonl = None
     self._rows = []
     if enabled:
-      from tensorboardX import SummaryWriter  # Heavy; only the writer needs it.
-
+      SummaryWriter = _tensorboardx_writer()
       self._rows = read_rows(workdir)  # A resumed run's earlier rows.
       self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
       self._jsonl = fs.LineFile(os.path.join(workdir, METRICS))

@@ -65,6 +65,29 @@ def write_idx(path: pathlib.Path, array: np.ndarray) -> None:
 
 
 @pytest.fixture
+def one_device(monkeypatch):
+  """Training in the test process on one of its four fake devices.
+
+  XLA:CPU runs the fake devices' all-reduces on threads of one pool as
+  large as the machine's cores; on 2 loaded cores a rendezvous of four
+  devices can wait past XLA's termination timeout, and XLA aborts the
+  process (a worker's core dump: abort in AwaitAndLogIfStuck under
+  InProcessCommunicator::AllReduce, in a 400-iteration run; five of seven
+  full-suite runs, CI's included, lost a worker in that test). Learning
+  tests of hundreds of iterations need no second device; the multi-device
+  tests stay short.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  from jaxgan import runtime  # pylint: disable=g-import-not-at-top
+
+  monkeypatch.setattr(
+      runtime,
+      "make_mesh",
+      lambda: jax.make_mesh((1,), (runtime.AXIS,), devices=jax.devices()[:1]),
+  )
+
+
+@pytest.fixture
 def idx_dir(tmp_path) -> pathlib.Path:
   """A small Fashion-MNIST-like IDX dataset: 64 28x28 images, 10 classes."""
   rng = np.random.default_rng(0)

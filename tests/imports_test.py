@@ -5,6 +5,8 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, cpu_env
 
 _spec = importlib.util.spec_from_file_location(
@@ -52,3 +54,28 @@ def test_importing_the_step_loads_neither_pil_nor_a_command_line():
       check=True,
   ).stdout
   assert out.strip() == "[]"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None,
+    reason="checks that an installed PyTorch stays out of the training "
+    "process; torch is not installed here",
+)
+def test_the_metrics_writer_keeps_an_installed_torch_out(tmp_path):
+  # tensorboardX imports torch when it can; torch beside XLA aborted test
+  # workers inside XLA steps (jaxgan/writers.py).
+  code = (
+      "import sys; from jaxgan import writers; w = writers.Writer(sys.argv[1]);"
+      " w.scalars(1, {'a': 1.0}); w.close();"
+      " print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+  )
+  out = subprocess.run(
+      [sys.executable, "-c", code, str(tmp_path)],
+      cwd=ROOT,
+      env=cpu_env(),
+      capture_output=True,
+      text=True,
+      check=True,
+  ).stdout
+  assert out.strip() == "[]"
+  assert list((tmp_path / "tensorboard").iterdir())
