@@ -30,11 +30,17 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.preprocess = "pad"
   config.data.crop_size = 0  # center_crop_resize: 0 = the shorter side.
   config.data.tfds_data_dir = ml_collections.config_dict.placeholder(str)
+  # Train on a fixed subset: the first num_examples of a permutation of
+  # the split drawn with subset_seed (the same subset whatever config.seed);
+  # 0 = all of it. The limited-data experiments (README) use 600 and 6,000.
+  config.data.num_examples = 0
+  config.data.subset_seed = 0
   config.data.num_threads = 2  # grain reader threads.
   config.data.prefetch = 4  # Batches read ahead.
 
   config.model = ml_collections.ConfigDict()
-  # 'dcgan' | 'mlp' | 'began' (images); 'toy_mlp' | 'toy_began' (2-D toys).
+  # 'dcgan' | 'progan' | 'sngan' | 'biggan' | 'mlp' | 'began' (images);
+  # 'toy_mlp' | 'toy_began' (2-D toys).
   config.model.name = "dcgan"
   config.model.z_dim = 100
   config.model.noise = "normal"  # 'normal' N(0, 1) | 'uniform' U(-1, 1)
@@ -56,6 +62,12 @@ def get_config() -> ml_collections.ConfigDict:
   )
   config.model.d_spectral_norm = False  # Miyato et al. 2018.
   config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
+  # Spectral norm in G too (BigGAN's; sngan, biggan).
+  config.model.g_spectral_norm = False
+  # SAGAN's self-attention after the G and D blocks at this resolution
+  # (sngan, biggan; 0 = none).
+  config.model.attention_res = 0
+  config.model.shared_dim = 128  # BigGAN's shared class embedding.
   # Class conditioning (dcgan, mlp; jaxgan/models/conditioning.py): 'none' |
   # 'concat' (one-hot label joined to z and D's input, Mirza & Osindero 2014)
   # | 'projection' (conditional batch norm in G, projection D, Miyato &
@@ -84,6 +96,36 @@ def get_config() -> ml_collections.ConfigDict:
   # ProGAN's drift term: D's loss += drift * E[D(x)^2] on real outputs
   # (Karras et al. 2018: 0.001 with WGAN-GP); 0 = off. Any loss.
   config.loss.drift = 0.0
+  # BigGAN's orthogonal regulariser on G's weights: beta * sum over kernels
+  # of ||W W^T (1 - I)||_F^2 (Brock et al. 2019: 1e-4); 0 = off.
+  config.loss.ortho_reg = 0.0
+
+  # Regularisers of D's outputs (jaxgan/regularizers.py), any loss: bCR's
+  # weights on real and generated images (Zhao et al. 2021: 10 and 10);
+  # LeCam's weight (Tseng et al. 2021: 0.3 for BigGAN on CIFAR-10) and its
+  # anchors' EMA decay. 0 = off.
+  config.loss.bcr_real = 0.0
+  config.loss.bcr_fake = 0.0
+  config.loss.lecam = 0.0
+  config.loss.lecam_decay = 0.99
+
+  # Augmentation of every image D sees, inside the step (jaxgan/augment/):
+  # 'none' | 'diffaugment' (Zhao et al. 2020) | 'ada' (Karras et al. 2020).
+  config.augment = ml_collections.ConfigDict()
+  config.augment.name = "none"
+  # DiffAugment: a comma list of 'color', 'translation', 'cutout'.
+  config.augment.policy = "color,translation,cutout"
+  # ADA: the transforms ('bgc' | 'bg' | 'c' | 'b', the paper's groups: b =
+  # flips, 90-degree rotations, integer translation; g = the other
+  # geometric ones; c = colour), the initial probability p, the target of
+  # the overfitting heuristic r_t = E[sign(D(aug(x)))] (0 = keep p fixed),
+  # iterations between updates of p, and its speed: p can go from 0 to 1
+  # in speed_kimg thousand real images.
+  config.augment.pipeline = "bgc"
+  config.augment.p = 0.0
+  config.augment.target = 0.6
+  config.augment.interval = 4
+  config.augment.speed_kimg = 500.0
 
   # An input-gradient penalty on D, added to any loss (jaxgan/penalties.py).
   # Losses 'wgan_gp' and 'dragan' include theirs; their weight is set here.
@@ -143,6 +185,11 @@ def get_config() -> ml_collections.ConfigDict:
   )
   # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
   config.eval.primary = "fd"
+  # Log D's mean output on fixed batches of training reals, held-out reals
+  # (eval.reference_split) and generated images every
+  # train.log_every_steps (d_out_train, d_out_heldout, d_out_fake): the
+  # ADA paper's Fig. 1, D memorising its training set (jaxgan/overfitting.py).
+  config.eval.d_overfitting = False
 
   # Progressive growing (model.name='progan'; jaxgan/progressive.py): stages
   # of images_per_phase real images, 4x4 first, then per resolution a

@@ -9,15 +9,21 @@ were measured with (extractor and its weights' checksum, numbers of generated
 and reference samples, reference split, resize, EMA or raw generator, noise
 seed). The extractor is --classifier or --inception, else the run's
 eval.extractor with eval.classifier / eval.inception or their environment
-variables ($JAXGAN_CLASSIFIER, $JAXGAN_INCEPTION). --best evaluates
-<workdir>/best/; --untrained the generator as initialised (a baseline).
+variables ($JAXGAN_CLASSIFIER, $JAXGAN_INCEPTION), else the classifier that
+ships with jaxgan for the run's data. --best evaluates <workdir>/best/;
+--untrained the generator as initialised (a baseline). --truncation=T draws
+z from the normal truncated at T; --truncation_sweep=0.25,0.5,1,none prints
+one line per value and plots FD and classifier score against T (BigGAN's
+fidelity/variety trade-off).
 """
 
 import json
+import os
 
 from absl import flags
 
-from jaxgan import cli, evaluation
+from jaxgan import cli, evaluation, fs, plots
+from jaxgan.errors import UserError, os_errors
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A jaxgan run directory.")
@@ -35,11 +41,56 @@ flags.DEFINE_enum(
     "With --inception: how images reach it (default: the run's "
     "eval.inception_protocol).",
 )
+flags.DEFINE_float(
+    "truncation", None, "Draw z from the normal truncated at T (BigGAN)."
+)
+flags.DEFINE_list(
+    "truncation_sweep",
+    None,
+    "Evaluate at each truncation in the list (e.g. "
+    "0.25,0.5,1,2,none): one JSON line each, and a plot of FD and "
+    "classifier score against T in --sweep_out.",
+)
+flags.DEFINE_string(
+    "sweep_out", None, "The sweep's PNG (default: <workdir>/truncation.png)."
+)
 flags.mark_flags_as_required(["workdir"])
+
+
+def _sweep() -> None:
+  values = []
+  for text in FLAGS.truncation_sweep:
+    try:
+      values.append(None if text.strip().lower() == "none" else float(text))
+    except ValueError:
+      raise UserError(
+          f"--truncation_sweep: {text!r} is not a number or 'none'; e.g. "
+          "--truncation_sweep=0.25,0.5,1,2,none"
+      ) from None
+  rows = evaluation.truncation_sweep(
+      FLAGS.workdir,
+      values,
+      step=FLAGS.step,
+      best=FLAGS.best,
+      num_samples=FLAGS.num_samples,
+      classifier=FLAGS.classifier,
+      inception=FLAGS.inception,
+      raw=FLAGS.raw,
+      inception_protocol=FLAGS.inception_protocol,
+  )
+  for row in rows:
+    print(json.dumps(row))
+  out = FLAGS.sweep_out or os.path.join(FLAGS.workdir, "truncation.png")
+  with os_errors(f"--sweep_out={out}"):
+    fs.write_bytes(out, plots.sweep_png(rows))
+  print(f"wrote {out}")
 
 
 def main(argv):
   del argv
+  if FLAGS.truncation_sweep:
+    _sweep()
+    return
   result = evaluation.evaluate_run(
       FLAGS.workdir,
       step=FLAGS.step,
@@ -50,6 +101,7 @@ def main(argv):
       inception=FLAGS.inception,
       raw=FLAGS.raw,
       inception_protocol=FLAGS.inception_protocol,
+      truncation=FLAGS.truncation,
   )
   print(json.dumps(result))
 

@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import extractors, generate, workdir as workdir_lib
+from jaxgan import extractors, generate, latent, workdir as workdir_lib
 from jaxgan import step as step_lib
 from jaxgan.data import pipeline
 from jaxgan.errors import UserError
@@ -232,9 +232,11 @@ class Evaluator:
       out["fd_class_mean"] = float(np.mean(per_class))
     return out
 
-  def samples(self, state, *, ema: bool = True) -> np.ndarray:
+  def samples(
+      self, state, *, ema: bool = True, truncation: float | None = None
+  ) -> np.ndarray:
     """The evaluated samples of `state`: uint8 images of EVAL_SEED's
-    inputs (and cyclic labels)."""
+    inputs (truncated at `truncation`, if given; and cyclic labels)."""
     if ema not in self._samplers:
       self._samplers[ema] = generate.Sampler(self.exp, ema=ema, batch_size=512)
     labels = (
@@ -243,11 +245,13 @@ class Evaluator:
         else None
     )
     return self._samplers[ema].draw(
-        state, generate.EVAL_SEED, self.num_samples, labels
+        state, generate.EVAL_SEED, self.num_samples, labels, truncation
     )
 
-  def __call__(self, state, *, ema: bool = True) -> dict[str, float]:
-    return self.metrics_of(self.samples(state, ema=ema))
+  def __call__(
+      self, state, *, ema: bool = True, truncation: float | None = None
+  ) -> dict[str, float]:
+    return self.metrics_of(self.samples(state, ema=ema, truncation=truncation))
 
 
 def code_classifier(exp: Experiment) -> Callable | None:
@@ -334,27 +338,24 @@ def evaluator_for(
   )
 
 
-def evaluate_run(
+def _open(
     workdir: str,
     *,
-    step: int | None = None,
-    best: bool = False,
-    untrained: bool = False,
-    num_samples: int = 10_000,
-    classifier: str | None = None,
-    inception: str | None = None,
-    raw: bool = False,
-    inception_protocol: str | None = None,
-) -> dict[str, Any]:
-  """The metrics and protocol of one checkpoint of a run (see
-  `python -m jaxgan.evaluate`)."""
+    step: int | None,
+    best: bool,
+    untrained: bool,
+    num_samples: int,
+    classifier: str | None,
+    inception: str | None,
+    inception_protocol: str | None,
+):
+  """(run, evaluator) of `python -m jaxgan.evaluate`'s flags."""
   if num_samples < 10:
     raise UserError(f"--num_samples={num_samples} must be at least 10")
   if sum([step is not None, best, untrained]) > 1:
     raise UserError("give at most one of --step, --best and --untrained")
   if classifier and inception:
     raise UserError("give --classifier or --inception, not both")
-  t0 = time.perf_counter()
   if untrained:
     run = workdir_lib.untrained_run(workdir)
   else:
@@ -363,7 +364,7 @@ def evaluate_run(
         step,
         subdir=workdir_lib.BEST if best else workdir_lib.CHECKPOINTS,
     )
-  exp, config = run.experiment, run.config
+  config = run.config
   kind = (
       "inception"
       if inception
@@ -379,9 +380,8 @@ def evaluate_run(
         "or set eval.classifier / eval.inception in the run's "
         f"config or ${extractors.ENV_CLASSIFIER}"
     )
-  ema = config.model.ema_decay > 0 and not raw
   evaluator = Evaluator(
-      exp,
+      run.experiment,
       extractors.make_extractor(
           kind, path, inception_protocol or config.eval.inception_protocol
       ),
@@ -389,10 +389,44 @@ def evaluate_run(
       reference_split=config.eval.reference_split,
       log=lambda *a: None,
   )
+  return run, evaluator
+
+
+def evaluate_run(
+    workdir: str,
+    *,
+    step: int | None = None,
+    best: bool = False,
+    untrained: bool = False,
+    num_samples: int = 10_000,
+    classifier: str | None = None,
+    inception: str | None = None,
+    raw: bool = False,
+    inception_protocol: str | None = None,
+    truncation: float | None = None,
+) -> dict[str, Any]:
+  """The metrics and protocol of one checkpoint of a run (see
+  `python -m jaxgan.evaluate`)."""
+  t0 = time.perf_counter()
+  run, evaluator = _open(
+      workdir,
+      step=step,
+      best=best,
+      untrained=untrained,
+      num_samples=num_samples,
+      classifier=classifier,
+      inception=inception,
+      inception_protocol=inception_protocol,
+  )
+  latent.check_truncation(truncation, run.config.model.noise)
+  config = run.config
+  ema = config.model.ema_decay > 0 and not raw
   t1 = time.perf_counter()
-  metrics = evaluator(run.state, ema=ema)
+  metrics = evaluator(run.state, ema=ema, truncation=truncation)
   codes = code_accuracy(
-      exp, num_samples=num_samples, reference_split=config.eval.reference_split
+      run.experiment,
+      num_samples=num_samples,
+      reference_split=config.eval.reference_split,
   )
   if codes is not None:
     metrics["info_accuracy"] = codes(run.state)
@@ -400,13 +434,52 @@ def evaluate_run(
   return {
       "workdir": workdir,
       "step": int(run.step),
-      "checkpoint": "untrained"
-      if untrained
-      else ("best" if best else "checkpoints"),
+      "checkpoint": (
+          "untrained" if untrained else "best" if best else "checkpoints"
+      ),
       **metrics,
-      "protocol": evaluator.protocol(ema=ema),
+      "real_data_floor": {
+          "split": evaluator.floor_split,
+          **(evaluator.floor or {}),
+      },
+      "protocol": {**evaluator.protocol(ema=ema), "truncation": truncation},
       "seconds": {
           "setup": round(t1 - t0, 1),
           "generate_and_measure": round(t2 - t1, 1),
       },
   }
+
+
+def truncation_sweep(
+    workdir: str,
+    values: list[float | None],
+    *,
+    step: int | None = None,
+    best: bool = False,
+    num_samples: int = 10_000,
+    classifier: str | None = None,
+    inception: str | None = None,
+    raw: bool = False,
+    inception_protocol: str | None = None,
+) -> list[dict[str, Any]]:
+  """The metrics of one checkpoint at each truncation in `values` (None: no
+  truncation): BigGAN's fidelity/variety trade-off (Brock et al. 2019,
+  Fig. 2), one row per value."""
+  run, evaluator = _open(
+      workdir,
+      step=step,
+      best=best,
+      untrained=False,
+      num_samples=num_samples,
+      classifier=classifier,
+      inception=inception,
+      inception_protocol=inception_protocol,
+  )
+  for value in values:  # All of them before the first evaluation.
+    latent.check_truncation(value, run.config.model.noise, "--truncation_sweep")
+  ema = run.config.model.ema_decay > 0 and not raw
+  rows = []
+  for value in values:
+    metrics = evaluator(run.state, ema=ema, truncation=value)
+    rows.append({"truncation": value, "step": int(run.step), **metrics})
+  return rows

@@ -16,7 +16,8 @@ import ml_collections
 import optax
 from jax.sharding import Mesh
 
-from jaxgan import latent, losses, models, penalties, progressive, runtime
+from jaxgan import augment, latent, losses, models, penalties, progressive
+from jaxgan import regularizers, runtime
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan.data import sources
@@ -133,7 +134,23 @@ def step_options(
       acgan_weight=float(config.loss.acgan_weight),
       info_weight=float(config.loss.info_weight),
       drift=float(config.loss.drift),
+      ortho_reg=float(config.loss.ortho_reg),
+      augment=augment.from_config(config),
+      bcr_real=float(config.loss.bcr_real),
+      bcr_fake=float(config.loss.bcr_fake),
+      lecam=float(config.loss.lecam),
+      lecam_decay=float(config.loss.lecam_decay),
   )
+
+
+def initial_loss_state(config, loss: losses.GanLoss) -> dict:
+  """The adaptive state of a run's losses and regularisers: the loss's
+  own (BEGAN's k_t), ADA's p and accumulators, LeCam's anchors."""
+  state = dict(loss.init_state())
+  state.update(augment.init_state(augment.from_config(config)))
+  if config.loss.lecam:
+    state.update(regularizers.lecam_init())
+  return state
 
 
 def _stage_variant(resolution: int):
@@ -196,7 +213,7 @@ def build(
           d_tx=d_tx,
           z_dim=latent.input_dim(config.model.z_dim, cond),
           data_shape=data_shape,
-          loss_state=loss.init_state(),
+          loss_state=initial_loss_state(config, loss),
           labelled=cond.labelled,
       ),
       out_shardings=runtime.replicated(mesh),

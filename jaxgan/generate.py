@@ -34,11 +34,16 @@ def cyclic_labels(num: int, num_classes: int) -> np.ndarray:
   return (np.arange(num) % num_classes).astype(np.int32)
 
 
-def inputs(exp: Experiment, seed: int, num: int) -> np.ndarray:
-  """(num, input_dim) generator inputs of `seed`: noise, then InfoGAN codes."""
+def inputs(
+    exp: Experiment, seed: int, num: int, truncation: float | None = None
+) -> np.ndarray:
+  """(num, input_dim) generator inputs of `seed`: noise (truncated at
+  `truncation`: latent.sample_noise), then InfoGAN codes."""
   m = exp.config.model
   return np.array(
-      latent.draw(jax.random.PRNGKey(seed), num, m.z_dim, m.noise, exp.cond)
+      latent.draw(
+          jax.random.PRNGKey(seed), num, m.z_dim, m.noise, exp.cond, truncation
+      )
   )
 
 
@@ -130,6 +135,13 @@ class Sampler:
       out.append(runtime.all_processes(x, tiled=True))  # Every process.
     return np.concatenate(out)[:n]
 
-  def draw(self, state, seed: int, num: int, labels=None) -> np.ndarray:
+  def draw(
+      self,
+      state,
+      seed: int,
+      num: int,
+      labels=None,
+      truncation: float | None = None,
+  ) -> np.ndarray:
     """`num` outputs of the inputs of `seed` (and `labels`)."""
-    return self(state, inputs(self.exp, seed, num), labels)
+    return self(state, inputs(self.exp, seed, num, truncation), labels)

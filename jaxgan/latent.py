@@ -33,10 +33,42 @@ NOISE = {
 
 
 def sample_noise(
-    key: jax.Array, num: int, z_dim: int, dist: str = "normal"
+    key: jax.Array,
+    num: int,
+    z_dim: int,
+    dist: str = "normal",
+    truncation: float | None = None,
 ) -> jax.Array:
-  """(num, z_dim) noise of `model.noise` (validated)."""
+  """(num, z_dim) noise of `model.noise` (validated).
+
+  truncation: BigGAN's truncation trick (Brock et al. 2019, Sec. 4.1): a
+  normal z with every value whose magnitude exceeds `truncation` drawn
+  again until it does not, i.e. the normal truncated to [-T, T] (drawn
+  exactly by inversion: jax.random.truncated_normal); normal noise only.
+  """
+  if truncation is not None:
+    if dist != "normal":
+      raise ValueError(f"truncation applies to normal noise, not {dist!r}")
+    return jax.random.truncated_normal(
+        key, -truncation, truncation, (num, z_dim), jnp.float32
+    )
   return NOISE[dist](key, (num, z_dim))
+
+
+def check_truncation(
+    truncation: float | None, noise: str, flag: str = "--truncation"
+) -> None:
+  """A user's truncation (given as `flag`) for a run drawing `noise`: a
+  UserError if bad."""
+  if truncation is None:
+    return
+  if not truncation > 0:
+    raise UserError(f"{flag}={truncation} must be positive, e.g. 0.5")
+  if noise != "normal":
+    raise UserError(
+        f"{flag}={truncation} applies to normal noise; this run draws "
+        f"model.noise={noise!r}: leave it out"
+    )
 
 
 def input_dim(z_dim: int, cond: Conditioning) -> int:
@@ -44,11 +76,17 @@ def input_dim(z_dim: int, cond: Conditioning) -> int:
 
 
 def draw(
-    key: jax.Array, num: int, z_dim: int, noise: str, cond: Conditioning
+    key: jax.Array,
+    num: int,
+    z_dim: int,
+    noise: str,
+    cond: Conditioning,
+    truncation: float | None = None,
 ) -> jax.Array:
-  """(num, z_dim + codes) generator inputs: noise, then random codes."""
+  """(num, z_dim + codes) generator inputs: noise (truncated at
+  `truncation` if given; `sample_noise`), then random codes."""
   if not cond.info:
-    return sample_noise(key, num, z_dim, noise)
+    return sample_noise(key, num, z_dim, noise, truncation)
   k_z, k_cat, k_cont = jax.random.split(key, 3)
   categorical = continuous = None
   if cond.info_categorical:
@@ -58,7 +96,7 @@ def draw(
         k_cont, (num, cond.info_continuous), jnp.float32, -1.0, 1.0
     )
   return with_codes(
-      sample_noise(k_z, num, z_dim, noise),
+      sample_noise(k_z, num, z_dim, noise, truncation),
       cond,
       categorical=categorical,
       continuous=continuous,

@@ -179,6 +179,28 @@ def began_update(
   return {"k": k}, {"began_k": k, "began_M": real + jnp.abs(balance)}
 
 
+def orthogonal_penalty(params, skip: tuple[str, ...] = ("shared",)):
+  """BigGAN's orthogonal regulariser (Brock et al. 2019, Sec. 3.1):
+  sum over weight matrices W of ||W W^T * (1 - I)||_F^2.
+
+  Every `kernel` of `params` with two or more dimensions counts, as a
+  (outputs, inputs) matrix (a conv kernel (kh, kw, in, out) reshaped to
+  (out, kh kw in)); the paper leaves the shared class embedding out, and so
+  do parameters under a name in `skip`. Only the off-diagonal inner products
+  are penalised: the rows' norms are free.
+  """
+  total = jnp.zeros((), jnp.float32)
+  flat = jax.tree_util.tree_flatten_with_path(params)[0]
+  for path, leaf in flat:
+    names = [str(getattr(p, "key", p)) for p in path]
+    if names[-1] != "kernel" or leaf.ndim < 2 or set(names) & set(skip):
+      continue
+    w = leaf.reshape(-1, leaf.shape[-1]).T.astype(jnp.float32)
+    gram = w @ w.T
+    total += jnp.sum(jnp.square(gram * (1.0 - jnp.eye(gram.shape[0]))))
+  return total
+
+
 LOSSES: dict[str, GanLoss] = {
     "minimax": GanLoss(minimax, probability=True, hparams=("label_smoothing",)),
     "non_saturating": GanLoss(

@@ -35,6 +35,12 @@ class Outputs:
   evaluator: evaluation.Evaluator | None
   codes: evaluation.CodeAccuracy | None
   best: best_lib.BestCheckpoint | None
+  overfitting: Any = None  # overfitting.Overfitting (eval.d_overfitting).
+
+  def diagnostics(self, state) -> dict[str, float]:
+    """What the loop logs beside the step's metrics: D's outputs on
+    training, held-out and generated images (eval.d_overfitting)."""
+    return self.overfitting(state) if self.overfitting else {}
 
   def real_grid(self, source) -> None:
     data = self.exp.config.data
@@ -124,7 +130,12 @@ class Outputs:
 
 
 def make_outputs(
-    exp: Experiment, workdir: str, writer: writers.Writer, evaluator, codes
+    exp: Experiment,
+    workdir: str,
+    writer: writers.Writer,
+    evaluator,
+    codes,
+    overfitting=None,
 ) -> Outputs:
   config = exp.config
   # Toys: a scatter of eval.num_samples points; images: a grid.
@@ -151,4 +162,5 @@ def make_outputs(
           if evaluator is not None
           else None
       ),
+      overfitting=overfitting,
   )

@@ -129,3 +129,41 @@ def metrics_png(
   buffer = io.BytesIO()
   fig.savefig(buffer, format="png")
   return buffer.getvalue()
+
+
+def sweep_png(rows: list[dict[str, Any]], floor=None) -> bytes:
+  """FD and classifier score against the truncation (rows of
+  evaluation.truncation_sweep; the untruncated row drawn at the right, as
+  'none'): BigGAN's fidelity/variety trade-off."""
+  values = [r["truncation"] for r in rows]
+  finite = [v for v in values if v is not None]
+  right = (max(finite) * 1.25) if finite else 1.0
+  xs = [v if v is not None else right for v in values]
+  order = sorted(range(len(xs)), key=xs.__getitem__)
+  fig = Figure(figsize=(9, 3.4), dpi=80)
+  for i, (key, label) in enumerate(
+      (("fd", "FD"), ("classifier_score", "classifier score"))
+  ):
+    ax = fig.add_subplot(1, 2, i + 1)
+    ax.plot([xs[j] for j in order], [rows[j][key] for j in order], marker="o")
+    if floor and key in floor:
+      ax.axhline(
+          floor[key],
+          color="gray",
+          linestyle="--",
+          linewidth=1,
+          label="real data",
+      )
+      ax.legend(fontsize=7)
+    ax.set_xticks([xs[j] for j in order])
+    ax.set_xticklabels(
+        [("none" if values[j] is None else f"{values[j]:g}") for j in order],
+        fontsize=8,
+    )
+    ax.set_xlabel("truncation T", fontsize=9)
+    ax.set_title(label, fontsize=10)
+    ax.grid(alpha=0.3)
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png")
+  return buffer.getvalue()

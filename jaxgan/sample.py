@@ -82,7 +82,13 @@ flags.DEFINE_string(
     "traversal: c1 (categorical) or c2, c3, " "... (continuous codes).",
 )
 flags.DEFINE_float(
-    "span", 2.0, "traversal: continuous codes go from " "-span to +span."
+    "truncation",
+    None,
+    "Draw z from the normal truncated at T: BigGAN's "
+    "truncation trick (fidelity for variety).",
+)
+flags.DEFINE_float(
+    "span", 2.0, "traversal: continuous codes go from -span to +span."
 )
 flags.mark_flags_as_required(["workdir", "out"])
 
@@ -95,7 +101,9 @@ def main(argv):
         f"--out={out} must end in "
         f"{' or '.join(views.EXTENSIONS[mode])} for --mode={mode}"
     )
-  drawer = views.Drawer(FLAGS.workdir, FLAGS.step, FLAGS.batch_size)
+  drawer = views.Drawer(
+      FLAGS.workdir, FLAGS.step, FLAGS.batch_size, FLAGS.truncation
+  )
   with os_errors(f"--out={out}"):
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   if mode != "grid":

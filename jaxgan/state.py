@@ -22,7 +22,9 @@ class TrainState:
     g_params, g_batch_stats, g_opt_state: the generator.
     d_params, d_batch_stats, d_opt_state: the discriminator (its
       'batch_stats' also hold spectral-norm power-iteration vectors).
-    loss_state: the loss's own state (BEGAN's k_t; empty otherwise).
+    loss_state: adaptive state of the losses and regularisers: BEGAN's k_t,
+      ADA's probability p, its accumulators and image count, LeCam's
+      anchors (empty when none applies).
     ema_params, ema_batch_stats: exponential moving average of the generator
       (`model.ema_decay`; with 0 they equal the live generator).
     health: non-finite bookkeeping, int32 scalars (see `step.CHECKED`):

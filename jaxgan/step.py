@@ -26,7 +26,8 @@ import optax
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
-from jaxgan import latent, losses, penalties
+from jaxgan import augment as augment_lib
+from jaxgan import latent, losses, penalties, regularizers
 from jaxgan.models import conditioning
 from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
@@ -98,6 +99,14 @@ def to_model_input(batch: jax.Array) -> jax.Array:
 
 def _global_norm(tree) -> jax.Array:
   return optax.tree.norm(tree)
+
+
+def _float_norm(tree) -> jax.Array:
+  """The norm of a tree's floating-point leaves (counters are integers)."""
+  leaves = [
+      x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)
+  ]
+  return _global_norm(leaves)
 
 
 # The quantities checked for NaN/Inf after every update, in the bit order of
@@ -193,6 +202,11 @@ class StepOptions:
       stops training at the next log or checkpoint step.
     drift: weight of ProGAN's drift term, drift * E[D(x)^2] on real
       outputs, added to D's loss (`loss.drift`); 0 = off.
+    ortho_reg: BigGAN's orthogonal regulariser on G's kernels, added to G's
+      loss with this weight (`loss.ortho_reg`; losses.orthogonal_penalty).
+    augment: the augmentation of every image D sees (augment.Augment).
+    bcr_real, bcr_fake: bCR's weights (regularizers.py); 0 = off.
+    lecam, lecam_decay: LeCam's weight (0 = off) and its anchors' decay.
     stage: a progressive run's stage (progressive.Stage), or None: its
       alpha (a function of the step) goes to G and D as `alpha`, and real
       images pass through `reals(x, alpha)` before D sees them.
@@ -213,6 +227,12 @@ class StepOptions:
   acgan_weight: float = 1.0
   info_weight: float = 1.0
   drift: float = 0.0
+  ortho_reg: float = 0.0
+  augment: augment_lib.Augment = augment_lib.Augment()
+  bcr_real: float = 0.0
+  bcr_fake: float = 0.0
+  lecam: float = 0.0
+  lecam_decay: float = 0.99
   stage: Any = None
   reals: Callable | None = None
 
@@ -226,6 +246,30 @@ class StepOptions:
   @property
   def applies_penalty(self) -> bool:
     return self.penalty is not None and self.penalty_weight > 0
+
+
+class SampleKeys(NamedTuple):
+  """(local batch, 2) keys, one per sample by its index in the global batch
+  (penalties.sample_keys), for one update's per-sample draws."""
+
+  penalty: jax.Array
+  aug_real: jax.Array
+  aug_fake: jax.Array
+  bcr_real: jax.Array
+  bcr_fake: jax.Array
+
+
+def sample_keys(z_key: jax.Array, local_batch: int, offset) -> SampleKeys:
+  """The SampleKeys of samples offset .. offset + local_batch - 1 of the
+  update whose noise key is z_key: field i from fold_in(z_key, i + 1)."""
+  return SampleKeys(
+      *(
+          penalties.sample_keys(
+              jax.random.fold_in(z_key, i + 1), local_batch, offset
+          )
+          for i in range(len(SampleKeys._fields))
+      )
+  )
 
 
 class Networks(NamedTuple):
@@ -312,7 +356,7 @@ def discriminator_update(
     nets: Networks,
     opts: StepOptions,
     extra: dict[str, Any] | None = None,
-    penalty_keys: jax.Array | None = None,
+    keys: SampleKeys | None = None,
 ):
   """One discriminator update on a real batch and G(g_input).
 
@@ -326,8 +370,8 @@ def discriminator_update(
     nets: the modules and optimisers.
     opts: what the step applies.
     extra: further inputs of G and D (a progressive model's alpha).
-    penalty_keys: (local batch, 2) keys of the penalty's per-sample draws
-      (penalties.sample_keys), needed when a penalty applies.
+    keys: the per-sample keys of the penalty's, the augmentation's and
+      bCR's draws (`sample_keys`), needed when one of them applies.
 
   Returns:
     (new DState, metrics, non-finite mask).
@@ -345,6 +389,11 @@ def discriminator_update(
       extra=extra,
   )
   fake = lax.stop_gradient(fake)
+  aug = opts.augment
+  if aug.enabled:  # D sees only augmented images (reals and fakes).
+    p = augment_lib.p_of(aug, d.loss_state)
+    real = aug(real, keys.aug_real, p)
+    fake = aug(fake, keys.aug_fake, p)
 
   def loss_fn(params):
     k_real, k_fake, _ = jax.random.split(key, 3)
@@ -393,17 +442,62 @@ def discriminator_update(
           labels=labels,
           extra=extra,
       )[0]
-      penalty = opts.penalty(d_fn, real, fake, penalty_keys)
+      penalty = opts.penalty(d_fn, real, fake, keys.penalty)
     total = (
         d_loss + head_loss + opts.penalty_weight * penalty + opts.drift * drift
     )
-    aux = (stats, real_out, fake_out, d_loss, penalty, drift, head_metrics)
+    extra_terms = {}
+    if opts.bcr_real or opts.bcr_fake:
+      # bCR: D's outputs under its transform T; these passes' batch
+      # statistics are not kept.
+      for name, x, out, weight, k in (
+          ("real", real, real_out, opts.bcr_real, keys.bcr_real),
+          ("fake", fake, fake_out, opts.bcr_fake, keys.bcr_fake),
+      ):
+        if weight:
+          out_t = apply_model(
+              discriminator,
+              params,
+              stats,
+              regularizers.bcr_transform(x, k),
+              train=True,
+              rng=k_real,
+              labels=labels,
+              extra=extra,
+          )[0]
+          term = regularizers.consistency(out, out_t)
+          extra_terms[f"bcr_{name}"] = term
+          total += weight * term
+    if opts.lecam:
+      extra_terms["lecam"] = regularizers.lecam(
+          real_out, fake_out, d.loss_state
+      )
+      total += opts.lecam * extra_terms["lecam"]
+    aux = (
+        stats,
+        real_out,
+        fake_out,
+        d_loss,
+        penalty,
+        drift,
+        head_metrics,
+        extra_terms,
+    )
     return total, aux
 
   (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
       _per_device(d.params)
   )
-  stats, real_out, fake_out, d_loss, penalty, drift, head_metrics = aux
+  (
+      stats,
+      real_out,
+      fake_out,
+      d_loss,
+      penalty,
+      drift,
+      head_metrics,
+      extra_terms,
+  ) = aux
   grads = lax.pmean(grads, AXIS)
   stats = lax.pmean(stats, AXIS)
   updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
@@ -421,14 +515,29 @@ def discriminator_update(
   if opts.drift:
     metrics["d_drift"] = drift
   metrics.update({f"d_{name}": v for name, v in head_metrics.items()})
+  metrics.update({f"d_{name}": v for name, v in extra_terms.items()})
   loss_state = d.loss_state
   if loss.update is not None:
     # On the global batch's outputs (equal slices: the mean of per-device
     # means), so every device computes the same new loss state.
-    loss_state, loss_metrics = loss.update(
+    new_state, loss_metrics = loss.update(
         loss_state, lax.pmean(real_out, AXIS), lax.pmean(fake_out, AXIS)
     )
+    loss_state = {**loss_state, **new_state}
     metrics.update(loss_metrics)
+  if opts.lecam:  # The anchors: moving averages of the global batch's means.
+    loss_state = regularizers.lecam_update(
+        loss_state,
+        lax.pmean(jnp.mean(real_out), AXIS),
+        lax.pmean(jnp.mean(fake_out), AXIS),
+        opts.lecam_decay,
+    )
+  if aug.name == "ada":  # D's signs on augmented reals, over all devices.
+    loss_state = augment_lib.ada_accumulate(
+        loss_state,
+        lax.psum(jnp.sum(jnp.sign(real_out)), AXIS),
+        lax.psum(real_out.shape[0], AXIS),
+    )
   mask = nonfinite_mask(
       {
           "d_loss": d_loss,
@@ -436,7 +545,7 @@ def discriminator_update(
           "d_grad_norm": metrics["d_grad_norm"],
           "d_param_norm": _global_norm(params),
           "d_stats": _global_norm(stats),
-          "loss_state": _global_norm(loss_state),
+          "loss_state": _float_norm(loss_state),
       }
   )
   new = DState(params, stats, opt_state, loss_state)
@@ -456,6 +565,7 @@ def generator_update(
     nets: Networks,
     opts: StepOptions,
     extra: dict[str, Any] | None = None,
+    keys: SampleKeys | None = None,
 ):
   """One generator update against the discriminator `d`.
 
@@ -469,6 +579,7 @@ def generator_update(
     g_input: this device's generator inputs (noise and codes).
     key: this device's key for D's dropout.
     nets, opts, extra: as for `discriminator_update`.
+    keys: the per-sample keys of the augmentation (`sample_keys`).
 
   Returns:
     (new GState, metrics, non-finite mask).
@@ -476,6 +587,11 @@ def generator_update(
   discriminator, loss = nets.discriminator, opts.loss
   matching = opts.feature_matching > 0
   collect = opts.heads + (("features",) if matching else ())
+  aug = opts.augment
+  if aug.enabled:  # D sees augmented images here too; G's gradient
+    # flows through the augmentation of its samples.
+    p = augment_lib.p_of(aug, d.loss_state)
+    real = aug(real, keys.aug_real, p)
 
   def loss_fn(params):
     k_real, k_fake = jax.random.split(key)
@@ -488,6 +604,8 @@ def generator_update(
         labels=labels,
         extra=extra,
     )
+    if aug.enabled:
+      fake = aug(fake, keys.aug_fake, p)
     fake_out, d_stats, fake_sown = apply_model(
         discriminator,
         d.params,
@@ -530,6 +648,9 @@ def generator_update(
       g_loss = g_loss + opts.feature_matching * fm
     head_loss, head_metrics = head_losses(fake_sown, g_input, labels, opts)
     aux.update({f"g_{name}": v for name, v in head_metrics.items()})
+    if opts.ortho_reg:
+      aux["g_ortho"] = losses.orthogonal_penalty(params)
+      g_loss = g_loss + opts.ortho_reg * aux["g_ortho"]
     return g_loss + head_loss, (stats, aux)
 
   (g_loss, (stats, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
@@ -544,7 +665,7 @@ def generator_update(
       "g_grad_norm": _global_norm(grads),
       "g_param_norm": _global_norm(params),
   }
-  if matching or opts.heads:
+  if matching or opts.heads or opts.ortho_reg:
     metrics.update(aux)
   mask = nonfinite_mask(
       {
@@ -583,16 +704,15 @@ def train_iteration(
   def inputs(i):
     """G's inputs for update i: drawn for the global batch, sliced here;
     the key for this device's dropout masks; the keys of this device's
-    samples' penalty draws (by global index, as the noise)."""
+    samples' penalty, augmentation and bCR draws (by global index, as the
+    noise)."""
     z_key, device_key = jax.random.split(jax.random.fold_in(key, i))
     z = latent.draw(
         z_key, local_batch * num_devices, opts.z_dim, opts.noise, opts.cond
     )
     z = lax.dynamic_slice_in_dim(z, device * local_batch, local_batch)
-    penalty_keys = penalties.sample_keys(
-        jax.random.fold_in(z_key, 1), local_batch, device * local_batch
-    )
-    return z, jax.random.fold_in(device_key, device), penalty_keys
+    keys = sample_keys(z_key, local_batch, device * local_batch)
+    return z, jax.random.fold_in(device_key, device), keys
 
   def labels_of(i):  # Fakes take the labels of the real batch they meet.
     return None if batch_labels is None else batch_labels[i]
@@ -612,7 +732,7 @@ def train_iteration(
   g = GState(state.g_params, state.g_batch_stats, state.g_opt_state)
   per_update, mask = [], jnp.zeros((), jnp.int32)
   for i in range(k):
-    g_input, device_key, penalty_keys = inputs(i)
+    g_input, device_key, keys = inputs(i)
     d, metrics, update_mask = discriminator_update(
         d,
         g,
@@ -623,14 +743,14 @@ def train_iteration(
         nets=nets,
         opts=opts,
         extra=extra,
-        penalty_keys=penalty_keys,
+        keys=keys,
     )
     per_update.append(metrics)
     mask = mask | update_mask
   d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
 
   # One generator update, with fresh noise, against the updated D.
-  g_input, device_key, _ = inputs(k)
+  g_input, device_key, keys = inputs(k)
   g, g_metrics, g_mask = generator_update(
       g,
       d,
@@ -641,8 +761,17 @@ def train_iteration(
       nets=nets,
       opts=opts,
       extra=extra,
+      keys=keys,
   )
   mask = mask | g_mask
+  loss_state = d.loss_state
+  if opts.augment.adaptive:  # ADA's p, every augment.interval iterations.
+    loss_state = augment_lib.ada_update(
+        opts.augment,
+        loss_state,
+        state.step,
+        images_per_iteration=k * local_batch * num_devices,
+    )
 
   new_state = state.replace(
       step=state.step + 1,
@@ -653,7 +782,7 @@ def train_iteration(
       d_params=d.params,
       d_batch_stats=d.batch_stats,
       d_opt_state=d.opt_state,
-      loss_state=d.loss_state,
+      loss_state=loss_state,
       ema_params=ema_update(state.ema_params, g.params, opts.ema_decay),
       ema_batch_stats=ema_update(
           state.ema_batch_stats, g.batch_stats, opts.ema_decay
@@ -661,6 +790,9 @@ def train_iteration(
       health=_record(state.health, state.step + 1, mask),
   )
   metrics = {**d_metrics, **g_metrics, "d_param_norm": _global_norm(d.params)}
+  if opts.augment.name == "ada":
+    metrics["ada_p"] = loss_state["ada_p"]
+    metrics["ada_rt"] = loss_state["ada_rt"]
   return new_state, lax.pmean(metrics, AXIS)
 
 

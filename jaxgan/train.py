@@ -13,9 +13,9 @@ import ml_collections
 
 from jaxgan import evaluation, experiment, fs, health as health_lib, report
 from jaxgan import runtime, state as state_lib, workdir as workdir_lib
-from jaxgan import writers
+from jaxgan import overfitting, writers
 from jaxgan.checkpoint import Checkpointer
-from jaxgan.data import pipeline, sources
+from jaxgan.data import pipeline
 from jaxgan.errors import UserError, os_errors
 from jaxgan.experiment import Experiment
 from jaxgan.outputs import Outputs, make_outputs
@@ -65,7 +65,7 @@ def train_and_evaluate(
   )
   exp = experiment.build(config, runtime.make_mesh(), log=runtime.log)
   with os_errors(f"data.source={config.data.source}"):
-    source = sources.get_source(config.data)
+    source = pipeline.training_source(config.data)
     largest = max(
         [config.train.batch_size]
         + [s.batch_size for s in (exp.schedule.stages if exp.schedule else [])]
@@ -83,6 +83,12 @@ def train_and_evaluate(
       num_samples=config.eval.num_samples,
       reference_split=config.eval.reference_split,
   )
+  overfit = None
+  if config.eval.d_overfitting:
+    with os_errors(f"eval.reference_split={config.eval.reference_split}"):
+      overfit = overfitting.Overfitting(
+          exp, source, config.eval.reference_split
+      )
   notes, restored_step, checkpointer = [], None, None
   with os_errors(f"--workdir={workdir}"):
     has_checkpoints = fs.path(workdir_lib.checkpoints_dir(workdir)).exists()
@@ -112,7 +118,7 @@ def train_and_evaluate(
   if restored_step is not None:
     runtime.log(f"resumed from checkpoint at step {restored_step}")
   writer = writers.Writer(workdir, enabled=runtime.is_writer())
-  outputs = make_outputs(exp, workdir, writer, evaluator, codes)
+  outputs = make_outputs(exp, workdir, writer, evaluator, codes, overfit)
   saver = _Saver(
       checkpointer,
       health_lib.Health(state, skip=config.train.on_nonfinite == "skip"),
@@ -208,6 +214,7 @@ def _loop(
     if every(train.log_every_steps):
       values = {k: float(v) for k, v in jax.device_get(metrics).items()}
       values["nonfinite_steps"] = saver.check(state, step)
+      values.update(outputs.diagnostics(state))
       values = {k: v for k, v in values.items() if math.isfinite(v)}
       if stage is not None:  # Where the growing is: TensorBoard shows it.
         values["resolution"] = stage.resolution

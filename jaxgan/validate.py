@@ -11,11 +11,12 @@ import math
 import jax
 import ml_collections
 
-from jaxgan import extractors, latent, losses, metrics, models, penalties
+from jaxgan import augment, extractors, latent, losses, metrics, models
+from jaxgan import penalties
 from jaxgan import progressive, runtime, state as state_lib
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
-from jaxgan.models import conditioning, dcgan, inception
+from jaxgan.models import conditioning, dcgan, inception, resnet
 
 
 def _positive_int(name: str, value) -> None:
@@ -87,6 +88,8 @@ def validate_config(
   _check_loss_and_model(config, loss, spec)
   _check_regularizers(config, loss, spec, num_devices or jax.device_count())
   _check_progressive(config, spec, num_devices or jax.device_count())
+  _check_resnet(config, spec)
+  _check_little_data(config, loss)
 
 
 def validate_data(data: ml_collections.ConfigDict) -> None:
@@ -185,6 +188,101 @@ def _check_progressive(config, spec: models.ModelSpec, num_devices: int):
       )
 
 
+def _check_resnet(config, spec: models.ModelSpec) -> None:
+  """The ResNet family's own fields (sngan, biggan)."""
+  m, c = config.model, config.loss
+  _in_range("loss.ortho_reg", c.ortho_reg, 0.0, float("inf"))
+  _positive_int("model.shared_dim", m.shared_dim)
+  if isinstance(m.attention_res, bool) or not isinstance(m.attention_res, int):
+    raise UserError(
+        f"model.attention_res={m.attention_res!r} must be an "
+        "integer (0 = no self-attention)"
+    )
+  if m.attention_res and m.name in ("sngan", "biggan"):
+    ladder = [
+        2**l for l in range(3, int(math.log2(config.data.image_size)) + 1)
+    ]
+    if m.attention_res not in ladder:
+      raise UserError(
+          f"model.attention_res={m.attention_res} is not a resolution of "
+          f"model.name={m.name!r}'s blocks; use one of {ladder} or 0"
+      )
+  if m.name == "biggan":
+    chunks = resnet.num_chunks(config.data.image_size)
+    width = latent.input_dim(m.z_dim, conditioning.from_config(config))
+    if width % chunks:
+      raise UserError(
+          f"BigGAN splits G's input (model.z_dim={m.z_dim} plus InfoGAN "
+          f"codes: {width}) into {chunks} equal chunks at "
+          f"data.image_size={config.data.image_size}; use a model.z_dim "
+          f"that makes it a multiple of {chunks}, e.g. {chunks * 32}"
+      )
+
+
+def _check_little_data(config, loss) -> None:
+  """Augmentation, bCR, LeCam, data.num_examples and the D-overfitting
+  diagnostic (the limited-data tools)."""
+  a, c, d = config.augment, config.loss, config.data
+  _one_of("augment.name", a.name, augment.NAMES)
+  toy = sources.is_toy(d)
+  for key, on in (
+      ("augment.name", a.name != "none"),
+      ("loss.bcr_real", c.bcr_real != 0),
+      ("loss.bcr_fake", c.bcr_fake != 0),
+      ("eval.d_overfitting", bool(config.eval.d_overfitting)),
+  ):
+    if on and toy:
+      value = config[key.split(".")[0]][key.split(".")[1]]
+      raise UserError(
+          f"{key}={value!r} is for images; data.source={d.source!r} is a "
+          "2-D toy: leave it at its default"
+      )
+  if a.name == "diffaugment":
+    try:
+      augment.diffaugment.parse_policy(a.policy)
+    except ValueError as e:
+      raise UserError(f"augment.policy={a.policy!r}: {e}") from None
+  if a.name == "ada":
+    _one_of("augment.pipeline", a.pipeline, augment.PIPELINES)
+    _in_range("augment.p", a.p, 0.0, 1.0)
+    _in_range("augment.target", a.target, 0.0, 1.0, " (0 keeps p fixed)")
+    _positive_int("augment.interval", a.interval)
+    if not _number(a.speed_kimg) or a.speed_kimg <= 0:
+      raise UserError(
+          f"augment.speed_kimg={a.speed_kimg!r} must be positive (the "
+          "paper: 500)"
+      )
+  for name in ("bcr_real", "bcr_fake", "lecam"):
+    _in_range(f"loss.{name}", c[name], 0.0, float("inf"))
+  _in_range("loss.lecam_decay", c.lecam_decay, 0.0, 0.999999)
+  if (c.bcr_real or c.bcr_fake or c.lecam) and loss.autoencoder:
+    raise UserError(
+        f"loss.bcr_real, loss.bcr_fake and loss.lecam regularise D's "
+        f"outputs; loss.name={c.name!r} reads reconstruction errors: "
+        "set them to 0"
+    )
+  if (
+      config.eval.d_overfitting
+      and models.get_spec(config.model.name).progressive
+  ):
+    raise UserError(
+        "eval.d_overfitting=True reads D at one resolution; a progressive "
+        f"model.name={config.model.name!r} changes it: set it to False"
+    )
+  n = d.num_examples
+  if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    raise UserError(
+        f"data.num_examples={n!r} must be an integer >= 0 (0 = all)"
+    )
+  if isinstance(d.subset_seed, bool) or not isinstance(d.subset_seed, int):
+    raise UserError(f"data.subset_seed={d.subset_seed!r} must be an integer")
+  if n and n < config.train.batch_size:
+    raise UserError(
+        f"data.num_examples={n} is fewer than one batch "
+        f"(train.batch_size={config.train.batch_size}); use at least that"
+    )
+
+
 def _check_data_and_model(config, spec: models.ModelSpec) -> None:
   toy = sources.is_toy(config.data)
   size = config.data.image_size
@@ -250,11 +348,17 @@ def _check_conditioning(config, spec: models.ModelSpec) -> None:
           "integer >= 2 with model.conditioning="
           f"{m.conditioning!r}"
       )
-    if m.conditioning == "projection" and m.name == "mlp":
+    if m.conditioning not in spec.conditioning_modes:
+      why = {
+          "projection": "conditions G through its batch norms, which "
+          f"model.name={m.name!r} has none of",
+          "concat": "joins label maps to D's input, which "
+          f"model.name={m.name!r} does not take",
+          "acgan": f"needs a class head model.name={m.name!r} has not",
+      }[m.conditioning]
       raise UserError(
-          "model.conditioning='projection' conditions G through "
-          "its batch norms, which model.name='mlp' has none of; "
-          "use 'concat' or 'acgan' with the MLP"
+          f"model.conditioning={m.conditioning!r} {why}; use one of "
+          f"{list(spec.conditioning_modes)} with it"
       )
 
 
@@ -328,6 +432,9 @@ def _check_regularizers(
       "loss.feature_matching": ("feature_matching", c.feature_matching > 0),
       "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),
       "model.d_minibatch_std": ("d_minibatch_std", m.d_minibatch_std),
+      "model.g_spectral_norm": ("g_spectral_norm", m.g_spectral_norm),
+      "model.attention_res": ("attention", m.attention_res != 0),
+      "loss.ortho_reg": ("ortho_reg", c.ortho_reg != 0),
   }
   for key, (option, on) in switches.items():
     if on and option not in spec.d_options:

@@ -20,14 +20,18 @@ class Drawer:
   """A restored run's generator: draws (inputs, labels) as uint8 images."""
 
   def __init__(
-      self, workdir: str, step: int | None = None, batch_size: int = 256
+      self,
+      workdir: str,
+      step: int | None = None,
+      batch_size: int = 256,
+      truncation: float | None = None,
   ):
+    """truncation: draw z from the normal truncated at it (BigGAN's
+    truncation trick; normal noise only)."""
     run = workdir_lib.load_run(workdir, step)
-    self.config, self.experiment, self.state = (
-        run.config,
-        run.experiment,
-        (run.state),
-    )
+    self.config, self.experiment = run.config, run.experiment
+    self.state, self.truncation = run.state, truncation
+    latent.check_truncation(truncation, self.config.model.noise)
     self.cond = self.experiment.cond
     self.sampler = generate.Sampler(
         self.experiment,
@@ -37,7 +41,7 @@ class Drawer:
 
   def inputs(self, seed: int, num: int) -> np.ndarray:
     """(num, input_dim) generator inputs of `seed`."""
-    return generate.inputs(self.experiment, seed, num)
+    return generate.inputs(self.experiment, seed, num, self.truncation)
 
   def images(self, z, labels=None) -> np.ndarray:
     """uint8 images (float32 points for the 2-D toys) of inputs z (N,

@@ -164,3 +164,29 @@ def test_every_progan_stage_compiles_for_a_v5e_16_pod(v5e_16):
   # The 8x8 stages do more per image; the fade-in adds the old path.
   assert flops[1] > flops[2] > 0 and flops[0] > 0
   assert result["largest_memory_program"] in names
+
+
+def test_biggan_with_attention_compiles_for_a_v5e_16_pod(v5e_16):
+  # BigGAN's conditional G and projection D; self-attention at 16x16 in
+  # both adds its work (and nothing else changes).
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+
+  def flops(attention_res):
+    config = tiny_config(
+        **{
+            "model.name": "biggan",
+            "model.conditioning": "projection",
+            "model.num_classes": 10,
+            "model.g_spectral_norm": True,
+            "model.d_spectral_norm": True,
+            "model.attention_res": attention_res,
+            "loss.name": "hinge",
+            "loss.ortho_reg": 1e-4,
+            "train.batch_size": 32,
+        }
+    )
+    [program] = aot.compile_for(config, v5e_16)["programs"]
+    return program["flops_per_iteration"]
+
+  plain, attention = flops(0), flops(16)
+  assert attention > plain > 0

@@ -297,6 +297,47 @@ CASES = {
     ),
     "toy_model_on_images": (["--config.model.name=toy_mlp"], "'toy_mlp'"),
     "began_loss_on_dcgan": (["--config.loss.name=began"], "'began'"),
+    "attention_off_the_ladder": (
+        ["--config.model.name=sngan", "--config.model.attention_res=12"],
+        "model.attention_res=12",
+    ),
+    "attention_on_dcgan": (
+        ["--config.model.attention_res=16"],
+        "model.attention_res",
+    ),
+    "biggan_z_not_in_chunks": (
+        ["--config.model.name=biggan", "--config.model.z_dim=10"],
+        "model.z_dim=10",
+    ),
+    "unknown_augment": (["--config.augment.name=ada2"], "'ada2'"),
+    "unknown_diffaugment_policy": (
+        ["--config.augment.name=diffaugment", "--config.augment.policy=flip"],
+        "augment.policy='flip'",
+    ),
+    "ada_p_above_one": (
+        ["--config.augment.name=ada", "--config.augment.p=1.5"],
+        "augment.p=1.5",
+    ),
+    "num_examples_above_the_data": (
+        ["--config.data.num_examples=1000"],
+        "data.num_examples=1000",
+    ),
+    "lecam_with_began": (
+        [
+            "--config.model.name=began",
+            "--config.loss.name=began",
+            "--config.loss.lecam=0.3",
+        ],
+        "loss.lecam",
+    ),
+    "concat_on_biggan": (
+        [
+            "--config.model.name=biggan",
+            "--config.model.conditioning=concat",
+            "--config.model.num_classes=10",
+        ],
+        "model.conditioning='concat'",
+    ),
     # Data.
     "missing_data_dir": (
         ["--config.data.source=idx:/nonexistent/fmnist"],

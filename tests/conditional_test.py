@@ -23,6 +23,9 @@ LABELLED = [
     ("dcgan", "acgan"),
     ("mlp", "concat"),
     ("mlp", "acgan"),
+    ("sngan", "projection"),
+    ("sngan", "acgan"),
+    ("biggan", "projection"),
 ]
 
 
@@ -50,10 +53,19 @@ def test_labels_change_what_the_models_compute(model, mode):
   built, state = _init(config)
   g, d = built.generator, built.discriminator
   z = jax.random.normal(jax.random.PRNGKey(0), (4, config.model.z_dim))
-  g_vars = {"params": state.g_params, "batch_stats": state.g_batch_stats}
+  # SNGAN's class-conditional batch norm starts as plain batch norm (scales
+  # 1, shifts 0, as in the reference code), so the labels act only once the
+  # parameters have moved: nudge every parameter as a training step would.
+  leaves, tree = jax.tree_util.tree_flatten(state.g_params)
+  keys = jax.random.split(jax.random.PRNGKey(2), len(leaves))
+  moved = [
+      p + 0.02 * jax.random.normal(k, p.shape) for p, k in zip(leaves, keys)
+  ]
+  g_params = jax.tree_util.tree_unflatten(tree, moved)
+  g_vars = {"params": g_params, "batch_stats": state.g_batch_stats}
   a = g.apply(g_vars, z, train=False, labels=jnp.zeros(4, jnp.int32))
   b = g.apply(g_vars, z, train=False, labels=jnp.full(4, 2, jnp.int32))
-  # Relative to the output (tiny at init); cBN scales start ~N(1, 0.02).
+  # Relative to the output (tiny at init).
   assert float(jnp.abs(a - b).max()) > 1e-3 * float(jnp.abs(a).max())
   d_vars = {"params": state.d_params, "batch_stats": state.d_batch_stats}
   rngs = {"dropout": jax.random.PRNGKey(1)}
@@ -145,16 +157,33 @@ def test_matched_accuracy_equals_hand_computed_values():
 
 # Conditional batch norm (statistics over devices, per-class scales) and the
 # heads; 'concat' only changes the inputs and trains in the test below.
-@pytest.mark.parametrize("mode,info", [("projection", 0), ("acgan", 4)])
-def test_conditional_step_on_four_devices_equals_one(mode, info):
+# BigGAN's convolutions before batch norm have biases (as the reference's),
+# whose gradient is zero but for round-off, which differs between 1 and 4
+# devices; Adam scales it up to lr-sized steps (measured: 7e-4 apart after
+# two steps), so BigGAN's case uses SGD.
+@pytest.mark.parametrize(
+    "model,mode,info,extra",
+    [
+        ("dcgan", "projection", 0, {}),
+        ("dcgan", "acgan", 4, {}),
+        (
+            "biggan",
+            "projection",
+            0,
+            {"optim.name": "sgd", "optim.g_lr": 1e-3, "optim.d_lr": 1e-3},
+        ),
+    ],
+)
+def test_conditional_step_on_four_devices_equals_one(model, mode, info, extra):
   config = _config(
-      "dcgan",
+      model,
       mode,
       **{
           "model.bn_cross_device": True,
           "train.d_steps": 2,
           "model.info_categorical": info,
           "model.info_continuous": min(info, 1),
+          **extra,
       },
   )
   rng = np.random.default_rng(1)
@@ -334,7 +363,7 @@ def test_bad_conditioning_configs_are_refused(overrides, message):
     "mode,steps", [("concat", 300), ("projection", 600), ("acgan", 400)]
 )
 def test_conditioned_generator_draws_the_requested_class(
-    labelled, tmp_path, mode, steps
+    labelled, one_device, tmp_path, mode, steps
 ):
   # The two-class set (dark vs bright noise) and its fixed classifier: after
   # brief training, samples asked for class c are classified as c (an

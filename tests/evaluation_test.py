@@ -252,3 +252,59 @@ def test_real_data_floor_is_the_other_split_and_is_low(labelled):
   assert floor["class_coverage"] == 2 and floor["precision"] > 0.8
   one_class = evaluator.metrics_of(np.full((40, 32, 32, 1), 20, np.uint8))
   assert floor["fd"] < one_class["fd"] / 10
+
+
+def test_truncation_sweep_cli_prints_rows_and_plots(labelled, tmp_path):
+  workdir = tmp_path / "run"
+  config = tiny_config(
+      **{
+          "data.source": f"idx:{labelled['data']}",
+          "train.num_steps": 2,
+          "eval.classifier": str(labelled["clf"]),
+          "model.init_std": 0.3,  # Inputs show in the pixels.
+      }
+  )
+  train.train_and_evaluate(config, str(workdir))
+
+  def cli(*args):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jaxgan.evaluate",
+            f"--workdir={workdir}",
+            *args,
+        ],
+        cwd=ROOT,
+        env=cpu_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+  png = tmp_path / "sweep.png"
+  result = cli(
+      "--num_samples=40", "--truncation_sweep=0.05,1,none", f"--sweep_out={png}"
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = [json.loads(l) for l in result.stdout.splitlines() if l[:1] == "{"]
+  assert [r["truncation"] for r in rows] == [0.05, 1.0, None]
+  assert all(np.isfinite(r["fd"]) for r in rows)
+  # Near-constant z gives other samples, hence another FD.
+  assert rows[0]["fd"] != rows[2]["fd"]
+  assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  # The untruncated row is what the plain evaluation measures.
+  plain = cli("--num_samples=40")
+  assert plain.returncode == 0, plain.stderr[-3000:]
+  out = json.loads(plain.stdout.strip().splitlines()[-1])
+  assert out["fd"] == pytest.approx(rows[2]["fd"], rel=1e-5)
+  assert out["protocol"]["truncation"] is None
+  # A bad value is named before any evaluation, and nothing is written.
+  bad = cli("--truncation_sweep=0.5,-1", f"--sweep_out={tmp_path / 'b.png'}")
+  assert bad.returncode == 2 and not (tmp_path / "b.png").exists()
+  assert bad.stderr.strip().splitlines() == [
+      "error: --truncation_sweep=-1.0 must be positive, e.g. 0.5"
+  ]
+  bad = cli("--truncation_sweep=0.5,big")
+  assert bad.returncode == 2
+  assert "'big' is not a number" in bad.stderr.strip().splitlines()[-1]

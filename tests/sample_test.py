@@ -287,3 +287,35 @@ def test_slerp_keeps_the_norm_path_and_ends():
       (-1, [5]),
       (1, [1]),
   ]
+
+
+def test_truncation_reaches_the_generator_and_the_cli(tmp_path, info_run):
+  # Only z is truncated; the InfoGAN codes are drawn as without it.
+  z_dim = views.Drawer(str(info_run)).config.model.z_dim
+  plain = views.Drawer(str(info_run)).inputs(7, 500)
+  cut = views.Drawer(str(info_run), truncation=0.3).inputs(7, 500)
+  assert np.abs(plain[:, :z_dim]).max() > 2.0
+  assert np.abs(cut[:, :z_dim]).max() <= 0.3
+  np.testing.assert_array_equal(cut[:, z_dim:], plain[:, z_dim:])
+  npy = tmp_path / "t.npy"
+  result = _sample_cli(
+      f"--workdir={info_run}", "--num=20", "--truncation=0.3", f"--out={npy}"
+  )
+  assert result.returncode == 0, result.stderr[-2000:]
+  samples = np.load(npy)
+  np.testing.assert_array_equal(
+      samples, views.samples(views.Drawer(str(info_run), truncation=0.3), 20)
+  )
+  assert (
+      np.abs(
+          samples.astype(int) - views.samples(views.Drawer(str(info_run)), 20)
+      ).max()
+      > 0
+  )
+  result = _sample_cli(
+      f"--workdir={info_run}", "--truncation=0", f"--out={tmp_path / 'u.npy'}"
+  )
+  assert result.returncode == 2 and not (tmp_path / "u.npy").exists()
+  assert result.stderr.strip().splitlines() == [
+      "error: --truncation=0.0 must be positive, e.g. 0.5"
+  ]

@@ -202,6 +202,33 @@ RESUME_CASES = {
         "progan.images_per_phase": 16,
         "progan.batch_sizes": "4:8,8:4",
     },
+    # BigGAN: G's spectral-norm vectors and conditional batch norms, the
+    # orthogonal regulariser, self-attention, the EMA.
+    "biggan": {
+        "model.name": "biggan",
+        "model.conditioning": "projection",
+        "model.num_classes": 10,
+        "model.g_spectral_norm": True,
+        "model.d_spectral_norm": True,
+        "model.attention_res": 16,
+        "model.ema_decay": 0.9,
+        "loss.name": "hinge",
+        "loss.ortho_reg": 1e-4,
+        "train.d_steps": 2,
+    },
+    # ADA in the middle of adapting (p, its accumulators between two
+    # updates, the image count), DiffAugment's draws, bCR, LeCam's anchors,
+    # a subset of the data.
+    "ada": {
+        "augment.name": "ada",
+        "augment.interval": 4,
+        # From p = 0.5, one step of at most 0.2 (at step 4).
+        "augment.p": 0.5,
+        "augment.speed_kimg": 0.4,
+        "loss.bcr_real": 1.0,
+        "loss.lecam": 0.3,
+        "data.num_examples": 24,
+    },
 }
 # (total steps, the step the first part stops at); default (6, 3).
 RESUME_STEPS = {"progan": (8, 3)}
@@ -227,9 +254,15 @@ def test_resume_equals_uninterrupted(tmp_path, idx_dir, case):
       tiny_config(**common, **{"train.num_steps": total}), str(tmp_path / "b")
   )
   a, b = jax.device_get(straight), jax.device_get(resumed)
-  assert int(b.step) == total and int(b.data_pos) == total
+  d_steps = common.get("train.d_steps", 1)  # One batch per D update.
+  assert int(b.step) == total and int(b.data_pos) == total * d_steps
   if case == "toy_began":  # k_t moved and is not clipped: the test can fail.
     assert 0.0 < float(b.loss_state["k"]) < 1.0
+  if case == "ada":  # p moved at step 4; the accumulators are mid-interval.
+    p = float(b.loss_state["ada_p"])
+    assert 0.0 < p < 1.0 and p != 0.5, p
+    assert float(b.loss_state["ada_count"]) > 0
+    assert int(b.loss_state["ada_images"]) == total * 8
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
     np.testing.assert_array_equal(x, y)  # Bit-identical on CPU.
   la, lb = _final(tmp_path / "a"), _final(tmp_path / "b")

@@ -20,6 +20,7 @@ float32 (k, per_process_batch, 2). For a class-conditional model
 per_process_batch)), read from the same examples.
 """
 
+import collections.abc
 import dataclasses
 import hashlib
 import io
@@ -168,6 +169,40 @@ def check_source(
   preprocess_for(data_config)(source[0])
   if num_classes:
     sources.check_labels(source, data_config, num_classes)
+
+
+class Subset(collections.abc.Sequence):
+  """The examples of `source` at `indices`, in that order."""
+
+  def __init__(self, source: Sequence, indices: np.ndarray):
+    self.source, self.indices = source, indices
+
+  def __len__(self) -> int:
+    return len(self.indices)
+
+  def __getitem__(self, i):
+    return self.source[int(self.indices[i])]
+
+
+def training_source(data_config) -> Sequence:
+  """The examples a run trains on: the split (sources.get_source), or with
+  data.num_examples = N > 0 the first N of its permutation drawn with
+  data.subset_seed, the same whatever the run's seed (so runs of several
+  seeds or methods share one subset)."""
+  source = sources.get_source(data_config)
+  n = data_config.num_examples
+  if not n:
+    return source
+  if n > len(source):
+    raise sources.DataError(
+        f"data.num_examples={n} is more than the {len(source)} examples of "
+        f"data.source={data_config.source!r} ({data_config.split}); use at "
+        f"most {len(source)}, or 0 for all"
+    )
+  order = np.random.default_rng(data_config.subset_seed).permutation(
+      len(source)
+  )
+  return Subset(source, np.sort(order[:n]))
 
 
 def make_dataset(

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxgan.errors import UserError
-from jaxgan.models import began, conditioning, dcgan, mlp, progan, toy
+from jaxgan.models import began, conditioning, dcgan, mlp, progan, resnet
+from jaxgan.models import toy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +35,8 @@ class ModelSpec:
   d_options: tuple[str, ...] = ()
   d_batch_norm: Callable[[ml_collections.ConfigDict], bool] = lambda c: False
   conditioning: bool = False
+  # The conditioning modes it implements (with `conditioning`).
+  conditioning_modes: tuple[str, ...] = ("concat", "projection", "acgan")
   progressive: bool = False
   equalized_lr: bool = False  # Weights stored N(0, 1), scaled at run time.
   resolutions: tuple[int, ...] | None = None  # data.image_size; None: any.
@@ -167,6 +170,64 @@ def _progan(
   )
 
 
+def _sngan(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
+  m, d = config.model, config.data
+  return (
+      resnet.Generator(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.g_width,
+          sn=m.g_spectral_norm,
+          attention_res=m.attention_res,
+          bn_axis_name=o.bn_axis_name,
+          dtype=_dtype(config),
+          cond=cond,
+      ),
+      resnet.Discriminator(
+          resolution=d.image_size,
+          width=m.d_width,
+          sn=m.d_spectral_norm,
+          attention_res=m.attention_res,
+          dtype=_dtype(config),
+          cond=cond,
+      ),
+  )
+
+
+def _biggan(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
+  m, d = config.model, config.data
+  return (
+      resnet.BigGenerator(
+          resolution=d.image_size,
+          channels=d.channels,
+          width=m.g_width,
+          shared_dim=m.shared_dim,
+          sn=m.g_spectral_norm,
+          attention_res=m.attention_res,
+          bn_axis_name=o.bn_axis_name,
+          dtype=_dtype(config),
+          cond=cond,
+      ),
+      resnet.Discriminator(
+          resolution=d.image_size,
+          width=m.d_width,
+          sn=m.d_spectral_norm,
+          attention_res=m.attention_res,
+          dtype=_dtype(config),
+          cond=cond,
+          big=True,
+      ),
+  )
+
+
 # The toy MLPs work in units of the data's scale, as if the data were
 # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
 
@@ -223,7 +284,38 @@ MODELS: dict[str, ModelSpec] = {
         d_options=("feature_matching",),
         resolutions=progan.SUPPORTED_RESOLUTIONS,
     ),
-    "mlp": ModelSpec(_mlp, d_options=("feature_matching",), conditioning=True),
+    "sngan": ModelSpec(
+        _sngan,
+        d_options=(
+            "d_spectral_norm",
+            "feature_matching",
+            "g_spectral_norm",
+            "attention",
+            "ortho_reg",
+        ),
+        conditioning=True,
+        conditioning_modes=("projection", "acgan"),
+        resolutions=resnet.SUPPORTED_RESOLUTIONS,
+    ),
+    "biggan": ModelSpec(
+        _biggan,
+        d_options=(
+            "d_spectral_norm",
+            "feature_matching",
+            "g_spectral_norm",
+            "attention",
+            "ortho_reg",
+        ),
+        conditioning=True,
+        conditioning_modes=("projection",),
+        resolutions=resnet.SUPPORTED_RESOLUTIONS,
+    ),
+    "mlp": ModelSpec(
+        _mlp,
+        d_options=("feature_matching",),
+        conditioning=True,
+        conditioning_modes=("concat", "acgan"),
+    ),
     "began": ModelSpec(
         _began, autoencoder=True, resolutions=began.SUPPORTED_RESOLUTIONS
     ),

@@ -27,6 +27,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan.models.layers import spectral
+
 MODES = ("none", "concat", "projection", "acgan")
 
 
@@ -138,21 +140,32 @@ class Heads(nn.Module):
   Returns the projection term (N,) to add to the logit ('projection'; zeros
   otherwise) and sows 'class_logits' ('acgan') and 'info' (InfoGAN Q: a
   128-unit LeakyReLU layer, then the categorical logits and the continuous
-  means).
+  means). With `spectral_norm` (D's model.d_spectral_norm) the projection's
+  class embedding is spectrally normalised too, as in the SNGAN-projection
+  reference.
   """
 
   cond: Conditioning
   init_std: float = 0.02
   dtype: Any = None
+  spectral_norm: bool = False
 
   @nn.compact
-  def __call__(self, h: jax.Array, labels) -> jax.Array:
+  def __call__(self, h: jax.Array, labels, train: bool = False) -> jax.Array:
     cond, init = self.cond, nn.initializers.normal(self.init_std)
     out = jnp.zeros(h.shape[:1], jnp.float32)
     if cond.mode == "projection":
-      embed = nn.Embed(
-          cond.num_classes, h.shape[-1], name="projection", embedding_init=init
-      )(labels)
+      embed = spectral(
+          nn.Embed(
+              cond.num_classes,
+              h.shape[-1],
+              name="projection",
+              embedding_init=init,
+          ),
+          self.spectral_norm,
+          labels,
+          train,
+      )
       out = jnp.sum(embed.astype(jnp.float32) * h.astype(jnp.float32), -1)
     if cond.mode == "acgan":
       logits = nn.Dense(

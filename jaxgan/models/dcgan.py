@@ -127,7 +127,8 @@ class Discriminator(nn.Module):
   (Karras et al. 2018). The last hidden map is sown as 'features' for
   feature matching. `cond` adds the label maps to the input ('concat'), the
   projection term, the ACGAN classifier or the InfoGAN Q head
-  (conditioning.Heads, unnormalised).
+  (conditioning.Heads; with `spectral_norm` the projection's class
+  embedding is normalised too).
   """
 
   resolution: int = 64
@@ -176,5 +177,7 @@ class Discriminator(nn.Module):
         h,
         train,
     )
-    extra = conditioning.Heads(self.cond, self.init_std, self.dtype)(h, labels)
+    extra = conditioning.Heads(
+        self.cond, self.init_std, self.dtype, self.spectral_norm
+    )(h, labels, train)
     return x[:, 0].astype(jnp.float32) + extra

@@ -114,14 +114,14 @@ class Attention(nn.Module):
   """SAGAN's self-attention block; the identity while gamma is 0."""
 
   sn: bool = True
-  init: Any = _GLOROT
+  kernel_init: Any = _GLOROT
   dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     n, h, w, c = x.shape
     conv = lambda f, name: _SN(  # pylint: disable=g-long-lambda
-        _conv(f, 1, self.init, self.dtype, name, use_bias=False),
+        _conv(f, 1, self.kernel_init, self.dtype, name, use_bias=False),
         self.sn,
         name=f"{name}_sn",
     )
