@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan import cpuinfo, experiment, runtime  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from step_time import load_config  # pylint: disable=g-import-not-at-top
 
@@ -85,7 +85,8 @@ def main():
     print(json.dumps(rows[-1]), flush=True)
   lines = [
       f"{args.config} on {jax.device_count()} "
-      f"{jax.devices()[0].platform} device(s), {os.cpu_count()} CPUs; "
+      f"{jax.devices()[0].platform} device(s) ({cpuinfo.describe()}), jax "
+      f"{jax.__version__}; "
       f"estimated training time {total / 60:.1f} min",
       "",
       "| stage | batch | compile s | ms per step | img/s | steps |",
@@ -103,6 +104,8 @@ def main():
         args.out,
         {
             "config": args.config,
+            "machine": cpuinfo.identity(),
+            "jax": jax.__version__,
             "stages": rows,
             "estimated_minutes": total / 60,
         },
