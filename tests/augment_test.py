@@ -305,8 +305,8 @@ def test_ada_p_update_by_hand():
 
 def test_bcr_by_hand():
   out = jnp.array([1.0, -2.0, 0.5])
-  out_t = jnp.array([0.0, -1.0, 0.5])
-  assert float(regularizers.consistency(out, out_t)) == pytest.approx(2 / 3)
+  out_t = jnp.array([-1.0, -1.0, 0.5])  # Differences 2, -1, 0.
+  assert float(regularizers.consistency(out, out_t)) == pytest.approx(5 / 3)
   # T: a flip or not, and a reflected integer shift of up to 1/8.
   x = np.asarray(_images(32))
   t = np.asarray(regularizers.bcr_transform(x, _keys(32, seed=9)))
