@@ -418,3 +418,43 @@ def test_d_overfitting_diagnostic_is_d_on_fixed_batches(labelled, tmp_path):
   assert out["d_out_gap"] == pytest.approx(
       out["d_out_train"] - out["d_out_heldout"]
   )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"augment.name": "diffaugment"},
+        {"augment.name": "ada", "augment.p": 1.0, "augment.target": 0.0},
+    ],
+    ids=["diffaugment", "ada"],
+)
+def test_the_step_shows_d_augmented_reals_and_fakes(overrides):
+  # The step's logged D outputs and loss are D's on the images augmented
+  # with each sample's keys (recomputed outside the step, on 2 devices),
+  # and differ from D's on the plain images.
+  from jax.sharding import Mesh  # pylint: disable=g-import-not-at-top
+  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+  from tests import zoo_test  # pylint: disable=g-import-not-at-top
+  from tests.conftest import tiny_config  # pylint: disable=g-import-not-at-top
+
+  config = tiny_config(**{"train.batch_size": 8, **overrides})
+  mesh = Mesh(np.array(jax.devices()[:2]), (runtime.AXIS,))
+  exp = experiment.build(config, mesh)
+  size = config.data.image_size
+  batch = np.random.default_rng(0).integers(
+      0, 256, (1, 8, size, size, 1), dtype=np.uint8
+  )
+  before = jax.device_get(exp.initial_state())
+  _, metrics = exp.train_step(
+      exp.initial_state(),
+      jax.device_put(batch, runtime.batch_sharding(mesh)),
+      0,
+  )
+  metrics = jax.device_get(metrics)
+  want = zoo_test._d_outside_the_step(exp, before, batch, 2)  # pylint: disable=protected-access
+  plain = zoo_test._d_outside_the_step(exp, before, batch, 2, augmented=False)  # pylint: disable=protected-access
+  for key, value in want.items():
+    np.testing.assert_allclose(
+        metrics[key], value, rtol=1e-4, atol=1e-6, err_msg=key
+    )
+    assert abs(plain[key] - value) > 1e-4 * (1 + abs(value)), key

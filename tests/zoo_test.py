@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh
 
+from jaxgan import augment as augment_lib
 from jaxgan import experiment, latent, losses, models, runtime
+from jaxgan import step as step_lib
 from jaxgan.errors import UserError
 from jaxgan.runtime import AXIS
 from jaxgan.models import progan
@@ -191,12 +193,15 @@ def test_impossible_combinations_are_refused(combination):
     validate_config(_config(*combination), num_devices=2)
 
 
-def _d_outside_the_step(exp, state, batch, num_devices):
+def _d_outside_the_step(exp, state, batch, num_devices, augmented=True):
   """The logged d_loss, d_real and d_fake of step 0 recomputed without the
   step's code: per device, G's output on its slice of the global noise and
-  D's outputs on the real and the generated slice, with the step's keys
-  (fold_in(key, step), then the update index, then the device)."""
+  D's outputs on the real and the generated slice (augmented as the config
+  says, with the per-sample keys of step.sample_keys, unless not
+  `augmented`), with the step's keys (fold_in(key, step), then the update
+  index, then the device)."""
   config = exp.config
+  aug = augment_lib.from_config(config)
   key = jax.random.fold_in(state.key, 0)
   z_key, drop_key = jax.random.split(jax.random.fold_in(key, 0))
   z = latent.draw(
@@ -230,6 +235,11 @@ def _d_outside_the_step(exp, state, batch, num_devices):
     fake = generator.apply(
         g_vars, z[part], train=True, mutable=["batch_stats"], **extra
     )[0]
+    real_d = real[part]
+    if aug.enabled and augmented:
+      keys = step_lib.sample_keys(z_key, local, d * local)
+      p = augment_lib.p_of(aug, state.loss_state)
+      real_d, fake = aug(real_d, keys.aug_real, p), aug(fake, keys.aug_fake, p)
     d_vars = {"params": state.d_params}
     mutable = []
     if state.d_batch_stats:
@@ -237,7 +247,7 @@ def _d_outside_the_step(exp, state, batch, num_devices):
       mutable = ["batch_stats"]
     real_out, updates = discriminator.apply(
         d_vars,
-        real[part],
+        real_d,
         train=True,
         rngs={"dropout": k_real},
         mutable=mutable,
