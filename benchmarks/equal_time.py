@@ -96,7 +96,11 @@ def main():
   for run in runs:
     name = os.path.basename(os.path.normpath(run))
     for moment in moments:
-      step = max(s for s, t in timing[run].items() if t <= moment + 1e-6)
+      steps = [s for s, t in timing[run].items() if t <= moment + 1e-6]
+      if not steps:  # No checkpoint of this run that early.
+        print(f"{name}: no checkpoint by {moment:.0f} s", flush=True)
+        continue
+      step = max(steps)
       out = json.loads(
           _cli(
               "jaxgan.evaluate",
