@@ -34,7 +34,7 @@ Paper anchors (not reproduced here): IS 9.22, FID 14.73 (conditional).
 Cost: ahead-of-time compilation for a TPU topology reports the memory and
 FLOPs of one iteration:
   python -m jaxgan.aot --config=configs/biggan_cifar10.py --topology=v5e:2x2
-(benchmarks/BENCHMARKS.md, "The ResNet family", has the figures).
+(not measured yet; SNGAN's figures are in configs/sngan_cifar10.py).
 """
 
 from configs import default
