@@ -40,20 +40,24 @@ def test_the_check_finds_a_break():
   assert "jaxgan.evaluation imports the repository's configs package" in found
 
 
-def test_importing_the_step_loads_neither_pil_nor_a_command_line():
-  code = (
-      "import sys, jaxgan.step; print(sorted(m for m in sys.modules if "
-      "m == 'PIL' or m.startswith(('PIL.', 'jaxgan.cli', 'absl.app'))))"
-  )
-  out = subprocess.run(
-      [sys.executable, "-c", code],
+def _python(code: str, *args: str) -> str:
+  """What `python -c code args` prints, stripped (a CPU jaxgan process)."""
+  return subprocess.run(
+      [sys.executable, "-c", code, *args],
       cwd=ROOT,
       env=cpu_env(),
       capture_output=True,
       text=True,
       check=True,
-  ).stdout
-  assert out.strip() == "[]"
+  ).stdout.strip()
+
+
+def test_importing_the_step_loads_neither_pil_nor_a_command_line():
+  code = (
+      "import sys, jaxgan.step; print(sorted(m for m in sys.modules if "
+      "m == 'PIL' or m.startswith(('PIL.', 'jaxgan.cli', 'absl.app'))))"
+  )
+  assert _python(code) == "[]"
 
 
 @pytest.mark.skipif(
@@ -69,13 +73,5 @@ def test_the_metrics_writer_keeps_an_installed_torch_out(tmp_path):
       " w.scalars(1, {'a': 1.0}); w.close();"
       " print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
   )
-  out = subprocess.run(
-      [sys.executable, "-c", code, str(tmp_path)],
-      cwd=ROOT,
-      env=cpu_env(),
-      capture_output=True,
-      text=True,
-      check=True,
-  ).stdout
-  assert out.strip() == "[]"
+  assert _python(code, str(tmp_path)) == "[]"
   assert list((tmp_path / "tensorboard").iterdir())
