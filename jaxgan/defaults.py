@@ -62,6 +62,10 @@ def get_config() -> ml_collections.ConfigDict:
   )
   config.model.d_spectral_norm = False  # Miyato et al. 2018.
   config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
+  # PacGAN (Lin et al. 2018): D sees packs of this many samples concatenated
+  # along channels (features for 2-D points); 1 = off. train.batch_size
+  # counts samples: D gets batch_size / d_pack packs.
+  config.model.d_pack = 1
   # Spectral norm in G too (BigGAN's; sngan, biggan).
   config.model.g_spectral_norm = False
   # SAGAN's self-attention after the G and D blocks at this resolution

@@ -140,6 +140,7 @@ def step_options(
       bcr_fake=float(config.loss.bcr_fake),
       lecam=float(config.loss.lecam),
       lecam_decay=float(config.loss.lecam_decay),
+      d_pack=int(config.model.d_pack),
   )
 
 
@@ -215,6 +216,7 @@ def build(
           data_shape=data_shape,
           loss_state=initial_loss_state(config, loss),
           labelled=cond.labelled,
+          d_pack=config.model.d_pack,
       ),
       out_shardings=runtime.replicated(mesh),
   )

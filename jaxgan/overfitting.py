@@ -46,7 +46,8 @@ class Overfitting:
       self, exp: Experiment, source, reference_split: str, num=NUM_IMAGES
   ):
     config = exp.config
-    devices = exp.mesh.size
+    # Whole packs of PacGAN's D on every device.
+    devices = exp.mesh.size * config.model.d_pack
     num = max(devices, num // devices * devices)
     train_x, train_y = _first(source, config.data, num)
     held = config.data.copy_and_resolve_references()

@@ -91,16 +91,18 @@ def init_state(
     data_shape: tuple[int, ...],
     loss_state: dict[str, jax.Array],
     labelled: bool = False,
+    d_pack: int = 1,
 ) -> TrainState:
   """Initialises all variables from `key` (call under jit).
 
   z_dim: the generator's input width (noise and InfoGAN codes).
   data_shape: one example's shape, (H, W, C) for images or (2,) for points.
   labelled: the models take class labels.
+  d_pack: D's pack size (models/packing.py): D is initialised on 4 packs.
   """
   init_key, g_key, d_key = jax.random.split(key, 3)
   z = jnp.zeros((4, z_dim), jnp.float32)
-  x = jnp.zeros((4, *data_shape), jnp.float32)
+  x = jnp.zeros((4 * d_pack, *data_shape), jnp.float32)
   kwargs = {"labels": jnp.zeros((4,), jnp.int32)} if labelled else {}
   g_vars = generator.init(g_key, z, train=False, **kwargs)
   d_vars = discriminator.init(d_key, x, train=False, **kwargs)

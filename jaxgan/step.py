@@ -28,7 +28,7 @@ from jax.sharding import Mesh, PartitionSpec as P
 
 from jaxgan import augment as augment_lib
 from jaxgan import latent, losses, penalties, regularizers
-from jaxgan.models import conditioning
+from jaxgan.models import conditioning, packing
 from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
 
@@ -211,6 +211,8 @@ class StepOptions:
       alpha (a function of the step) goes to G and D as `alpha`, and real
       images pass through `reals(x, alpha)` before D sees them.
     reals: see `stage`.
+    d_pack: PacGAN's pack size (models/packing.py; 1 = off): D wraps the
+      packing itself; a penalty treats each pack as one sample of D.
   """
 
   loss: losses.GanLoss
@@ -235,6 +237,7 @@ class StepOptions:
   lecam_decay: float = 0.99
   stage: Any = None
   reals: Callable | None = None
+  d_pack: int = 1
 
   @property
   def heads(self) -> tuple[str, ...]:
@@ -340,6 +343,21 @@ def head_losses(
   return total, metrics
 
 
+def _penalty(opts: StepOptions, d_fn, real, fake, keys):
+  """opts.penalty on D's own samples: with packing, the packs (one
+  interpolation weight, one input gradient norm per pack; a pack's key is
+  that of its first sample)."""
+  m = opts.d_pack
+  if m == 1:
+    return opts.penalty(d_fn, real, fake, keys)
+  return opts.penalty(
+      lambda x: d_fn(packing.unpack(x, m)),
+      packing.pack(real, m),
+      packing.pack(fake, m),
+      keys[::m],
+  )
+
+
 def _clip(params, c: float):
   """WGAN's Lipschitz constraint: D's parameters clipped to [-c, c]."""
   return jax.tree.map(lambda p: jnp.clip(p, -c, c), params)
@@ -442,7 +460,7 @@ def discriminator_update(
           labels=labels,
           extra=extra,
       )[0]
-      penalty = opts.penalty(d_fn, real, fake, keys.penalty)
+      penalty = _penalty(opts, d_fn, real, fake, keys.penalty)
     total = (
         d_loss + head_loss + opts.penalty_weight * penalty + opts.drift * drift
     )

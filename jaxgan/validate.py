@@ -90,6 +90,7 @@ def validate_config(
   _check_progressive(config, spec, num_devices or jax.device_count())
   _check_resnet(config, spec)
   _check_little_data(config, loss)
+  _check_packing(config, spec, num_devices or jax.device_count())
 
 
 def validate_data(data: ml_collections.ConfigDict) -> None:
@@ -283,6 +284,37 @@ def _check_little_data(config, loss) -> None:
     )
 
 
+def _check_packing(config, spec: models.ModelSpec, num_devices: int):
+  """model.d_pack: PacGAN's packs of samples (models/packing.py)."""
+  m = config.model.d_pack
+  _positive_int("model.d_pack", m)
+  if m == 1:
+    return
+  model = config.model.name
+  if spec.autoencoder or spec.progressive:
+    what = "BEGAN's autoencoder" if spec.autoencoder else "a progressive"
+    raise UserError(
+        f"model.d_pack={m!r} is for discriminators that score their input; "
+        f"model.name={model!r} has {what} discriminator: set model.d_pack=1"
+    )
+  cond = conditioning.from_config(config)
+  if cond.labelled or cond.info:
+    raise UserError(
+        f"model.d_pack={m!r} scores m samples at once, but "
+        f"model.conditioning={config.model.conditioning!r} and InfoGAN's "
+        "codes are per sample: set model.d_pack=1, or model.conditioning="
+        "'none' with model.info_categorical=0 and model.info_continuous=0"
+    )
+  per_device = config.train.batch_size // max(num_devices, 1)
+  if per_device % m:
+    raise UserError(
+        f"model.d_pack={m!r} does not divide the per-device batch "
+        f"{per_device} (train.batch_size={config.train.batch_size} over "
+        f"{num_devices} devices); use a train.batch_size that is a multiple "
+        f"of {m * num_devices}"
+    )
+
+
 def _check_data_and_model(config, spec: models.ModelSpec) -> None:
   toy = sources.is_toy(config.data)
   size = config.data.image_size
@@ -451,12 +483,14 @@ def _check_regularizers(
         f"'dcgan' only; leave it at 'batch_norm' for {model!r}"
     )
   if m.d_minibatch_std:
-    per_device = config.train.batch_size // max(num_devices, 1)
+    pack = m.d_pack if isinstance(m.d_pack, int) and m.d_pack > 0 else 1
+    per_device = config.train.batch_size // max(num_devices, 1) // pack
     if per_device > 4 and per_device % 4:
+      what = f"{pack} samples' packs" if pack > 1 else "samples"
       raise UserError(
-          f"model.d_minibatch_std groups 4 samples, but the per-device batch "
-          f"is {per_device}; use a train.batch_size that gives a multiple of 4"
-          " per device"
+          f"model.d_minibatch_std groups 4 of D's inputs, but the per-device "
+          f"batch is {per_device} {what}; use a train.batch_size that gives a "
+          "multiple of 4 per device"
       )
   _in_range("loss.began_gamma", c.began_gamma, 0.0, 1.0)
   _in_range("loss.began_lambda_k", c.began_lambda_k, 0.0, 1.0)

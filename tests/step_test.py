@@ -64,8 +64,16 @@ def _batches(config, n):
             "optim.d_lr": 0.01,
         },
         {"augment.name": "diffaugment"},
+        # PacGAN: packs within each device's slice; the penalty's draws by
+        # the pack's first sample's global index.
+        {
+            "model.d_pack": 2,
+            "model.d_norm": "layer_norm",
+            "penalty.name": "wgan_gp",
+            "penalty.weight": 1.0,
+        },
     ],
-    ids=["plain", "ada_bcr_lecam", "diffaugment"],
+    ids=["plain", "ada_bcr_lecam", "diffaugment", "packed_gp"],
 )
 def test_four_devices_equal_one_device(overrides):
   # Cross-device batch norm makes the 4-device step compute the same function

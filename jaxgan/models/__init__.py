@@ -9,6 +9,8 @@ model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
 (model.conditioning, model.info_*; models/conditioning.py); `progressive`
 marks a model that grows by stages (ProGAN; jaxgan/progressive.py).
+`model.d_pack` wraps the discriminator of any other unconditional model in
+PacGAN's packing (models/packing.py).
 
 The models know nothing of the data beyond its shape: the builders take the
 resolved convolution form (`conv_impl`, 'xla' or 'matmul';
@@ -24,7 +26,7 @@ import ml_collections
 
 from jaxgan.errors import UserError
 from jaxgan.models import began, conditioning, dcgan, mlp, progan, resnet
-from jaxgan.models import toy
+from jaxgan.models import packing, toy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -350,4 +352,9 @@ def get_models(
       data scale).
   """
   cond = conditioning.from_config(config) if cond is None else cond
-  return get_spec(config.model.name).build(config, cond, options)
+  generator, discriminator = get_spec(config.model.name).build(
+      config, cond, options
+  )
+  if config.model.d_pack > 1:  # PacGAN (models/packing.py).
+    discriminator = packing.Packed(discriminator, config.model.d_pack)
+  return generator, discriminator
