@@ -2,15 +2,21 @@
 
   python benchmarks/step_time.py                     # the default configs
   python benchmarks/step_time.py --configs=configs/tiny.py --repeats=3
+  python benchmarks/step_time.py --configs=configs/dcgan_fashion_mnist.py \
+      --variants "" augment.name=diffaugment augment.name=ada,augment.p=0.5
 
 For each config: compile time, then iterations/s and img/s of the compiled
 step on one batch already on the device, and of the same step fed by the real
 input pipeline (its config's data.source), with min/median/max over repeats.
 Ratios, not absolute numbers, are what compare between machines.
+`--variants` times each config once per comma list of overrides (`""`: as
+it is), each in a process of its own, one after the other.
 """
 
 import argparse
+import ast
 import importlib.util
+import itertools
 import json
 import os
 import statistics
@@ -22,7 +28,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # pylint: disable=g-import-not-at-top
 
-from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan import cpuinfo, experiment, runtime  # pylint: disable=g-import-not-at-top
 from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 
@@ -35,11 +41,27 @@ DEFAULT_CONFIGS = (
 )
 
 
-def load_config(path: str):
+def _override(config, assignment: str) -> None:
+  """config[a.b] = v for 'a.b=v' (v a Python literal, or else a string)."""
+  key, value = assignment.split("=", 1)
+  try:
+    value = ast.literal_eval(value)
+  except (ValueError, SyntaxError):
+    pass
+  node = config
+  *parents, leaf = key.split(".")
+  for name in parents:
+    node = node[name]
+  node[leaf] = type(node[leaf])(value) if node[leaf] is not None else value
+
+
+def load_config(path: str, variant: str = ""):
   spec = importlib.util.spec_from_file_location("bench_config", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config()
+  for assignment in filter(None, variant.split(",")):
+    _override(config, assignment)
   if config.data.source.startswith("tfds:"):  # Offline: same shapes, IDX data.
     config.data.source = f"idx:{sources.FASHION_MNIST_DIR}"
     config.data.preprocess = "pad" if config.data.image_size == 32 else "none"
@@ -56,8 +78,8 @@ def time_steps(step, state, next_batch, n):
   return (time.perf_counter() - start) / n, state
 
 
-def bench(path: str, steps: int, repeats: int) -> dict:
-  config = load_config(path)
+def bench(path: str, steps: int, repeats: int, variant: str = "") -> dict:
+  config = load_config(path, variant)
   mesh = runtime.make_mesh()
   exp = experiment.build(config, mesh)
   state, step = exp.initial_state(), exp.train_step
@@ -103,25 +125,26 @@ def main():
   parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS)
   parser.add_argument("--steps", type=int, default=30)
   parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--variants", nargs="+", default=[""])
   parser.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args._child:  # pylint: disable=protected-access
     # A child process (benchmarks/child.py): one config, with the XLA flags
     # jaxgan.main sets for its model, before JAX starts.
-    [path] = args.configs
+    [path], [variant] = args.configs, args.variants
     runtime.set_xla_flags(runtime.xla_cpu_flags(load_config(path).model.name))
-    print(json.dumps(bench(path, args.steps, args.repeats)))
+    print(json.dumps(bench(path, args.steps, args.repeats, variant)))
     return
   print(
       f"{jax.device_count()} {jax.devices()[0].platform} device(s), "
-      f"{os.cpu_count()} CPUs, jax {jax.__version__}"
+      f"{os.cpu_count()} CPUs, jax {jax.__version__}; {cpuinfo.describe()}"
   )
   print(
-      "| config | compile s | it/s device-resident (min/med/max) | it/s "
-      "real data (min/med/max) | img/s real | real/resident |"
+      "| config | variant | compile s | it/s device-resident (min/med/max) | "
+      "it/s real data (min/med/max) | img/s real | real/resident |"
   )
-  print("| --- | --- | --- | --- | --- | --- |")
-  for path in args.configs:
+  print("| --- | --- | --- | --- | --- | --- | --- |")
+  for path, variant in itertools.product(args.configs, args.variants):
     r = child.run(
         __file__,
         [
@@ -129,6 +152,7 @@ def main():
             f"--configs={path}",
             f"--steps={args.steps}",
             f"--repeats={args.repeats}",
+            f"--variants={variant}",
         ],
     )
     rate = lambda ts: [1.0 / t for t in ts]
@@ -139,7 +163,8 @@ def main():
     img_s = statistics.median(real) * r["batch"] * r["k"]
     ratio = statistics.median(real) / statistics.median(dev)
     print(
-        f"| {r['config']} | {r['compile_s']:.1f} | {fmt(dev)} | "
+        f"| {r['config']} | {variant or '-'} | {r['compile_s']:.1f} | "
+        f"{fmt(dev)} | "
         f"{fmt(real)} | {img_s:,.0f} | {ratio:.3f} |",
         flush=True,
     )
