@@ -39,7 +39,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import torch  # pylint: disable=g-import-not-at-top
 
-from jaxgan import experiment, runtime, state as state_lib  # pylint: disable=g-import-not-at-top
+from jaxgan import cpuinfo, experiment, runtime, state as state_lib  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
@@ -221,28 +221,26 @@ def bench(name: str, args, peak: float) -> dict:
 
 
 def machine() -> dict:
-  model = "unknown"
-  try:
-    with open("/proc/cpuinfo") as f:
-      for line in f:
-        if line.startswith("model name"):
-          model = line.split(":", 1)[1].strip()
-          break
-  except OSError:
-    pass
+  """The CPU (model, cpuid, ISA flags: jaxgan/cpuinfo.py) and versions."""
   return {
-      "cpu": model,
-      "cores": os.cpu_count(),
+      **cpuinfo.identity(),
       "python": platform.python_version(),
       "jax": jax.__version__,
       "torch": torch.__version__,
   }
 
 
+def _describe(m: dict) -> str:
+  """The CPU line; records made before the ISA flags were kept have none."""
+  if "isa" not in m:
+    return f"{m['cpu']}, {m['cores']} cores (ISA flags not recorded)"
+  return f"{cpuinfo.describe(m)} ({m['cpuid']})"
+
+
 def table(report: dict) -> str:
   m = report["machine"]
   lines = [
-      f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, jax "
+      f"Machine: {_describe(m)}; Python {m['python']}, jax "
       f"{m['jax']}, torch {m['torch']} ({report['threads']} threads). "
       f"float32 matmul peak (2048^3, best of 5): "
       f"{report['peak']['torch_gflops']:.0f} GFLOP/s in PyTorch, "
