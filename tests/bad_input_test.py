@@ -396,6 +396,10 @@ CASES = {
         ["--config.model.g_width=8"],
         "model.g_width=4",
     ),
+    "workdir_of_an_unpacked_model": (
+        ["--config.model.d_pack=2"],
+        "model.d_pack=1",
+    ),
     "corrupt_config_json": (_config_json_corrupt, "config.json"),
     # Checkpoints.
     "every_checkpoint_corrupt": (_corrupt_all_checkpoints, "no checkpoint in"),
