@@ -486,7 +486,7 @@ def _check_regularizers(
     pack = m.d_pack if isinstance(m.d_pack, int) and m.d_pack > 0 else 1
     per_device = config.train.batch_size // max(num_devices, 1) // pack
     if per_device > 4 and per_device % 4:
-      what = f"{pack} samples' packs" if pack > 1 else "samples"
+      what = f"packs of {pack}" if pack > 1 else "samples"
       raise UserError(
           f"model.d_minibatch_std groups 4 of D's inputs, but the per-device "
           f"batch is {per_device} {what}; use a train.batch_size that gives a "

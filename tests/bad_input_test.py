@@ -338,26 +338,6 @@ CASES = {
         ],
         "model.conditioning='concat'",
     ),
-    "d_pack_does_not_divide_batch": (
-        ["--config.model.d_pack=3"],
-        "model.d_pack=3",
-    ),
-    "d_pack_with_labels": (
-        [
-            "--config.model.d_pack=2",
-            "--config.model.conditioning=concat",
-            "--config.model.num_classes=10",
-        ],
-        "model.d_pack=2",
-    ),
-    "d_pack_on_began": (
-        [
-            "--config.model.name=began",
-            "--config.loss.name=began",
-            "--config.model.d_pack=2",
-        ],
-        "model.d_pack=2",
-    ),
     # Data.
     "missing_data_dir": (
         ["--config.data.source=idx:/nonexistent/fmnist"],

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import experiment, models, penalties, runtime
+from jaxgan import experiment, models, penalties, runtime, validate
+from jaxgan.errors import UserError
 from jaxgan import step as step_lib
 from jaxgan.models import dcgan, packing, toy
 from tests.conftest import tiny_config
@@ -76,6 +77,47 @@ def test_config_wraps_the_discriminator():
   assert isinstance(d, packing.Packed) and d.m == 2
   _, d = models.get_models(tiny_config())
   assert not isinstance(d, packing.Packed)
+
+
+@pytest.mark.parametrize(
+    "overrides,devices,expected",
+    [
+        ({"model.d_pack": 3}, 1, "multiple of 3"),
+        ({"model.d_pack": 4}, 4, "multiple of 16"),  # Batch 8: 2 per device.
+        ({"model.d_pack": 0}, 1, "model.d_pack=0 must be a positive"),
+        (
+            {
+                "model.d_pack": 2,
+                "model.conditioning": "concat",
+                "model.num_classes": 10,
+            },
+            1,
+            "model.conditioning='concat'",
+        ),
+        (
+            {"model.d_pack": 2, "model.name": "began", "loss.name": "began"},
+            1,
+            "BEGAN's autoencoder",
+        ),
+        (
+            {
+                "model.d_pack": 2,
+                "model.d_minibatch_std": True,
+                "train.batch_size": 20,
+            },
+            1,
+            "10 packs of 2",
+        ),
+    ],
+)
+def test_validate_refuses_packing_it_cannot_do(overrides, devices, expected):
+  with pytest.raises(UserError, match=expected):
+    validate.validate_config(tiny_config(**overrides), num_devices=devices)
+
+
+def test_validate_accepts_packing():
+  validate.validate_config(tiny_config(**{"model.d_pack": 2}), num_devices=4)
+  validate.validate_config(tiny_config(**{"model.d_pack": 8}), num_devices=1)
 
 
 # A non-linear critic of packs of m = 2 points of 3 coordinates:
