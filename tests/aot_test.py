@@ -21,7 +21,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per test process, not again each time the
+# process comes back to this module (pytest-xdist interleaves modules).
+@pytest.fixture(scope="session")
 def v5e_16():
   from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
 

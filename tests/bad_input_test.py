@@ -43,7 +43,9 @@ def _snapshot(root: pathlib.Path) -> dict[str, str]:
   return out
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per test process, not again each time the
+# process comes back to this module (pytest-xdist interleaves modules).
+@pytest.fixture(scope="session")
 def base(tmp_path_factory) -> dict[str, pathlib.Path]:
   """An IDX dataset and a tiny run trained on it (checkpoints at 2 and 4)."""
   root = tmp_path_factory.mktemp("base")

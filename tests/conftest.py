@@ -115,7 +115,9 @@ def tiny_config(**overrides):
   return config
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per test process, not again each time the
+# process comes back to this module (pytest-xdist interleaves modules).
+@pytest.fixture(scope="session")
 def labelled(tmp_path_factory):
   """A two-class IDX dataset (dark and bright noise) and a classifier."""
   root = tmp_path_factory.mktemp("labelled")

@@ -59,7 +59,9 @@ def _images(seed: int, shift: float) -> np.ndarray:
   return np.clip((field * 0.7 + shift + noise) * 255, 0, 255).astype(np.uint8)
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per test process, not again each time the
+# process comes back to this module (pytest-xdist interleaves modules).
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory):
   """The random weights, two folders of PNGs, the references' numbers (from
   their own process) and jaxgan's conversion of the weights."""
