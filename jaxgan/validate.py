@@ -86,11 +86,11 @@ def validate_config(
   _check_data_and_model(config, spec)
   _check_conditioning(config, spec)
   _check_loss_and_model(config, loss, spec)
+  _check_packing(config, spec, num_devices or jax.device_count())
   _check_regularizers(config, loss, spec, num_devices or jax.device_count())
   _check_progressive(config, spec, num_devices or jax.device_count())
   _check_resnet(config, spec)
   _check_little_data(config, loss)
-  _check_packing(config, spec, num_devices or jax.device_count())
 
 
 def validate_data(data: ml_collections.ConfigDict) -> None:
@@ -483,10 +483,10 @@ def _check_regularizers(
         f"'dcgan' only; leave it at 'batch_norm' for {model!r}"
     )
   if m.d_minibatch_std:
-    pack = m.d_pack if isinstance(m.d_pack, int) and m.d_pack > 0 else 1
-    per_device = config.train.batch_size // max(num_devices, 1) // pack
+    # model.d_pack is checked (_check_packing): D's inputs are its packs.
+    per_device = config.train.batch_size // max(num_devices, 1) // m.d_pack
     if per_device > 4 and per_device % 4:
-      what = f"packs of {pack}" if pack > 1 else "samples"
+      what = f"packs of {m.d_pack}" if m.d_pack > 1 else "samples"
       raise UserError(
           f"model.d_minibatch_std groups 4 of D's inputs, but the per-device "
           f"batch is {per_device} {what}; use a train.batch_size that gives a "
