@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -39,7 +40,8 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import torch  # pylint: disable=g-import-not-at-top
 
-from jaxgan import cpuinfo, experiment, runtime, state as state_lib  # pylint: disable=g-import-not-at-top
+from jaxgan import autotune, cpuinfo, experiment, runtime, state as state_lib  # pylint: disable=g-import-not-at-top
+from jaxgan.models import conv4x4  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
@@ -103,12 +105,16 @@ def _timed(fn) -> float:
 
 
 class JaxRunner:
-  """jaxgan's own step on one device-resident batch."""
+  """jaxgan's own step on one device-resident batch, DCGAN's convolutions in
+  `conv_impl`'s forms."""
 
-  def __init__(self, name: str, batch: int):
+  def __init__(self, name: str, batch: int, conv_impl: str = "auto"):
     config = jaxgan_config(name, batch)
+    config.model.conv_impl = conv_impl
     mesh = runtime.make_mesh()
     exp = experiment.build(config, mesh)
+    self.conv_impl = exp.conv_impl
+    timing_before = autotune.stats()["seconds"]
     self.state, self.step = exp.initial_state(), exp.train_step
     _, resolution, channels, _ = BENCHMARKS[name]
     images = np.random.default_rng(0).integers(
@@ -120,6 +126,8 @@ class JaxRunner:
         self.step.programs()[0].fn.lower(self.state, self.batch).compile()
     )
     self.compile_s = time.perf_counter() - start
+    # Timing the forms (first use on this machine only) is part of that.
+    self.tuning_s = autotune.stats()["seconds"] - timing_before
     self.params = (
         state_lib.param_count(self.state.g_params),
         state_lib.param_count(self.state.d_params),
@@ -177,10 +185,13 @@ def _stats(values):
 
 def bench(name: str, args, peak: float) -> dict:
   batch = args.batch
-  runners = {
-      "jaxgan": JaxRunner(name, batch),
-      "torch_eager": TorchRunner(name, batch, args.threads),
-  }
+  runners = {}
+  for i, impl in enumerate(args.conv_impls.split(",")):
+    runners["jaxgan" if i == 0 else f"jaxgan_{impl}"] = JaxRunner(
+        name, batch, impl
+    )
+  jax_keys = list(runners)
+  runners["torch_eager"] = TorchRunner(name, batch, args.threads)
   if args.torch_compile:
     runners["torch_compile"] = TorchRunner(
         name, batch, args.threads, compile_step=True
@@ -213,11 +224,40 @@ def bench(name: str, args, peak: float) -> dict:
         "fraction_of_peak": statistics.median(rates) * flops / 1e9 / peak,
         "compile_s": runner.compile_s,
     }
-    for other in ("torch_eager", "torch_compile"):
-      if key == "jaxgan" and other in runners:
-        ratios = [b / a for a, b in zip(times[key], times[other])]
-        result[f"ratio_vs_{other}"] = _stats(ratios)
+    if key in jax_keys:
+      result[key].update(conv_impl=runner.conv_impl, tuning_s=runner.tuning_s)
+      for other in ("torch_eager", "torch_compile"):
+        if other in runners:
+          ratios = [b / a for a, b in zip(times[key], times[other])]
+          suffix = "" if key == "jaxgan" else key[len("jaxgan") :]
+          result[f"ratio{suffix}_vs_{other}"] = _stats(ratios)
+  result["conv_forms"] = conv_forms()
   return result
+
+
+def conv_forms() -> list[dict]:
+  """The convolution forms this process took by timing, beside the fixed
+  rule's ('matmul', measured on an AVX2-only EPYC), with their times."""
+  out = []
+  for key, form in sorted(autotune.chosen().items()):
+    match = re.fullmatch(r"conv4x4s2\.(\w+)\((.*)\)", key)
+    if not match:
+      continue
+    computation, arg_text = match.groups()
+    args = [
+        jax.ShapeDtypeStruct(tuple(map(int, dims.split("x"))), dtype)
+        for dtype, dims in re.findall(r"(\w+)\[([\dx]+)\]", arg_text)
+    ]
+    out.append(
+        {
+            "computation": computation,
+            "shapes": [list(a.shape) for a in args],
+            "tuned": form,
+            "rule": conv4x4.rule_form(computation, *args),
+            "ms": autotune.recorded().get(key, {}).get("ms", {}),
+        }
+    )
+  return out
 
 
 def machine() -> dict:
@@ -249,26 +289,35 @@ def table(report: dict) -> str:
       "repeats; median (min-max).",
       "",
       "| model | implementation | steps/s | img/s | GFLOP/s (% of peak) | "
-      "compile s | jaxgan / this |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      "compile s | / torch eager | / torch.compile |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ]
+
+  def ratio_text(ratio):
+    if not ratio:
+      return "-"
+    return f"{ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f})"
+
   for r in report["results"]:
-    for key in ("jaxgan", "torch_eager", "torch_compile"):
-      if key not in r:
-        continue
+    keys = [k for k, v in r.items() if isinstance(v, dict) and "img_per_s" in v]
+    for key in keys:
       v = r[key]
       s, i = v["steps_per_s"], v["img_per_s"]
-      ratio = r.get(f"ratio_vs_{key}")
-      ratio_text = (
-          f"{ratio['median']:.2f}x ({ratio['min']:.2f}-" f"{ratio['max']:.2f})"
-          if ratio
+      name = key
+      if "conv_impl" in v and r["benchmark"] != "mlp":
+        name += f" (conv {v['conv_impl']})"
+      suffix = key[len("jaxgan") :] if key.startswith("jaxgan") else None
+      ratios = [
+          ratio_text(r.get(f"ratio{suffix}_vs_{other}"))
+          if suffix is not None
           else "-"
-      )
+          for other in ("torch_eager", "torch_compile")
+      ]
       lines.append(
-          f"| {r['benchmark']} | {key} | {s['median']:.2f} ({s['min']:.2f}-"
+          f"| {r['benchmark']} | {name} | {s['median']:.2f} ({s['min']:.2f}-"
           f"{s['max']:.2f}) | {i['median']:.0f} | {v['gflops']:.1f} "
           f"({100 * v['fraction_of_peak']:.0f}%) | "
-          f"{v['compile_s']:.1f} | {ratio_text} |"
+          f"{v['compile_s']:.1f} | {' | '.join(ratios)} |"
       )
   lines.append("")
   lines.append(
@@ -279,6 +328,31 @@ def table(report: dict) -> str:
       )
       + "."
   )
+  forms = [
+      (r["benchmark"], f)
+      for r in report["results"]
+      for f in r.get("conv_forms", [])
+  ]
+  if forms:
+    lines += [
+        "",
+        "DCGAN's convolution forms timed on this machine (`conv_impl` "
+        "'tuned', jaxgan/autotune.py) against the fixed rule ('matmul', "
+        "measured on an AVX2-only EPYC); ms per call of each form:",
+        "",
+        "| model | computation | arguments | tuned | rule | ms per form |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for bench_name, f in forms:
+      args = ", ".join("x".join(map(str, shape)) for shape in f["shapes"])
+      ms = ", ".join(
+          f"{k} {v:.2f}"
+          for k, v in sorted(f["ms"].items(), key=lambda kv: kv[1])
+      )
+      differs = "" if f["tuned"] == f["rule"] else " *"
+      lines.append(
+          f"| {bench_name} | {f['computation']} | {args} | {f['tuned']}{differs} | {f['rule']} | {ms} |"
+      )
   return "\n".join(lines) + "\n"
 
 
@@ -295,6 +369,12 @@ def main():
   )
   parser.add_argument("--threads", type=int, default=os.cpu_count())
   parser.add_argument("--torch_compile", action="store_true")
+  parser.add_argument(
+      "--conv_impls",
+      default="auto",
+      help="model.conv_impl values to time jaxgan with, comma-separated; "
+      "the first is 'jaxgan' in the table, others 'jaxgan_<value>'",
+  )
   parser.add_argument("--out", default="")
   parser.add_argument(
       "--_peak", type=float, default=0.0, help=argparse.SUPPRESS
@@ -329,6 +409,7 @@ def main():
             f"--threads={args.threads}",
             f"--_peak={max(peak.values())}",
         ]
+        + [f"--conv_impls={args.conv_impls}"]
         + (["--torch_compile"] if args.torch_compile else []),
     )
     report["results"].append(result)

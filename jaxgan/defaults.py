@@ -53,8 +53,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.bn_cross_device = False
   config.model.ema_decay = 0.0  # Generator EMA; 0 = off (EMA = live G).
   # DCGAN's 4x4 stride-2 convolutions (jaxgan/models/conv4x4.py): 'auto'
-  # (the matmul forms on the CPU backend, XLA's convolutions elsewhere) |
-  # 'xla' | 'matmul'. Results agree to float rounding; only speed differs.
+  # ('tuned' on the CPU backend, 'xla' elsewhere) | 'tuned' (each
+  # computation in the form timed fastest on this machine, once, cached on
+  # disk: jaxgan/autotune.py) | 'matmul' (the forms by a rule measured on an
+  # AVX2 CPU) | 'xla' (XLA's convolutions). Results agree to float
+  # rounding; only speed differs.
   config.model.conv_impl = "auto"
   # Discriminator switches (models/__init__.py says which model has which).
   config.model.d_norm = (

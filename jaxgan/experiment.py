@@ -18,6 +18,7 @@ from jax.sharding import Mesh
 
 from jaxgan import augment, latent, losses, models, penalties, progressive
 from jaxgan import regularizers, runtime
+from jaxgan.errors import UserError
 from jaxgan import state as state_lib
 from jaxgan import step as step_lib
 from jaxgan.data import sources
@@ -37,8 +38,8 @@ class Experiment:
     loss: the loss with its hyper-parameters bound.
     cond: the conditioning (labels, InfoGAN codes).
     options: what the train step applies (step.StepOptions).
-    conv_impl: DCGAN's convolution form on this mesh's backend ('xla' or
-      'matmul'; runtime.conv_impl).
+    conv_impl: DCGAN's convolution form on this mesh's backend ('xla',
+      'matmul' or 'tuned'; runtime.conv_impl).
     data_shape: one example's shape, (H, W, C) or (2,) for the 2-D toys.
     abstract_state: the train state's shapes, dtypes and shardings
       (`jax.ShapeDtypeStruct`s; nothing computed): a restore target, and
@@ -195,6 +196,12 @@ def build(
   cond = conditioning.from_config(config)
   platform = mesh.devices.flat[0].platform
   conv_impl = runtime.conv_impl(config.model.conv_impl, platform)
+  if conv_impl == "tuned" and platform != jax.local_devices()[0].platform:
+    raise UserError(
+        f"model.conv_impl='tuned' times the forms on this machine's "
+        f"{jax.local_devices()[0].platform} devices, not on {platform}; use "
+        f"model.conv_impl='auto' or 'xla'"
+    )
   mixture = sources.toy_mixture(config.data)
   build_options = models.BuildOptions(
       bn_axis_name=runtime.AXIS if config.model.bn_cross_device else None,

@@ -75,19 +75,24 @@ def quiet_tpu_probe() -> None:
 
 
 # model.conv_impl -> the form of DCGAN's 4x4 stride-2 convolutions
-# (models/conv4x4.py): 'matmul' = the custom-gradient forms measured faster
-# on XLA:CPU, 'xla' = XLA's own convolutions and their autodiff.
-CONV_IMPLS = ("auto", "xla", "matmul")
+# (models/conv4x4.py): 'matmul' = the custom-gradient forms by a rule
+# measured on an AVX2-only CPU, 'tuned' = each computation in the form timed
+# fastest on the machine that runs it (jaxgan/autotune.py), 'xla' = XLA's
+# own convolutions and their autodiff.
+CONV_IMPLS = ("auto", "xla", "matmul", "tuned")
 
 
 def conv_impl(choice: str, platform: str) -> str:
-  """'xla' or 'matmul' for `model.conv_impl=choice` on devices of `platform`.
+  """'xla', 'matmul' or 'tuned' for `model.conv_impl=choice` on devices of
+  `platform`.
 
-  'auto' takes the matmul forms only on the CPU backend, where they were
-  chosen by measurement; every other backend gets XLA's convolutions.
+  'auto' times the forms on the CPU backend, where which is fastest differs
+  from one kind of CPU to the next; every other backend gets XLA's
+  convolutions (on TPU their cost analysis favours them:
+  benchmarks/BENCHMARKS.md).
   """
   if choice == "auto":
-    return "matmul" if platform == "cpu" else "xla"
+    return "tuned" if platform == "cpu" else "xla"
   return choice
 
 

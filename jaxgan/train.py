@@ -13,7 +13,7 @@ import ml_collections
 
 from jaxgan import evaluation, experiment, fs, health as health_lib, report
 from jaxgan import runtime, state as state_lib, workdir as workdir_lib
-from jaxgan import overfitting, writers
+from jaxgan import autotune, overfitting, writers
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.data import pipeline
 from jaxgan.errors import UserError, os_errors
@@ -170,6 +170,19 @@ class _Batches:
     return runtime.global_batch(next(self._it), exp.mesh)
 
 
+def _log_tuning(before: dict) -> None:
+  """Says so when the first step timed convolution forms (jaxgan/autotune.py):
+  the first run on a machine compiles longer, later runs do not."""
+  now = autotune.stats()
+  timed = now["timed"] - before["timed"]
+  if timed:
+    runtime.log(
+        f"timed the convolution forms at {timed} shapes on this machine "
+        f"({now['seconds'] - before['seconds']:.0f} s, once); the choices "
+        f"are kept in {autotune.cache_path()}"
+    )
+
+
 def _loop(
     exp: Experiment,
     state,
@@ -189,6 +202,7 @@ def _loop(
     )
     return state
   batches = _Batches(exp, source, int(jax.device_get(state.data_pos)))
+  tuned_before = autotune.stats()
   if start_step == 0:
     outputs.real_grid(source)
   progress = report.Progress(exp, start_step)
@@ -211,6 +225,8 @@ def _loop(
       raise
     state, metrics = exp.train_step(state, batch, step)
     step += 1
+    if step == start_step + 1:
+      _log_tuning(tuned_before)
     if every(train.log_every_steps):
       values = {k: float(v) for k, v in jax.device_get(metrics).items()}
       values["nonfinite_steps"] = saver.check(state, step)

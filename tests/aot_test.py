@@ -52,6 +52,16 @@ def test_step_compiles_for_a_v5e_16_pod(v5e_16):
   assert 1.6 < ratio < 2.1, ratio
 
 
+def test_timed_conv_forms_are_refused_for_a_tpu_topology(v5e_16):
+  # They would be timed on this machine's CPU, not on the TPU.
+  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.errors import UserError  # pylint: disable=g-import-not-at-top
+
+  config = tiny_config(**{"train.batch_size": 32, "model.conv_impl": "tuned"})
+  with pytest.raises(UserError, match="model.conv_impl='tuned' times the"):
+    aot.compile_for(config, v5e_16)
+
+
 def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
   # The batch is then (images, labels); D has the ACGAN and Q heads.
   from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top

@@ -34,6 +34,11 @@ os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR", str(ROOT / ".pytest_cache" / "xla")
 )
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+# The convolution forms timed on this machine (jaxgan/autotune.py), shared
+# the same way: a shape is timed by the first test that traces it.
+os.environ.setdefault(
+    "JAXGAN_CACHE_DIR", str(ROOT / ".pytest_cache" / "jaxgan")
+)
 sys.path.insert(0, str(ROOT))  # `configs` and `jaxgan` from this checkout.
 
 import numpy as np  # pylint: disable=g-import-not-at-top

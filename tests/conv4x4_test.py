@@ -1,6 +1,7 @@
 """DCGAN's convolutions (models/conv4x4.py) equal flax's nn.Conv and
-nn.ConvTranspose: values and both gradients, in every form and with either
-implementation (model.conv_impl 'matmul' or 'xla'), on 1 and 4 devices."""
+nn.ConvTranspose: values and both gradients, in every form and with every
+implementation (model.conv_impl 'matmul', 'tuned' or 'xla'), on 1 and 4
+devices."""
 
 import flax.linen as nn
 import jax
@@ -111,6 +112,41 @@ def test_conv_t_forms_agree(shape):
   )
 
 
+@pytest.mark.parametrize(
+    "x_shape,out_channels",
+    [((2, 8, 8, 3), 5), ((2, 16, 12, 6), 4), ((1, 14, 14, 8), 8)],
+)
+def test_every_form_of_each_computation_agrees(x_shape, out_channels):
+  # What 'tuned' may choose among: each form equals XLA's convolution or
+  # JAX's autodiff of it within float rounding, so a choice changes only
+  # speed.
+  kx, ky, kw = jax.random.split(jax.random.PRNGKey(5), 3)
+  n, h, w_, c = x_shape
+  x = jax.random.normal(kx, x_shape)
+  y = jax.random.normal(ky, (n, h // 2, w_ // 2, out_channels))
+  w = jax.random.normal(kw, (4, 4, c, out_channels))
+  args = {"conv": (x, w), "conv_t": (y, w), "kernel_grad": (x, y)}
+  # The references: XLA's convolution and JAX's autodiff of it.
+  _, vjp = jax.vjp(conv4x4.conv_xla, x, w)
+  conv_t_ref, kernel_grad_ref = vjp(y)
+  references = {
+      "conv": conv4x4.conv_xla(x, w),
+      "conv_t": conv_t_ref,
+      "kernel_grad": kernel_grad_ref,
+  }
+  assert set(args) == set(conv4x4.FORMS)
+  for computation, forms in conv4x4.FORMS.items():
+    assert len(forms) >= 2 and "xla" in forms
+    reference = references[computation]
+    for name, form in forms.items():
+      np.testing.assert_allclose(
+          form(*args[computation]),
+          reference,
+          atol=1e-4 * float(jnp.abs(reference).max()),
+          err_msg=f"{computation} {name}",
+      )
+
+
 def test_transposed_conv_by_hand():
   # 1-D check on one channel: flax's 'SAME' stride-2 kernel-4 transposed
   # conv gives y[2m] = x[m-1] w0 + x[m] w2 and y[2m+1] = x[m] w1 + x[m+1] w3.
@@ -178,8 +214,9 @@ def test_odd_input_is_refused():
     conv4x4.Conv4x4s2(2).init(jax.random.PRNGKey(0), jnp.zeros((1, 7, 8, 3)))
 
 
+@pytest.mark.parametrize("tuned", [False, True])
 @pytest.mark.parametrize("fn", [conv4x4.conv4x4s2, conv4x4.conv_transpose4x4s2])
-def test_replicated_kernel_gradient_on_4_devices(fn):
+def test_replicated_kernel_gradient_on_4_devices(fn, tuned):
   # Under shard_map, the gradient for a replicated kernel is summed over
   # devices, as JAX's own differentiation of the textbook operator does.
   mesh = jax.make_mesh((4,), ("data",))
@@ -220,5 +257,6 @@ def test_replicated_kernel_gradient_on_4_devices(fn):
         )
     )(x, w)
 
-  for a, b in zip(grads(fn), grads(textbook[fn])):
+  ours = lambda x, w: fn(x, w, tuned)
+  for a, b in zip(grads(ours), grads(textbook[fn])):
     np.testing.assert_allclose(a, b, atol=1e-4 * float(jnp.abs(b).max()))

@@ -15,8 +15,8 @@ from jaxgan import checkpoint, train
 from tests.conftest import ROOT, cpu_env, tiny_config
 
 
-def _main(*args, env_devices=1):
-  env = cpu_env(env_devices)
+def _main(*args, env_devices=1, **env_vars):
+  env = dict(cpu_env(env_devices), **env_vars)
   return subprocess.run(
       [sys.executable, "-m", "jaxgan.main", *args],
       cwd=ROOT,
@@ -29,15 +29,23 @@ def _main(*args, env_devices=1):
 
 def test_main_cli_on_idx_files(tmp_path, idx_dir):
   workdir = tmp_path / "run"
+  forms = tmp_path / "forms"  # A machine that has timed no convolution.
   result = _main(
       "--config=configs/tiny.py",
       f"--workdir={workdir}",
       f"--config.data.source=idx:{idx_dir}",
       env_devices=2,
+      JAXGAN_CACHE_DIR=str(forms),
   )
   assert result.returncode == 0, result.stderr[-3000:]
   out = result.stdout
   assert "2 cpu device(s) over 1 process(es); global batch 8" in out
+  # DCGAN's convolution forms were timed (D's 2 and G's 2 layers: 3
+  # computations each in training, forward-only at initialisation) and kept.
+  assert "timed the convolution forms at" in out, out
+  assert f"kept in {forms / 'forms.json'}" in out
+  [chosen] = json.loads((forms / "forms.json").read_text()).values()
+  assert len(chosen) >= 6
   assert "per device 4" in out and "G 4,728 params, D 2,928 params" in out
   assert "done: 6 steps" in out
   rows = [
@@ -75,6 +83,18 @@ def test_main_cli_on_idx_files(tmp_path, idx_dir):
       and "resumed from checkpoint at step 6" in again.stdout
       and "nothing to do" in again.stdout
   )
+  # A later run on the same machine reads the choices and times nothing.
+  more = _main(
+      "--config=configs/tiny.py",
+      f"--workdir={workdir}",
+      f"--config.data.source=idx:{idx_dir}",
+      "--config.train.num_steps=7",
+      env_devices=2,
+      JAXGAN_CACHE_DIR=str(forms),
+  )
+  assert more.returncode == 0, more.stderr[-3000:]
+  assert "done: 7 steps" in more.stdout
+  assert "timed the convolution forms" not in more.stdout
 
 
 def test_main_cli_user_error_is_one_line(tmp_path):

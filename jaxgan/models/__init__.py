@@ -51,7 +51,7 @@ class BuildOptions:
   Attributes:
     bn_axis_name: mesh axis to average batch-norm statistics over, or None
       for per-device statistics.
-    conv_impl: 'xla' or 'matmul': the form of DCGAN's 4x4 stride-2
+    conv_impl: 'xla', 'matmul' or 'tuned': the form of DCGAN's 4x4 stride-2
       convolutions (models/conv4x4.py).
     data_scale: the 2-D toys' data scale (their MLPs work in its units).
   """

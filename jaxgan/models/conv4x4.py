@@ -32,19 +32,30 @@ step; benchmarks/BENCHMARKS.md):
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
 
+That rule was measured on one kind of CPU (an AVX2-only EPYC) and does not
+carry over to others. `FORMS` names every form of each computation (XLA's
+own, autodiff's for the two gradients, and the ones above); with
+`tuned=True` each computation takes the form jaxgan/autotune.py timed
+fastest at its shapes on the machine that runs it (once per machine, cached
+on disk).
+
 The layers `Conv4x4s2` and `ConvTranspose4x4s2` take `impl`: 'matmul' for
-these forms, 'xla' for XLA's own convolution and its autodiff (what flax's
-layers compute). Both hold the same `kernel` parameter, so a checkpoint
-trained with one restores into the other; `runtime.conv_impl` picks the
-forms on the CPU backend only, where they were measured.
+the custom-gradient forms by the rule above, 'tuned' for them by timing,
+'xla' for XLA's own convolution and its autodiff (what flax's layers
+compute). All hold the same `kernel` parameter, so a checkpoint trained
+with one restores into another; `runtime.conv_impl` picks 'tuned' on the CPU
+backend and 'xla' elsewhere.
 """
 
+import functools
 from typing import Any, Callable
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from jaxgan import autotune
 
 _DN = ("NHWC", "HWIO", "NHWC")
 # conv, conv_t and kernel_grad use their matmul forms (im2col, col2im) when
@@ -112,12 +123,13 @@ def conv_im2col(x: jax.Array, w: jax.Array) -> jax.Array:
   return y.reshape(n, h // 2, wd // 2, -1)
 
 
-def conv(x: jax.Array, w: jax.Array) -> jax.Array:
-  """y = conv(x, w, stride 2, padding 1): (N, H, W, C) -> (N, H/2, W/2, O)."""
+def conv(x: jax.Array, w: jax.Array, tuned: bool = False) -> jax.Array:
+  """y = conv(x, w, stride 2, padding 1): (N, H, W, C) -> (N, H/2, W/2, O).
+
+  tuned: the form timed fastest here (autotune); else the rule above.
+  """
   _check_even(x)
-  if _uses_im2col(x.shape[-1], x.shape[1] // 2):
-    return conv_im2col(x, w)
-  return conv_xla(x, w)
+  return _form("conv", tuned, x, w)
 
 
 def conv_t_space_to_depth(y: jax.Array, w: jax.Array) -> jax.Array:
@@ -167,11 +179,23 @@ def conv_t_col2im(y: jax.Array, w: jax.Array) -> jax.Array:
   return x[:, 1:-1, 1:-1, :]
 
 
-def conv_t(y: jax.Array, w: jax.Array) -> jax.Array:
+def conv_t_xla(y: jax.Array, w: jax.Array) -> jax.Array:
+  """`conv_t` as XLA's autodiff of its convolution computes it (and
+  `nn.ConvTranspose` too): the lhs-dilated convolution of y with w flipped
+  in space, its channel axes swapped, padded by 4 - 1 - 1 = 2."""
+  return lax.conv_transpose(
+      y,
+      w,
+      (2, 2),
+      ((2, 2), (2, 2)),
+      dimension_numbers=_DN,
+      transpose_kernel=True,
+  )
+
+
+def conv_t(y: jax.Array, w: jax.Array, tuned: bool = False) -> jax.Array:
   """The transpose of `conv` in x: (N, Ho, Wo, O) -> (N, 2Ho, 2Wo, C)."""
-  if _uses_im2col(w.shape[2], y.shape[1]):
-    return conv_t_col2im(y, w)
-  return conv_t_space_to_depth(y, w)
+  return _form("conv_t", tuned, y, w)
 
 
 def kernel_grad_im2col(x: jax.Array, dy: jax.Array) -> jax.Array:
@@ -198,11 +222,64 @@ def kernel_grad_space_to_depth(x: jax.Array, dy: jax.Array) -> jax.Array:
   return dw.reshape(4, 4, c, o)
 
 
-def kernel_grad(x: jax.Array, dy: jax.Array) -> jax.Array:
+def kernel_grad_xla(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """`kernel_grad` as XLA's autodiff of its convolution computes it: an
+  rhs-dilated convolution of x (batch and channel axes swapped) with dy
+  dilated by the stride, dw[ky, kx, c, o] = sum x_pad[n, 2i+ky, 2j+kx, c]
+  dy[n, i, j, o]."""
+  return lax.conv_general_dilated(
+      x,
+      dy,
+      (1, 1),
+      ((1, 1), (1, 1)),
+      rhs_dilation=(2, 2),
+      dimension_numbers=("CHWN", "IHWO", "HWNC"),
+  )
+
+
+def kernel_grad(x: jax.Array, dy: jax.Array, tuned: bool = False) -> jax.Array:
   """d<conv(x, w), dy>/dw: (N, H, W, C), (N, H/2, W/2, O) -> (4, 4, C, O)."""
-  if _uses_im2col(x.shape[-1], dy.shape[1]):
-    return kernel_grad_im2col(x, dy)
-  return kernel_grad_space_to_depth(x, dy)
+  return _form("kernel_grad", tuned, x, dy)
+
+
+# Every exact form of each computation, by name: what `tuned` chooses from.
+FORMS = {
+    "conv": {"xla": conv_xla, "im2col": conv_im2col},
+    "conv_t": {
+        "xla": conv_t_xla,
+        "space_to_depth": conv_t_space_to_depth,
+        "col2im": conv_t_col2im,
+    },
+    "kernel_grad": {
+        "xla": kernel_grad_xla,
+        "im2col": kernel_grad_im2col,
+        "space_to_depth": kernel_grad_space_to_depth,
+    },
+}
+
+
+def rule_form(computation: str, a: jax.Array, b: jax.Array) -> str:
+  """The form the fixed rule ('matmul') takes for `computation`'s arguments:
+  the matmul forms for an input of few channels or an output of at most
+  4x4, else XLA's convolution for `conv` and the space-to-depth forms for
+  the gradients."""
+  if computation == "conv":  # (x, w)
+    small = _uses_im2col(a.shape[-1], a.shape[1] // 2)
+    return "im2col" if small else "xla"
+  if computation == "conv_t":  # (y, w)
+    small = _uses_im2col(b.shape[2], a.shape[1])
+    return "col2im" if small else "space_to_depth"
+  small = _uses_im2col(a.shape[-1], b.shape[1])  # kernel_grad: (x, dy)
+  return "im2col" if small else "space_to_depth"
+
+
+def _form(computation: str, tuned: bool, *args: jax.Array) -> jax.Array:
+  forms = FORMS[computation]
+  if tuned:
+    name = autotune.choose(f"conv4x4s2.{computation}", forms, args)
+  else:
+    name = rule_form(computation, *args)
+  return forms[name](*args)
 
 
 def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
@@ -222,52 +299,62 @@ def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
   return ct.astype(primal.dtype)
 
 
-@jax.custom_vjp
-def conv4x4s2(x: jax.Array, w: jax.Array) -> jax.Array:
-  """D's convolution `conv(x, w)` with the gradients `conv_t`, `kernel_grad`."""
-  return conv(x, w)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv4x4s2(x: jax.Array, w: jax.Array, tuned: bool = False) -> jax.Array:
+  """D's convolution `conv(x, w)` with the gradients `conv_t`, `kernel_grad`;
+  tuned: each in the form timed fastest here."""
+  return conv(x, w, tuned)
 
 
-def _conv_fwd(x, w):
-  return conv(x, w), (x, w)
+def _conv_fwd(x, w, tuned):
+  return conv(x, w, tuned), (x, w)
 
 
-def _conv_bwd(res, dy):
+def _conv_bwd(tuned, res, dy):
   x, w = res
-  return _cotangent(conv_t(dy, w), x), _cotangent(kernel_grad(x, dy), w)
+  return (
+      _cotangent(conv_t(dy, w, tuned), x),
+      _cotangent(kernel_grad(x, dy, tuned), w),
+  )
 
 
 conv4x4s2.defvjp(_conv_fwd, _conv_bwd)
 
 
-@jax.custom_vjp
-def conv_transpose4x4s2(y: jax.Array, w: jax.Array) -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv_transpose4x4s2(
+    y: jax.Array, w: jax.Array, tuned: bool = False
+) -> jax.Array:
   """G's transposed convolution `conv_t(y, w)`; w is in `conv`'s layout."""
-  return conv_t(y, w)
+  return conv_t(y, w, tuned)
 
 
-def _conv_t_fwd(y, w):
-  return conv_t(y, w), (y, w)
+def _conv_t_fwd(y, w, tuned):
+  return conv_t(y, w, tuned), (y, w)
 
 
-def _conv_t_bwd(res, dx):
+def _conv_t_bwd(tuned, res, dx):
   y, w = res
   # conv_t is linear in y with transpose conv; its kernel gradient is
   # conv's with the roles of input and output gradient swapped.
-  return _cotangent(conv(dx, w), y), _cotangent(kernel_grad(dx, y), w)
+  return (
+      _cotangent(conv(dx, w, tuned), y),
+      _cotangent(kernel_grad(dx, y, tuned), w),
+  )
 
 
 conv_transpose4x4s2.defvjp(_conv_t_fwd, _conv_t_bwd)
 
 
-IMPLS = ("xla", "matmul")
+IMPLS = ("xla", "matmul", "tuned")
 
 
 class _Layer(nn.Module):
   """The `kernel` parameter (4, 4, in, out) both layers share with flax's.
 
-  impl: 'matmul' (this module's custom-gradient forms) or 'xla' (XLA's
-  convolution and its autodiff).
+  impl: 'matmul' (this module's custom-gradient forms by the fixed rule),
+  'tuned' (the same, each computation in the form timed fastest here) or
+  'xla' (XLA's convolution and its autodiff).
   """
 
   features: int
@@ -296,7 +383,7 @@ class Conv4x4s2(_Layer):
     x, kernel = self._input_and_kernel(x)
     if self.impl == "xla":
       return conv_xla(x, kernel)
-    return conv4x4s2(x, kernel)
+    return conv4x4s2(x, kernel, self.impl == "tuned")
 
 
 class ConvTranspose4x4s2(_Layer):
@@ -314,4 +401,6 @@ class ConvTranspose4x4s2(_Layer):
       return lax.conv_transpose(
           x, kernel, (2, 2), "SAME", dimension_numbers=_DN
       )
-    return conv_transpose4x4s2(x, kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+    return conv_transpose4x4s2(
+        x, kernel[::-1, ::-1].transpose(0, 1, 3, 2), self.impl == "tuned"
+    )

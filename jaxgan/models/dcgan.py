@@ -83,7 +83,7 @@ class Generator(nn.Module):
   bn_axis_name: str | None = None
   dtype: Any = None
   cond: Conditioning = Conditioning()
-  conv_impl: str = "matmul"  # models/conv4x4.py: 'matmul' or 'xla'.
+  conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
 
   def _norm(self, x, labels, train):
     if self.cond.mode == "projection":
@@ -140,7 +140,7 @@ class Discriminator(nn.Module):
   minibatch_std: bool = False
   dtype: Any = None
   cond: Conditioning = Conditioning()
-  conv_impl: str = "matmul"  # models/conv4x4.py: 'matmul' or 'xla'.
+  conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
 
   @nn.compact
   def __call__(
