@@ -239,7 +239,7 @@ def conv_forms() -> list[dict]:
   """The convolution forms this process took by timing, beside the fixed
   rule's ('matmul', measured on an AVX2-only EPYC), with their times."""
   out = []
-  for key, form in sorted(autotune.chosen().items()):
+  for key, ms in sorted(autotune.chosen().items()):
     match = re.fullmatch(r"conv4x4s2\.(\w+)\((.*)\)", key)
     if not match:
       continue
@@ -252,9 +252,10 @@ def conv_forms() -> list[dict]:
         {
             "computation": computation,
             "shapes": [list(a.shape) for a in args],
-            "tuned": form,
+            "tuned": conv4x4.tuned_form(computation, *args),
+            "fastest": min(ms, key=ms.get),
             "rule": conv4x4.rule_form(computation, *args),
-            "ms": autotune.recorded().get(key, {}).get("ms", {}),
+            "ms": ms,
         }
     )
   return out

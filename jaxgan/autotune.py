@@ -12,6 +12,11 @@ cpuid and ISA flags (jaxgan/cpuinfo.py), its usable cores, the backend and
 device kind, the jax and jaxlib versions and the XLA flags; a different
 machine, upgrade or flag times again.
 
+A caller may name the form it would take without timing (`prefer`) and a
+margin: isolated timings can mislead about the whole program (XLA overlaps
+its operations), so the preferred form keeps its place unless another is
+faster by more than the margin.
+
 The file is $JAXGAN_CACHE_DIR/forms.json, or
 ${XDG_CACHE_HOME:-~/.cache}/jaxgan/forms.json. Processes that start together
 (the hosts of a run, test workers) take a file lock while they choose, so the
@@ -56,7 +61,7 @@ MIN_SECONDS = 0.002
 _FLAGS_NOT_IN_KEY = ("--xla_force_host_platform_device_count",)
 
 _lock = threading.Lock()  # Guards _memory and _stats within a process.
-_memory: dict[tuple[str, str], str] = {}
+_memory: dict[tuple[str, str], dict[str, float]] = {}  # -> ms per form.
 _stats = {"timed": 0, "cached": 0, "seconds": 0.0}
 
 
@@ -179,44 +184,59 @@ def _time_in_thread(forms, args) -> dict[str, float]:
     return pool.submit(time_forms, forms, args).result()
 
 
-def _choose_and_record(path, machine, key, forms, args) -> str:
-  """The cached choice for `key`, or the fastest form timed now (written
-  back to the file)."""
+def _timings(path, machine, key, forms, args) -> dict[str, float]:
+  """The cached timings of `key`'s forms, or timings taken now (written
+  back to the file with the fastest form)."""
   entry = _read(path).get(machine, {}).get(key)
-  if entry and entry.get("form") in forms:
+  if entry and set(entry.get("ms", {})) == set(forms):
     _stats["cached"] += 1
-    return entry["form"]
+    return entry["ms"]
   start = time.perf_counter()
   ms = _time_in_thread(forms, args)
   _stats["timed"] += 1
   _stats["seconds"] += time.perf_counter() - start
-  form = min(ms, key=ms.get)
   data = _read(path)  # Again: another process may have written meanwhile.
-  data.setdefault(machine, {})[key] = {"form": form, "ms": ms}
+  data.setdefault(machine, {})[key] = {"form": min(ms, key=ms.get), "ms": ms}
   _write(path, data)
-  return form
+  return ms
 
 
-def choose(computation: str, forms: dict[str, Callable], args: Sequence) -> str:
+def decide(ms: dict[str, float], prefer: str | None, margin: float) -> str:
+  """The fastest form, unless `prefer` is within `margin` (a fraction) of
+  it: isolated timings within a few percent are no evidence that the whole
+  program runs faster, so a default measured on the whole program keeps
+  its place until a form beats it clearly."""
+  best = min(ms, key=ms.get)
+  if prefer in ms and ms[prefer] <= ms[best] * (1 + margin):
+    return prefer
+  return best
+
+
+def choose(
+    computation: str,
+    forms: dict[str, Callable],
+    args: Sequence,
+    prefer: str | None = None,
+    margin: float = 0.0,
+) -> str:
   """The name of the fastest of `forms` (name -> function of `args`) on this
-  machine; `args` are arrays or tracers (only shapes and dtypes are read)."""
+  machine, or `prefer` where it is within `margin` of the fastest (`decide`);
+  `args` are arrays or tracers (only shapes and dtypes are read)."""
   machine = machine_key()
   key = _shape_key(computation, args)
   with _lock:
-    form = _memory.get((machine, key))
-    if form in forms:
-      return form
-    path = cache_path()
-    try:
-      path.parent.mkdir(parents=True, exist_ok=True)
-      with _file_lock(path):
-        form = _choose_and_record(path, machine, key, forms, args)
-    except OSError:  # Not writable: time it for this process only.
-      ms = _time_in_thread(forms, args)
-      form = min(ms, key=ms.get)
-      _stats["timed"] += 1
-    _memory[(machine, key)] = form
-    return form
+    ms = _memory.get((machine, key))
+    if ms is None or set(ms) != set(forms):
+      path = cache_path()
+      try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _file_lock(path):
+          ms = _timings(path, machine, key, forms, args)
+      except OSError:  # Not writable: time it for this process only.
+        ms = _time_in_thread(forms, args)
+        _stats["timed"] += 1
+      _memory[(machine, key)] = ms
+    return decide(ms, prefer, margin)
 
 
 def stats() -> dict:
@@ -231,7 +251,7 @@ def recorded() -> dict[str, dict]:
   return _read(cache_path()).get(machine_key(), {})
 
 
-def chosen() -> dict[str, str]:
-  """The choices this process has made or read: key -> form name."""
+def chosen() -> dict[str, dict[str, float]]:
+  """The computations this process has timed or read: key -> ms per form."""
   with _lock:
-    return {key: form for (_, key), form in _memory.items()}
+    return {key: dict(ms) for (_, key), ms in _memory.items()}

@@ -59,11 +59,11 @@ def test_the_fastest_form_is_chosen_and_written_with_its_timings(cache):
 
 
 def test_a_later_process_reads_the_choice_and_times_nothing(cache, monkeypatch):
-  # The file says 'slow' (as if it had been faster here): it is believed.
+  # The file times 'slow' faster (as if it had been here): it is believed.
   autotune.choose("add_one", FORMS, ARGS)
   data = json.loads(cache.read_text())
   [machine] = data
-  data[machine]["add_one(float32[256x256])"]["form"] = "slow"
+  data[machine]["add_one(float32[256x256])"]["ms"] = {"slow": 1.0, "fast": 2.0}
   cache.write_text(json.dumps(data))
   monkeypatch.setattr(autotune, "_memory", {})  # A new process.
 
@@ -73,6 +73,26 @@ def test_a_later_process_reads_the_choice_and_times_nothing(cache, monkeypatch):
   monkeypatch.setattr(autotune, "time_forms", no_timing)
   assert autotune.choose("add_one", FORMS, ARGS) == "slow"
   assert autotune.stats()["cached"] == 1
+
+
+def test_a_preferred_form_keeps_its_place_within_the_margin():
+  ms = {"rule": 10.5, "other": 10.0, "third": 12.0}
+  assert autotune.decide(ms, None, 0.0) == "other"
+  assert autotune.decide(ms, "rule", 0.0) == "other"
+  assert autotune.decide(ms, "rule", 0.04) == "other"  # 5% slower.
+  assert autotune.decide(ms, "rule", 0.06) == "rule"
+  assert autotune.decide(ms, "third", 0.1) == "other"  # 20% slower.
+  assert autotune.decide(ms, "missing", 1.0) == "other"
+
+
+def test_the_margin_applies_to_cached_timings(cache):
+  autotune.choose("add_one", FORMS, ARGS)  # slow >= 3x fast.
+  assert autotune.choose("add_one", FORMS, ARGS, prefer="slow") == "fast"
+  assert (
+      autotune.choose("add_one", FORMS, ARGS, prefer="slow", margin=1000.0)
+      == "slow"
+  )
+  assert autotune.stats()["timed"] == 1
 
 
 def test_another_cpu_or_other_xla_flags_time_again(cache, monkeypatch):
@@ -130,9 +150,25 @@ def test_tuned_convolutions_choose_while_traced_and_match_xla(cache):
       "conv4x4s2.kernel_grad(float32[2x8x8x6],float32[2x4x4x5])",
   }
   for key, entry in _entries(cache).items():
-    forms = conv4x4.FORMS[key.split(".")[1].split("(")[0]]
-    assert set(entry["ms"]) == set(forms)
+    computation = key.split(".")[1].split("(")[0]
+    assert set(entry["ms"]) == set(conv4x4.FORMS[computation])
     assert entry["form"] == min(entry["ms"], key=entry["ms"].get)
+
+
+def test_tuned_convolutions_keep_the_rules_form_within_the_margin(cache):
+  x = jax.ShapeDtypeStruct((2, 8, 8, 6), jnp.float32)
+  w = jax.ShapeDtypeStruct((4, 4, 6, 5), jnp.float32)
+  assert conv4x4.rule_form("conv", x, w) == "im2col"  # A 4x4 output.
+  key = "conv4x4s2.conv(float32[2x8x8x6],float32[4x4x6x5])"
+  within = 1 + conv4x4.TUNED_MARGIN / 2
+  beyond = 1 + conv4x4.TUNED_MARGIN * 2
+  for im2col_ms, expected in ((within, "im2col"), (beyond, "xla")):
+    ms = {"xla": 1.0, "im2col": im2col_ms}
+    entry = {"form": "xla", "ms": ms}
+    cache.write_text(json.dumps({autotune.machine_key(): {key: entry}}))
+    autotune._memory.clear()  # pylint: disable=protected-access
+    assert conv4x4.tuned_form("conv", x, w) == expected
+  assert autotune.stats()["timed"] == 0
 
 
 CHILD = """

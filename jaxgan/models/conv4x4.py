@@ -37,7 +37,7 @@ carry over to others. `FORMS` names every form of each computation (XLA's
 own, autodiff's for the two gradients, and the ones above); with
 `tuned=True` each computation takes the form jaxgan/autotune.py timed
 fastest at its shapes on the machine that runs it (once per machine, cached
-on disk).
+on disk), unless the rule's form is within `TUNED_MARGIN` of it.
 
 The layers `Conv4x4s2` and `ConvTranspose4x4s2` take `impl`: 'matmul' for
 the custom-gradient forms by the rule above, 'tuned' for them by timing,
@@ -63,6 +63,11 @@ _DN = ("NHWC", "HWIO", "NHWC")
 # most this height.
 IM2COL_MAX_CHANNELS = 4
 IM2COL_MAX_OUTPUT = 4
+# `tuned` leaves the rule's form only for one timed faster by more than this
+# fraction: on an AVX-512 Xeon, taking every form that timed fastest in
+# isolation made the DCGAN-64 step 5-7% slower than the rule, this margin
+# 2% (one run; benchmarks/BENCHMARKS.md).
+TUNED_MARGIN = 0.2
 
 
 def _check_even(x: jax.Array):
@@ -273,13 +278,24 @@ def rule_form(computation: str, a: jax.Array, b: jax.Array) -> str:
   return "im2col" if small else "space_to_depth"
 
 
+def tuned_form(computation: str, *args: jax.Array) -> str:
+  """The form `tuned` takes: the one timed fastest here (autotune), unless
+  the rule's form is within TUNED_MARGIN of it."""
+  return autotune.choose(
+      f"conv4x4s2.{computation}",
+      FORMS[computation],
+      args,
+      prefer=rule_form(computation, *args),
+      margin=TUNED_MARGIN,
+  )
+
+
 def _form(computation: str, tuned: bool, *args: jax.Array) -> jax.Array:
-  forms = FORMS[computation]
   if tuned:
-    name = autotune.choose(f"conv4x4s2.{computation}", forms, args)
+    name = tuned_form(computation, *args)
   else:
     name = rule_form(computation, *args)
-  return forms[name](*args)
+  return FORMS[computation][name](*args)
 
 
 def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
