@@ -53,7 +53,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.bn_cross_device = False
   config.model.ema_decay = 0.0  # Generator EMA; 0 = off (EMA = live G).
   # DCGAN's 4x4 stride-2 convolutions (jaxgan/models/conv4x4.py): 'auto'
-  # ('tuned' on the CPU backend, 'xla' elsewhere) | 'tuned' (each
+  # ('matmul' on the CPU backend, 'xla' elsewhere) | 'tuned' (each
   # computation in the form timed fastest on this machine, once, cached on
   # disk, where it beats the 'matmul' rule's by more than 20%:
   # jaxgan/autotune.py) | 'matmul' (the forms by a rule measured on an AVX2

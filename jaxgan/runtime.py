@@ -87,13 +87,16 @@ def conv_impl(choice: str, platform: str) -> str:
   """'xla', 'matmul' or 'tuned' for `model.conv_impl=choice` on devices of
   `platform`.
 
-  'auto' times the forms on the CPU backend, where which is fastest differs
-  from one kind of CPU to the next; every other backend gets XLA's
-  convolutions (on TPU their cost analysis favours them:
-  benchmarks/BENCHMARKS.md).
+  'auto' takes the rule's matmul forms on the CPU backend and XLA's
+  convolutions elsewhere (on TPU their cost analysis favours them:
+  benchmarks/BENCHMARKS.md). 'tuned' is not the CPU default: its choices
+  depend on each device's batch, so the same samples drawn on 1 and on 4
+  devices (or by `jaxgan.sample` and in a process with other devices) can
+  differ in the last bit, and on the one AVX-512 CPU measured it was not
+  faster than the rule for DCGAN-64.
   """
   if choice == "auto":
-    return "tuned" if platform == "cpu" else "xla"
+    return "matmul" if platform == "cpu" else "xla"
   return choice
 
 

@@ -46,15 +46,16 @@ def test_dcgan_runs_convolutions_one_at_a_time_and_the_mlp_does_not():
   assert runtime.xla_cpu_flags("began") == {}
 
 
-def test_auto_conv_impl_times_the_forms_on_cpu_only():
-  assert runtime.conv_impl("auto", "cpu") == "tuned"
+def test_auto_conv_impl_takes_the_matmul_forms_on_cpu_only():
+  assert runtime.conv_impl("auto", "cpu") == "matmul"
+  assert runtime.conv_impl("tuned", "cpu") == "tuned"
   assert runtime.conv_impl("auto", "tpu") == "xla"
   assert runtime.conv_impl("auto", "gpu") == "xla"
   assert runtime.conv_impl("xla", "cpu") == "xla"
   assert runtime.conv_impl("matmul", "tpu") == "matmul"
   config = default.get_config()
   mesh = Mesh(np.array(jax.devices()[:1]), (runtime.AXIS,))
-  assert experiment.build(config, mesh).conv_impl == "tuned"  # CPU here.
+  assert experiment.build(config, mesh).conv_impl == "matmul"  # CPU here.
 
 
 def test_quiet_tpu_probe_names_this_host_without_a_tpu(monkeypatch):

@@ -34,6 +34,7 @@ def test_main_cli_on_idx_files(tmp_path, idx_dir):
       "--config=configs/tiny.py",
       f"--workdir={workdir}",
       f"--config.data.source=idx:{idx_dir}",
+      "--config.model.conv_impl=tuned",
       env_devices=2,
       JAXGAN_CACHE_DIR=str(forms),
   )
@@ -77,6 +78,7 @@ def test_main_cli_on_idx_files(tmp_path, idx_dir):
       "--config=configs/tiny.py",
       f"--workdir={workdir}",
       f"--config.data.source=idx:{idx_dir}",
+      "--config.model.conv_impl=tuned",
   )
   assert (
       again.returncode == 0
@@ -89,6 +91,7 @@ def test_main_cli_on_idx_files(tmp_path, idx_dir):
       f"--workdir={workdir}",
       f"--config.data.source=idx:{idx_dir}",
       "--config.train.num_steps=7",
+      "--config.model.conv_impl=tuned",
       env_devices=2,
       JAXGAN_CACHE_DIR=str(forms),
   )

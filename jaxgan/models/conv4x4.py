@@ -43,8 +43,8 @@ The layers `Conv4x4s2` and `ConvTranspose4x4s2` take `impl`: 'matmul' for
 the custom-gradient forms by the rule above, 'tuned' for them by timing,
 'xla' for XLA's own convolution and its autodiff (what flax's layers
 compute). All hold the same `kernel` parameter, so a checkpoint trained
-with one restores into another; `runtime.conv_impl` picks 'tuned' on the CPU
-backend and 'xla' elsewhere.
+with one restores into another; `runtime.conv_impl` picks 'matmul' on the
+CPU backend and 'xla' elsewhere.
 """
 
 import functools
