@@ -246,11 +246,6 @@ def stats() -> dict:
     return dict(_stats)
 
 
-def recorded() -> dict[str, dict]:
-  """This machine's cached choices: key -> {'form': name, 'ms': {form: ms}}."""
-  return _read(cache_path()).get(machine_key(), {})
-
-
 def chosen() -> dict[str, dict[str, float]]:
   """The computations this process has timed or read: key -> ms per form."""
   with _lock:
