@@ -46,6 +46,8 @@ def get_config():
   config.data.preprocess = "none"
   config.model.name = "dcgan"
   config.model.z_dim = 62
+  config.model.noise = "uniform"
+  config.model.fc_hidden = 1024
   config.model.info_categorical = 10
   config.model.info_continuous = 2
   config.loss.info_weight = 1.0

@@ -29,6 +29,10 @@ def get_config() -> ml_collections.ConfigDict:
   # 'pad' | 'resize' | 'center_crop_resize' | 'none' (see data/pipeline.py).
   config.data.preprocess = "pad"
   config.data.crop_size = 0  # center_crop_resize: 0 = the shorter side.
+  # Image-to-image models (pix2pix, srgan): the source G is given for each
+  # image, a fixed function of it (jaxgan/pairs.py): 'sr4x' (4x smaller,
+  # bicubic) | 'edges' (Sobel edge map); 'none' for noise-to-image models.
+  config.data.pairs = "none"
   config.data.tfds_data_dir = ml_collections.config_dict.placeholder(str)
   # Train on a fixed subset: the first num_examples of a permutation of
   # the split drawn with subset_seed (the same subset whatever config.seed);
@@ -47,6 +51,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.g_width = 64  # DCGAN: channels of G's last hidden layer (ngf).
   config.model.d_width = 64  # DCGAN: channels of D's first layer (ndf).
   config.model.init_std = 0.02
+  # DCGAN: a hidden fully connected layer of this many units (with batch
+  # norm) before G's projection and after D's convolutions; 0 = none. 1024
+  # at 28x28 gives InfoGAN's MNIST networks (models/dcgan.py).
+  config.model.fc_hidden = 0
   # Batch-norm statistics: False = per device (like PyTorch DDP without
   # SyncBatchNorm), True = over the global batch (pmean across devices; the
   # result is then independent of the device count).
@@ -76,6 +84,7 @@ def get_config() -> ml_collections.ConfigDict:
   # (sngan, biggan; 0 = none).
   config.model.attention_res = 0
   config.model.shared_dim = 128  # BigGAN's shared class embedding.
+  config.model.res_blocks = 16  # SRGAN: SRResNet's residual blocks.
   # Class conditioning (dcgan, mlp; jaxgan/models/conditioning.py): 'none' |
   # 'concat' (one-hot label joined to z and D's input, Mirza & Osindero 2014)
   # | 'projection' (conditional batch norm in G, projection D, Miyato &
@@ -101,6 +110,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.began_lambda_k = 0.001  # BEGAN k_t learning rate.
   config.loss.acgan_weight = 1.0  # ACGAN: weight of the class cross-entropy.
   config.loss.info_weight = 1.0  # InfoGAN: lambda of the information term.
+  # Image-to-image: G's loss is adv_weight * adversarial + recon_weight *
+  # the reconstruction of the target: 'l1' (pix2pix: weight 100) | 'mse'
+  # (SRGAN's SRResNet-MSE content loss, adversarial weight 1e-3) | 'none'.
+  config.loss.recon = "none"
+  config.loss.recon_weight = 1.0
+  config.loss.adv_weight = 1.0
   # ProGAN's drift term: D's loss += drift * E[D(x)^2] on real outputs
   # (Karras et al. 2018: 0.001 with WGAN-GP); 0 = off. Any loss.
   config.loss.drift = 0.0

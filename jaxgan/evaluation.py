@@ -52,10 +52,15 @@ from jaxgan.data import pipeline
 from jaxgan.errors import UserError
 from jaxgan.experiment import Experiment
 from jaxgan.metrics import clustering, fid, inception_score, kid
-from jaxgan.metrics import precision_recall
+from jaxgan.metrics import precision_recall, quality
+
+# data.pairs -> what its baseline is (pairs.baseline), for the logs.
+BASELINES = {"sr4x": "bicubic upsampling", "edges": "the edge map itself"}
 
 # The metrics of an evaluation line, in order: key -> (label, format).
 _LINE = {
+    "psnr": ("PSNR", ".2f"),
+    "ssim": ("SSIM", ".4f"),
     "fd": (None, ".3f"),
     "kid": ("KID", ".4f"),
     "classifier_score": ("classifier score", ".2f"),
@@ -68,10 +73,14 @@ _LINE = {
 
 
 def describe(
-    m: dict[str, float], fd_label: str, floor: dict[str, float] | None = None
+    m: dict[str, float],
+    fd_label: str,
+    floor: dict[str, float] | None = None,
+    floor_name: str = "real",
 ) -> str:
   """'FD-x 13.7 (real 0.19), KID 0.0123 (real 0.0001), ...' of the
-  metrics in m, each followed by the real-data floor's value if given."""
+  metrics in m, each followed by the real-data floor's value if given (or
+  an image-to-image task's baseline's, `floor_name` 'baseline')."""
   parts = []
   for key, (label, fmt) in _LINE.items():
     if key not in m:
@@ -79,7 +88,8 @@ def describe(
     value = format(int(m[key]) if fmt == "d" else m[key], fmt)
     real = ""
     if floor and key in floor:
-      real = f" (real {format(int(floor[key]) if fmt == 'd' else floor[key], fmt)})"
+      value_f = format(int(floor[key]) if fmt == "d" else floor[key], fmt)
+      real = f" ({floor_name} {value_f})"
     parts.append(f"{label or fd_label} {value}{real}")
   return ", ".join(parts) + describe_extra(m)
 
@@ -95,6 +105,17 @@ def describe_extra(m: dict[str, float]) -> str:
   return "".join(
       f", {text} {m[key]:.3f}" for key, text in labels.items() if key in m
   )
+
+
+def pair_targets(exp: Experiment, num: int) -> np.ndarray:
+  """uint8 targets of an image-to-image run's sample grids: `num` fixed
+  images of eval.reference_split, or of the training split when the source
+  has no such split."""
+  data, split = exp.config.data, exp.config.eval.reference_split
+  try:
+    return reference_images(data, split, num)[0]
+  except UserError:
+    return reference_images(data, data.split, num)[0]
 
 
 def reference_images(
@@ -124,28 +145,53 @@ class Evaluator:
   ):
     self.exp, self.extractor = exp, extractor
     self.source = exp.config.data.source
-    self.extractor.check_images(
-        exp.data_shape, "the run's images (data.image_size, channels)"
-    )
+    if extractor is not None:
+      self.extractor.check_images(
+          exp.data_shape, "the run's images (data.image_size, channels)"
+      )
+    elif not exp.image_to_image:
+      raise ValueError("only image-to-image runs are evaluated without one")
     self.num_samples = num_samples
     self.reference_split = reference_split
     images, self.real_labels = reference_images(
         exp.config.data, reference_split, num_samples
     )
     self.num_reference = len(images)
-    self.real_features, _ = self.extractor(images)
-    self.real_stats = fid.stats_of(self.real_features)
+    if extractor is not None:
+      self.real_features, _ = self.extractor(images)
+      self.real_stats = fid.stats_of(self.real_features)
     self._samplers = {}
-    self.floor, self.floor_split = self._real_data_floor()
-    floor = (
-        f"; real data ({self.floor_split} split) scores "
-        + describe(self.floor, self.fd_label)
-        if self.floor
-        else "; no other split for a real-data floor"
+    self.targets = self.sources = None
+    if exp.image_to_image:
+      # G translates the reference images' sources; outputs are compared
+      # with the images (PSNR, SSIM) and with their distribution (FD...).
+      # The floor is the task's trivial baseline (pairs.baseline).
+      self.targets = images
+      self.sources = generate.sources(exp, images)
+      self.floor_name = "baseline"
+      self.floor = self.metrics_of(generate.baseline(exp, self.sources))
+      self.floor_split = reference_split
+      floor = (
+          f"; the baseline ({BASELINES[exp.config.data.pairs]}) scores "
+          + describe(self.floor, self.fd_label)
+      )
+    else:
+      self.floor_name = "real"
+      self.floor, self.floor_split = self._real_data_floor()
+      floor = (
+          f"; real data ({self.floor_split} split) scores "
+          + describe(self.floor, self.fd_label)
+          if self.floor
+          else "; no other split for a real-data floor"
+      )
+    what = (
+        f"{self.extractor.describe()['extractor']} "
+        f"({self.extractor.sha256[:12]})"
+        if extractor is not None
+        else "PSNR and SSIM only (no feature extractor for this data)"
     )
     log(
-        f"evaluation: {self.extractor.describe()['extractor']} "
-        f"({self.extractor.sha256[:12]}), {self.num_reference:,} "
+        f"evaluation: {what}, {self.num_reference:,} "
         f"{reference_split} images as reference{floor}"
     )
 
@@ -164,6 +210,8 @@ class Evaluator:
   @property
   def fd_label(self) -> str:
     """'FID' with Inception, 'FD-<dataset>' with a domain classifier."""
+    if self.extractor is None:
+      return "FD"
     return (
         "FID"
         if self.extractor.name == "inception"
@@ -172,7 +220,7 @@ class Evaluator:
 
   def protocol(self, *, ema: bool) -> dict[str, Any]:
     return {
-        **self.extractor.describe(),
+        **(self.extractor.describe() if self.extractor is not None else {}),
         "num_generated": self.num_samples,
         "num_reference": self.num_reference,
         "reference": f"{self.source} split {self.reference_split!r}",
@@ -182,10 +230,14 @@ class Evaluator:
 
   def metrics_of(self, images: np.ndarray) -> dict[str, float]:
     """All metrics of uint8 images against the reference."""
+    if self.extractor is None:  # Image-to-image without an extractor.
+      return quality.quality(images, self.targets)
     features, logits = self.extractor(images)
     out = self._unconditional(features, logits)
     if self.exp.cond.labelled:
       out.update(self._conditional(features, logits))
+    if self.targets is not None:
+      out.update(quality.quality(images, self.targets))
     return out
 
   def _unconditional(self, features, logits) -> dict[str, float]:
@@ -239,6 +291,8 @@ class Evaluator:
     inputs (truncated at `truncation`, if given; and cyclic labels)."""
     if ema not in self._samplers:
       self._samplers[ema] = generate.Sampler(self.exp, ema=ema, batch_size=512)
+    if self.sources is not None:  # Image-to-image: the reference sources.
+      return self._samplers[ema](state, self.sources)
     labels = (
         generate.cyclic_labels(self.num_samples, self.exp.cond.num_classes)
         if self.exp.cond.labelled
@@ -322,12 +376,17 @@ def evaluator_for(
     reference_split: str,
     log: Callable[[str], None] = print,
 ) -> Evaluator | None:
-  """The run's configured evaluator, or None without an extractor."""
+  """The run's configured evaluator, or None without an extractor (an
+  image-to-image run is still measured by PSNR and SSIM)."""
   path = extractors.extractor_path(exp.config)
-  if not path:
+  if not path and not exp.image_to_image:
     return None
-  extractor = extractors.make_extractor(
-      exp.config.eval.extractor, path, exp.config.eval.inception_protocol
+  extractor = (
+      extractors.make_extractor(
+          exp.config.eval.extractor, path, exp.config.eval.inception_protocol
+      )
+      if path
+      else None
   )
   return Evaluator(
       exp,
@@ -373,7 +432,7 @@ def _open(
       else config.eval.extractor
   )
   path = inception or classifier or extractors.extractor_path(config)
-  if not path:
+  if not path and not run.experiment.image_to_image:
     raise UserError(
         "no feature extractor: give --classifier=DIR (train one "
         "with python -m jaxgan.classifier) or --inception=FILE, "
@@ -384,7 +443,9 @@ def _open(
       run.experiment,
       extractors.make_extractor(
           kind, path, inception_protocol or config.eval.inception_protocol
-      ),
+      )
+      if path
+      else None,
       num_samples=num_samples,
       reference_split=config.eval.reference_split,
       log=lambda *a: None,
@@ -438,7 +499,7 @@ def evaluate_run(
           "untrained" if untrained else "best" if best else "checkpoints"
       ),
       **metrics,
-      "real_data_floor": {
+      ("baseline" if evaluator.targets is not None else "real_data_floor"): {
           "split": evaluator.floor_split,
           **(evaluator.floor or {}),
       },

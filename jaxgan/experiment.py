@@ -16,7 +16,8 @@ import ml_collections
 import optax
 from jax.sharding import Mesh
 
-from jaxgan import augment, latent, losses, models, penalties, progressive
+from jaxgan import augment, latent, losses, models, pairs, penalties
+from jaxgan import progressive
 from jaxgan import regularizers, runtime
 from jaxgan.errors import UserError
 from jaxgan import state as state_lib
@@ -77,6 +78,11 @@ class Experiment:
     return latent.input_dim(self.config.model.z_dim, self.cond)
 
   @property
+  def image_to_image(self) -> bool:
+    """G maps source images (data.pairs) to targets, not noise to images."""
+    return self.options.image_to_image
+
+  @property
   def nets(self) -> step_lib.Networks:
     return step_lib.Networks(
         self.generator, self.discriminator, self.g_tx, self.d_tx
@@ -115,6 +121,16 @@ def _reset(state, g_tx, d_tx):
   )
 
 
+def g_input_shape(config, cond: conditioning.Conditioning) -> tuple[int, ...]:
+  """One generator input's shape: (noise and codes,), or an image-to-image
+  run's source image (h, w, c)."""
+  if config.data.pairs != "none":
+    return pairs.source_shape(
+        config.data.pairs, sources.data_shape(config.data)
+    )
+  return (latent.input_dim(config.model.z_dim, cond),)
+
+
 def step_options(
     config, loss: losses.GanLoss, cond: conditioning.Conditioning
 ) -> step_lib.StepOptions:
@@ -142,6 +158,11 @@ def step_options(
       lecam=float(config.loss.lecam),
       lecam_decay=float(config.loss.lecam_decay),
       d_pack=int(config.model.d_pack),
+      pairs=config.data.pairs,
+      d_source=models.get_spec(config.model.name).d_source,
+      recon=config.loss.recon,
+      recon_weight=float(config.loss.recon_weight),
+      adv_weight=float(config.loss.adv_weight),
   )
 
 
@@ -219,8 +240,13 @@ def build(
           discriminator=discriminator,
           g_tx=g_tx,
           d_tx=d_tx,
-          z_dim=latent.input_dim(config.model.z_dim, cond),
+          g_input_shape=g_input_shape(config, cond),
           data_shape=data_shape,
+          d_source_shape=(
+              pairs.source_shape(config.data.pairs, data_shape)
+              if spec.d_source
+              else None
+          ),
           loss_state=initial_loss_state(config, loss),
           labelled=cond.labelled,
           d_pack=config.model.d_pack,

@@ -14,7 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import images, latent, runtime
+from jaxgan import images, latent, pairs, runtime
+from jaxgan import step as step_lib
 from jaxgan.experiment import Experiment
 
 EVAL_SEED = 12345  # Evaluation's noise, apart from training's and sample's.
@@ -45,6 +46,47 @@ def inputs(
           jax.random.PRNGKey(seed), num, m.z_dim, m.noise, exp.cond, truncation
       )
   )
+
+
+def sources(exp: Experiment, targets: np.ndarray) -> np.ndarray:
+  """float32 source images (data.pairs) of uint8 target images, computed
+  as the train step computes them from its real batch."""
+  name = exp.config.data.pairs
+  fn = jax.jit(lambda x: pairs.source_of(name, step_lib.to_model_input(x)))
+  return np.concatenate(
+      [
+          np.asarray(fn(targets[i : i + 1000]))
+          for i in range(0, len(targets), 1000)
+      ]
+  )
+
+
+def baseline(exp: Experiment, source: np.ndarray) -> np.ndarray:
+  """uint8 outputs of the task's trivial baseline (pairs.baseline)."""
+  name, size = exp.config.data.pairs, exp.config.data.image_size
+  fn = jax.jit(lambda s: to_uint8(pairs.baseline(name, s, size)))
+  return np.concatenate(
+      [
+          np.asarray(fn(source[i : i + 1000]))
+          for i in range(0, len(source), 1000)
+      ]
+  )
+
+
+def triples(
+    exp: Experiment,
+    source: np.ndarray,
+    outputs: np.ndarray,
+    targets: np.ndarray,
+    per_row: int = 4,
+) -> np.ndarray:
+  """A grid image of (source, output, target) triples, `per_row` to a row;
+  sources smaller than the targets shown in nearest-neighbour blocks."""
+  size = exp.config.data.image_size
+  shown = np.asarray(to_uint8(pairs.to_target_size(jnp.asarray(source), size)))
+  tiles = np.stack([shown, outputs, targets], axis=1)
+  tiles = tiles.reshape(-1, *targets.shape[1:])
+  return images.make_grid(tiles, ncols=3 * min(per_row, len(targets)))
 
 
 def to_uint8(x: jax.Array) -> jax.Array:
@@ -118,7 +160,7 @@ class Sampler:
         if labels is None
         else np.asarray(labels, np.int32)
     )
-    z = np.concatenate([z, np.zeros((-n % b, z.shape[1]), z.dtype)])
+    z = np.concatenate([z, np.zeros((-n % b, *z.shape[1:]), z.dtype)])
     labels = np.concatenate([labels, np.zeros(-n % b, np.int32)])
     # A progressive G draws at the stage of the state's last iteration.
     generator, extra = self.exp.generator_at(int(jax.device_get(state.step)))

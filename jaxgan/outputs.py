@@ -36,6 +36,8 @@ class Outputs:
   codes: evaluation.CodeAccuracy | None
   best: best_lib.BestCheckpoint | None
   overfitting: Any = None  # overfitting.Overfitting (eval.d_overfitting).
+  # Image-to-image: the uint8 targets of the fixed sources (fixed_z).
+  fixed_targets: np.ndarray | None = None
 
   def diagnostics(self, state) -> dict[str, float]:
     """What the loop logs beside the step's metrics: D's outputs on
@@ -64,7 +66,10 @@ class Outputs:
 
   def samples(self, state, step: int) -> None:
     out = self.sampler(state, self.fixed_z, self.fixed_labels)
-    if self.exp.points:
+    if self.fixed_targets is not None:  # (source, output, target) rows.
+      grid = generate.triples(self.exp, self.fixed_z, out, self.fixed_targets)
+      self.writer.image(step, "samples", grid, f"step_{step:07d}.png")
+    elif self.exp.points:
       mixture = sources.toy_mixture(self.exp.config.data)
       self.writer.image(
           step,
@@ -90,7 +95,10 @@ class Outputs:
       runtime.log(
           f"eval step {step}: "
           + evaluation.describe(
-              values, self.evaluator.fd_label, self.evaluator.floor
+              values,
+              self.evaluator.fd_label,
+              self.evaluator.floor,
+              self.evaluator.floor_name,
           )
       )
       if self.best.improves(values):
@@ -142,11 +150,16 @@ def make_outputs(
   num = (
       config.eval.num_samples if exp.points else config.train.num_sample_images
   )
+  fixed_z, fixed_targets = generate.inputs(exp, config.seed + 1, num), None
+  if exp.image_to_image:  # Held-out images' sources, and the images.
+    fixed_targets = evaluation.pair_targets(exp, num)
+    fixed_z = generate.sources(exp, fixed_targets)
   return Outputs(
       exp=exp,
       writer=writer,
       sampler=generate.Sampler(exp, ema=config.model.ema_decay > 0),
-      fixed_z=generate.inputs(exp, config.seed + 1, num),
+      fixed_z=fixed_z,
+      fixed_targets=fixed_targets,
       fixed_labels=(
           generate.grid_labels(num, exp.cond.num_classes)
           if exp.cond.labelled

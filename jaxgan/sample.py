@@ -25,6 +25,12 @@
   -span to +span in --steps; the paper goes to 2 outside its U(-1, 1) prior).
   .png.
 
+An image-to-image model (pix2pix, SRGAN; data.pairs) translates instead:
+--num fixed test-split images' sources, drawn as (source, output, target)
+triples, or the uint8 source images given with --inputs (an .npy file or a
+folder of PNG/JPEG files of the source's shape), drawn as (input, output)
+pairs. .png (the picture) or .npy (the outputs).
+
 Uses the run's saved config.json and its latest checkpoint (or --step), and
 the EMA generator when the run has one (model.ema_decay > 0); the views are
 drawn by jaxgan/views.py. For the 2-D toys (data.source toy:*), .npy gets
@@ -90,6 +96,12 @@ flags.DEFINE_float(
 flags.DEFINE_float(
     "span", 2.0, "traversal: continuous codes go from -span to +span."
 )
+flags.DEFINE_string(
+    "inputs",
+    None,
+    "Image-to-image models: source images to translate (.npy or a folder "
+    "of images); default: --num test-split examples with their targets.",
+)
 flags.mark_flags_as_required(["workdir", "out"])
 
 
@@ -106,6 +118,25 @@ def main(argv):
   )
   with os_errors(f"--out={out}"):
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+  if drawer.experiment.image_to_image:
+    if mode != "grid":
+      raise UserError(
+          f"--mode={mode} draws from noise; this image-to-image model "
+          "translates images: use --mode=grid (the default)"
+      )
+    outputs, picture = views.translations(drawer, FLAGS.num, FLAGS.inputs)
+    if out.endswith(".npy"):
+      np.save(out, outputs)
+    else:
+      images.save_png(picture, out)
+    kind = "(input, output) pairs" if FLAGS.inputs else "triples"
+    print(f"wrote {len(outputs)} translations ({kind}) to {out}")
+    return
+  if FLAGS.inputs:
+    raise UserError(
+        "--inputs is for image-to-image models (data.pairs); this run "
+        "draws from noise: leave it out"
+    )
   if mode != "grid":
     picture = views.draw(
         mode,

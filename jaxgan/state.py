@@ -87,25 +87,32 @@ def init_state(
     g_tx,
     d_tx,
     *,
-    z_dim: int,
+    g_input_shape: tuple[int, ...],
     data_shape: tuple[int, ...],
     loss_state: dict[str, jax.Array],
     labelled: bool = False,
     d_pack: int = 1,
+    d_source_shape: tuple[int, ...] | None = None,
 ) -> TrainState:
   """Initialises all variables from `key` (call under jit).
 
-  z_dim: the generator's input width (noise and InfoGAN codes).
+  g_input_shape: one generator input's shape: (width of noise and InfoGAN
+    codes,), or an image-to-image model's source image.
   data_shape: one example's shape, (H, W, C) for images or (2,) for points.
   labelled: the models take class labels.
   d_pack: D's pack size (models/packing.py): D is initialised on 4 packs.
+  d_source_shape: the source's shape for a D that judges (source, image)
+    pairs (pix2pix), else None.
   """
   init_key, g_key, d_key = jax.random.split(key, 3)
-  z = jnp.zeros((4, z_dim), jnp.float32)
+  z = jnp.zeros((4, *g_input_shape), jnp.float32)
   x = jnp.zeros((4 * d_pack, *data_shape), jnp.float32)
   kwargs = {"labels": jnp.zeros((4,), jnp.int32)} if labelled else {}
+  d_kwargs = dict(kwargs)
+  if d_source_shape is not None:
+    d_kwargs["source"] = jnp.zeros((4, *d_source_shape), jnp.float32)
   g_vars = generator.init(g_key, z, train=False, **kwargs)
-  d_vars = discriminator.init(d_key, x, train=False, **kwargs)
+  d_vars = discriminator.init(d_key, x, train=False, **d_kwargs)
   g_params, d_params = g_vars["params"], d_vars["params"]
   g_stats = g_vars.get("batch_stats", {})
   return TrainState(

@@ -27,7 +27,7 @@ from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
 from jaxgan import augment as augment_lib
-from jaxgan import latent, losses, penalties, regularizers
+from jaxgan import latent, losses, pairs, penalties, regularizers
 from jaxgan.models import conditioning, packing
 from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
@@ -213,6 +213,12 @@ class StepOptions:
     reals: see `stage`.
     d_pack: PacGAN's pack size (models/packing.py; 1 = off): D wraps the
       packing itself; a penalty treats each pack as one sample of D.
+    pairs: an image-to-image run's task (jaxgan/pairs.py; 'none' for
+      noise-to-image): G's input is the source of the real batch.
+    d_source: D judges (source, image) pairs: it is given `source=`.
+    recon, recon_weight, adv_weight: G's loss is adv_weight * adversarial
+      + recon_weight * ('l1' | 'mse') distance of G's output to the target
+      ('none': no such term).
   """
 
   loss: losses.GanLoss
@@ -238,6 +244,26 @@ class StepOptions:
   stage: Any = None
   reals: Callable | None = None
   d_pack: int = 1
+  pairs: str = "none"
+  d_source: bool = False
+  recon: str = "none"
+  recon_weight: float = 0.0
+  adv_weight: float = 1.0
+
+  @property
+  def image_to_image(self) -> bool:
+    return self.pairs != "none"
+
+  def d_extra(self, extra, source):
+    """D's keyword inputs: `extra`, and the source for a pair-judging D."""
+    if not self.d_source:
+      return extra
+    return {**(extra or {}), "source": source}
+
+  def g_rng(self, key: jax.Array):
+    """G's dropout key (pix2pix's U-Net) in an image-to-image run, else
+    None (other generators have no dropout)."""
+    return jax.random.fold_in(key, 7) if self.image_to_image else None
 
   @property
   def heads(self) -> tuple[str, ...]:
@@ -358,6 +384,13 @@ def _penalty(opts: StepOptions, d_fn, real, fake, keys):
   )
 
 
+def reconstruction(kind: str, fake: jax.Array, real: jax.Array):
+  """Mean per-pixel distance of G's outputs to their targets: 'l1'
+  (pix2pix) or 'mse' (SRResNet-MSE)."""
+  diff = fake.astype(jnp.float32) - real.astype(jnp.float32)
+  return jnp.mean(jnp.abs(diff)) if kind == "l1" else jnp.mean(diff * diff)
+
+
 def _clip(params, c: float):
   """WGAN's Lipschitz constraint: D's parameters clipped to [-c, c]."""
   return jax.tree.map(lambda p: jnp.clip(p, -c, c), params)
@@ -375,6 +408,7 @@ def discriminator_update(
     opts: StepOptions,
     extra: dict[str, Any] | None = None,
     keys: SampleKeys | None = None,
+    source: jax.Array | None = None,
 ):
   """One discriminator update on a real batch and G(g_input).
 
@@ -390,6 +424,8 @@ def discriminator_update(
     extra: further inputs of G and D (a progressive model's alpha).
     keys: the per-sample keys of the penalty's, the augmentation's and
       bCR's draws (`sample_keys`), needed when one of them applies.
+    source: an image-to-image run's source images (g_input), which a
+      pair-judging D also sees.
 
   Returns:
     (new DState, metrics, non-finite mask).
@@ -403,9 +439,11 @@ def discriminator_update(
       g.batch_stats,
       g_input,
       train=True,
+      rng=opts.g_rng(key),
       labels=labels,
       extra=extra,
   )
+  extra = opts.d_extra(extra, source)
   fake = lax.stop_gradient(fake)
   aug = opts.augment
   if aug.enabled:  # D sees only augmented images (reals and fakes).
@@ -584,6 +622,7 @@ def generator_update(
     opts: StepOptions,
     extra: dict[str, Any] | None = None,
     keys: SampleKeys | None = None,
+    source: jax.Array | None = None,
 ):
   """One generator update against the discriminator `d`.
 
@@ -598,6 +637,7 @@ def generator_update(
     key: this device's key for D's dropout.
     nets, opts, extra: as for `discriminator_update`.
     keys: the per-sample keys of the augmentation (`sample_keys`).
+    source: as for `discriminator_update`; `real` is then its target.
 
   Returns:
     (new GState, metrics, non-finite mask).
@@ -611,6 +651,9 @@ def generator_update(
     p = augment_lib.p_of(aug, d.loss_state)
     real = aug(real, keys.aug_real, p)
 
+  target = real
+  g_extra, extra = extra, opts.d_extra(extra, source)
+
   def loss_fn(params):
     k_real, k_fake = jax.random.split(key)
     fake, stats = apply_model(
@@ -619,9 +662,13 @@ def generator_update(
         g.batch_stats,
         g_input,
         train=True,
+        rng=opts.g_rng(key),
         labels=labels,
-        extra=extra,
+        extra=g_extra,
     )
+    recon = None
+    if opts.recon != "none":
+      recon = reconstruction(opts.recon, fake, target)
     if aug.enabled:
       fake = aug(fake, keys.aug_fake, p)
     fake_out, d_stats, fake_sown = apply_model(
@@ -652,6 +699,11 @@ def generator_update(
         real_out if loss.g_uses_real else None, fake_out, d.loss_state
     )
     aux = {"g_adv_loss": g_loss}
+    if opts.image_to_image:
+      g_loss = opts.adv_weight * g_loss
+    if recon is not None:
+      aux[f"g_{opts.recon}"] = recon
+      g_loss = g_loss + opts.recon_weight * recon
     if matching:
       # Salimans et al. 2016, Sec. 3.1: |E f(x) - E f(G(z))|^2 on D's last
       # hidden layer f.
@@ -683,7 +735,7 @@ def generator_update(
       "g_grad_norm": _global_norm(grads),
       "g_param_norm": _global_norm(params),
   }
-  if matching or opts.heads or opts.ortho_reg:
+  if matching or opts.heads or opts.ortho_reg or opts.image_to_image:
     metrics.update(aux)
   mask = nonfinite_mask(
       {
@@ -751,10 +803,13 @@ def train_iteration(
   per_update, mask = [], jnp.zeros((), jnp.int32)
   for i in range(k):
     g_input, device_key, keys = inputs(i)
+    real = reals(batch[i])
+    if opts.image_to_image:  # G's input: the source of each real image.
+      g_input = pairs.source_of(opts.pairs, real)
     d, metrics, update_mask = discriminator_update(
         d,
         g,
-        reals(batch[i]),
+        real,
         labels_of(i),
         g_input,
         device_key,
@@ -762,17 +817,22 @@ def train_iteration(
         opts=opts,
         extra=extra,
         keys=keys,
+        source=g_input,
     )
     per_update.append(metrics)
     mask = mask | update_mask
   d_metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *per_update)
 
-  # One generator update, with fresh noise, against the updated D.
+  # One generator update, with fresh noise, against the updated D (an
+  # image-to-image G: on the sources of the last real batch).
   g_input, device_key, keys = inputs(k)
+  real = reals(batch[-1])
+  if opts.image_to_image:
+    g_input = pairs.source_of(opts.pairs, real)
   g, g_metrics, g_mask = generator_update(
       g,
       d,
-      reals(batch[-1]),
+      real,
       labels_of(k - 1),
       g_input,
       device_key,
@@ -780,6 +840,7 @@ def train_iteration(
       opts=opts,
       extra=extra,
       keys=keys,
+      source=g_input,
   )
   mask = mask | g_mask
   loss_state = d.loss_state

@@ -12,7 +12,7 @@ import jax
 import ml_collections
 
 from jaxgan import augment, extractors, latent, losses, metrics, models
-from jaxgan import penalties
+from jaxgan import pairs as pairs_lib, penalties
 from jaxgan import progressive, runtime, state as state_lib
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
@@ -91,6 +91,7 @@ def validate_config(
   _check_progressive(config, spec, num_devices or jax.device_count())
   _check_resnet(config, spec)
   _check_little_data(config, loss)
+  _check_pairs(config, spec)
 
 
 def validate_data(data: ml_collections.ConfigDict) -> None:
@@ -338,6 +339,74 @@ def _check_data_and_model(config, spec: models.ModelSpec) -> None:
     )
 
 
+def _check_pairs(config, spec: models.ModelSpec) -> None:
+  """Image-to-image models and data.pairs go together; the noise-to-image
+  machinery (labels, codes, packing, augmentation) does not apply."""
+  d, m, c = config.data, config.model, config.loss
+  _one_of("data.pairs", d.pairs, pairs_lib.PAIRS)
+  _one_of("loss.recon", c.recon, ("none", "l1", "mse"))
+  _in_range("loss.recon_weight", c.recon_weight, 0.0, float("inf"))
+  _in_range("loss.adv_weight", c.adv_weight, 0.0, float("inf"))
+  if not spec.pairs:
+    if config.eval.primary in ("psnr", "ssim"):
+      raise UserError(
+          f"eval.primary={config.eval.primary!r} compares outputs with "
+          "targets, which only image-to-image models (data.pairs) have; use "
+          "'fd'"
+      )
+    if d.pairs != "none":
+      image_to_image = sorted(n for n, s in models.MODELS.items() if s.pairs)
+      raise UserError(
+          f"data.pairs={d.pairs!r} is for the image-to-image models "
+          f"{image_to_image}, not model.name={m.name!r}; set "
+          "data.pairs='none' or change the model"
+      )
+    if c.recon != "none":
+      raise UserError(
+          f"loss.recon={c.recon!r} compares G's output with a target "
+          "image, which only image-to-image models have; set loss.recon="
+          "'none'"
+      )
+    return
+  if d.pairs not in spec.pairs:
+    raise UserError(
+        f"model.name={m.name!r} needs data.pairs in {list(spec.pairs)} "
+        f"(the source G is given), not {d.pairs!r}"
+    )
+  if d.pairs == "sr4x" and d.image_size % pairs_lib.SR_FACTOR:
+    raise UserError(
+        f"data.pairs='sr4x' needs data.image_size divisible by "
+        f"{pairs_lib.SR_FACTOR}, not {d.image_size}"
+    )
+  unsupported = {
+      "model.conditioning": m.conditioning != "none",
+      "model.info_categorical": m.info_categorical != 0,
+      "model.info_continuous": m.info_continuous != 0,
+      "model.d_pack": m.d_pack != 1,
+      "augment.name": config.augment.name != "none",
+      "loss.feature_matching": c.feature_matching != 0,
+  }
+  for key, on in unsupported.items():
+    if on:
+      raise UserError(
+          f"{key} is not implemented for the image-to-image model "
+          f"model.name={m.name!r}; turn it off"
+      )
+  if config.eval.primary not in ("psnr", "ssim") and not (
+      extractors.extractor_path(config)
+  ):
+    raise UserError(
+        f"eval.primary={config.eval.primary!r} needs a feature extractor, "
+        f"and there is none for data.source={d.source!r}: set "
+        "eval.primary='psnr' or 'ssim', or give eval.classifier"
+    )
+  if c.recon == "none" and c.adv_weight == 0:
+    raise UserError(
+        "loss.adv_weight=0 with loss.recon='none' leaves G no loss; set "
+        "one of them"
+    )
+
+
 def _check_conditioning(config, spec: models.ModelSpec) -> None:
   m, c = config.model, config.loss
   _one_of("model.conditioning", m.conditioning, conditioning.MODES)
@@ -460,6 +529,7 @@ def _check_regularizers(
         f"{name!r}; set it to 0"
     )
   _in_range("loss.feature_matching", c.feature_matching, 0.0, float("inf"))
+  _in_range("model.fc_hidden", m.fc_hidden, 0, 1 << 16)
   switches = {
       "loss.feature_matching": ("feature_matching", c.feature_matching > 0),
       "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),
@@ -467,6 +537,7 @@ def _check_regularizers(
       "model.g_spectral_norm": ("g_spectral_norm", m.g_spectral_norm),
       "model.attention_res": ("attention", m.attention_res != 0),
       "loss.ortho_reg": ("ortho_reg", c.ortho_reg != 0),
+      "model.fc_hidden": ("fc_hidden", m.fc_hidden != 0),
   }
   for key, (option, on) in switches.items():
     if on and option not in spec.d_options:

@@ -8,12 +8,15 @@ and one class per row for class-conditional models. Image i depends on
 """
 
 import dataclasses
+import pathlib
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
-from jaxgan import generate, images, latent, workdir as workdir_lib
-from jaxgan.errors import UserError
+from jaxgan import evaluation, generate, images, latent, pairs
+from jaxgan import workdir as workdir_lib
+from jaxgan.errors import UserError, os_errors
 
 
 class Drawer:
@@ -190,6 +193,76 @@ def traversal(
       drawer.images(z, None if labels is None else np.repeat(labels, columns)),
       columns,
   )
+
+
+def load_inputs(path: str, shape: tuple[int, ...]) -> np.ndarray:
+  """uint8 (N, *shape) images from an .npy file or a folder of PNG/JPEG
+  files (sorted by name); the shape must be the model's source shape."""
+  p = pathlib.Path(path)
+  with os_errors(f"--inputs={path}"):
+    if p.is_dir():
+      files = sorted(
+          f
+          for f in p.iterdir()
+          if f.suffix.lower() in (".png", ".jpg", ".jpeg")
+      )
+      if not files:
+        raise UserError(f"--inputs={path} holds no .png or .jpg images")
+      loaded = [
+          np.asarray(Image.open(f).convert("L" if shape[-1] == 1 else "RGB"))
+          for f in files
+      ]
+      x = (
+          np.stack([a.reshape(a.shape[:2] + (-1,)) for a in loaded])
+          if len({a.shape for a in loaded}) == 1
+          else None
+      )
+      if x is None:
+        raise UserError(
+            f"--inputs={path}: the images differ in size; give images of {shape[0]}x{shape[1]}"
+        )
+    elif p.suffix == ".npy":
+      x = np.load(p)
+    else:
+      raise UserError(
+          f"--inputs={path} must be an .npy file or a folder of images"
+      )
+  if x.ndim == 3:
+    x = x[..., None]
+  if x.shape[1:] != tuple(shape) or x.dtype != np.uint8:
+    raise UserError(
+        f"--inputs={path} holds {x.dtype} images of shape {x.shape[1:]}; "
+        f"this model's inputs are uint8 {tuple(shape)} (data.pairs' source)"
+    )
+  return x
+
+
+def translations(
+    drawer: Drawer, num: int, inputs: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+  """An image-to-image model's outputs and their picture: for `num` fixed
+  test-split images (evaluation.pair_targets), (source, output, target)
+  triples; for the uint8 source images in `inputs` (load_inputs), (input,
+  output) pairs. Returns (uint8 outputs, grid image)."""
+  exp = drawer.experiment
+  if inputs:
+    source_shape = pairs.source_shape(exp.config.data.pairs, exp.data_shape)
+    given = load_inputs(inputs, source_shape)
+    source = given.astype(np.float32) / 127.5 - 1.0
+    outputs = drawer.images(source)
+    shown = np.asarray(
+        generate.to_uint8(
+            pairs.to_target_size(source, exp.config.data.image_size)
+        )
+    )
+    tiles = np.stack([shown, outputs], 1).reshape(-1, *outputs.shape[1:])
+    return outputs, images.make_grid(tiles, ncols=2 * min(4, len(outputs)))
+  if num < 1:
+    raise UserError(f"--num={num} must be a positive integer")
+  targets = evaluation.pair_targets(exp, num)
+  source = generate.sources(exp, targets)
+  outputs = drawer.images(source)
+  return outputs, generate.triples(exp, source, outputs, targets)
 
 
 MODES = ("grid", "class_grid", "interp", "arithmetic", "traversal")

@@ -35,6 +35,7 @@ SHAPE_KEYS = (
     "model.z_dim",
     "model.g_width",
     "model.d_width",
+    "model.fc_hidden",
     "model.d_norm",
     "model.d_spectral_norm",
     "model.d_minibatch_std",

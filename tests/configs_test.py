@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import pytest
 
 from configs import paper_losses
-from jaxgan import latent, models
+from jaxgan import experiment, models
 from jaxgan.models import conditioning
 from jaxgan.data import sources
 from jaxgan.validate import validate_config
@@ -79,7 +79,8 @@ def test_config_loads_and_validates(path, arg):
   assert path.read_text().count("python -m jaxgan.main") >= 1  # Launch line.
   generator, _ = models.get_models(config)
   cond = conditioning.from_config(config)
-  z = jnp.zeros((1, latent.input_dim(config.model.z_dim, cond)))
+  # Noise and codes, or an image-to-image model's source image.
+  z = jnp.zeros((1, *experiment.g_input_shape(config, cond)))
   kwargs = {"labels": jnp.zeros((1,), jnp.int32)} if cond.labelled else {}
   shape = jax.eval_shape(
       lambda: generator.apply(

@@ -252,6 +252,23 @@ RESUME_CASES = {
         "loss.lecam": 0.3,
         "data.num_examples": 24,
     },
+    # Image-to-image: sources computed from the real batch, G's dropout
+    # (one U-Net block drops out at 64x64), the reconstruction terms.
+    "pix2pix": {
+        "model.name": "pix2pix",
+        "data.pairs": "edges",
+        "data.image_size": 64,
+        "data.preprocess": "resize",
+        "loss.recon": "l1",
+        "loss.recon_weight": 100.0,
+    },
+    "srgan": {
+        "model.name": "srgan",
+        "data.pairs": "sr4x",
+        "model.res_blocks": 2,
+        "loss.recon": "mse",
+        "loss.adv_weight": 1e-3,
+    },
 }
 # (total steps, the step the first part stops at); default (6, 3).
 RESUME_STEPS = {"progan": (8, 3)}

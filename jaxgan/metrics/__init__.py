@@ -8,4 +8,7 @@ PRIMARY = {
     "precision": False,
     "recall": False,
     "classifier_score": False,
+    # Image-to-image runs only (data.pairs); no feature extractor needed.
+    "psnr": False,
+    "ssim": False,
 }

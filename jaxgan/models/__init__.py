@@ -8,7 +8,10 @@ switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
 model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
 (model.conditioning, model.info_*; models/conditioning.py); `progressive`
-marks a model that grows by stages (ProGAN; jaxgan/progressive.py).
+marks a model that grows by stages (ProGAN; jaxgan/progressive.py);
+`pairs` lists the image-to-image tasks (data.pairs, jaxgan/pairs.py) of a
+model whose G maps a source image to its target, and `d_source` marks a D
+that judges (source, image) pairs (pix2pix's) rather than images alone.
 `model.d_pack` wraps the discriminator of any other unconditional model in
 PacGAN's packing (models/packing.py).
 
@@ -25,8 +28,8 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxgan.errors import UserError
-from jaxgan.models import began, conditioning, dcgan, mlp, progan, resnet
-from jaxgan.models import packing, toy
+from jaxgan.models import began, conditioning, dcgan, mlp, packing, pix2pix
+from jaxgan.models import progan, resnet, srgan, toy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +45,8 @@ class ModelSpec:
   progressive: bool = False
   equalized_lr: bool = False  # Weights stored N(0, 1), scaled at run time.
   resolutions: tuple[int, ...] | None = None  # data.image_size; None: any.
+  pairs: tuple[str, ...] = ()  # data.pairs it takes; () = noise to images.
+  d_source: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +93,7 @@ def _dcgan(
           dtype=_dtype(config),
           cond=cond,
           conv_impl=o.conv_impl,
+          fc_hidden=m.fc_hidden,
       ),
       dcgan.Discriminator(
           resolution=d.image_size,
@@ -100,6 +106,7 @@ def _dcgan(
           dtype=_dtype(config),
           cond=cond,
           conv_impl=o.conv_impl,
+          fc_hidden=m.fc_hidden,
       ),
   )
 
@@ -230,6 +237,53 @@ def _biggan(
   )
 
 
+def _pix2pix(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
+  del cond  # Conditioned on the source image only.
+  m, d = config.model, config.data
+  return (
+      pix2pix.UNetGenerator(
+          channels=d.channels,
+          width=m.g_width,
+          init_std=m.init_std,
+          bn_axis_name=o.bn_axis_name,
+          dtype=_dtype(config),
+          conv_impl=o.conv_impl,
+      ),
+      pix2pix.PatchDiscriminator(
+          width=m.d_width,
+          n_layers=pix2pix.patch_layers(d.image_size),
+          init_std=m.init_std,
+          bn_axis_name=o.bn_axis_name,
+          dtype=_dtype(config),
+      ),
+  )
+
+
+def _srgan(
+    config: ml_collections.ConfigDict,
+    cond: conditioning.Conditioning,
+    o: BuildOptions,
+):
+  del cond  # Conditioned on the source image only.
+  m, d = config.model, config.data
+  return (
+      srgan.SRResNetGenerator(
+          channels=d.channels,
+          width=m.g_width,
+          blocks=m.res_blocks,
+          bn_axis_name=o.bn_axis_name,
+          dtype=_dtype(config),
+      ),
+      srgan.SRDiscriminator(
+          width=m.d_width, bn_axis_name=o.bn_axis_name, dtype=_dtype(config)
+      ),
+  )
+
+
 # The toy MLPs work in units of the data's scale, as if the data were
 # standardised (the WGAN-GP toy code divides the grid by its std, 2.828).
 
@@ -274,6 +328,7 @@ MODELS: dict[str, ModelSpec] = {
             "d_minibatch_std",
             "d_norm",
             "feature_matching",
+            "fc_hidden",
         ),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
         conditioning=True,
@@ -327,6 +382,20 @@ MODELS: dict[str, ModelSpec] = {
         d_options=("d_spectral_norm", "d_minibatch_std", "feature_matching"),
     ),
     "toy_began": ModelSpec(_toy_began, data="points", autoencoder=True),
+    # Image-to-image: G maps data.pairs' source images to their targets.
+    "pix2pix": ModelSpec(
+        _pix2pix,
+        d_batch_norm=lambda c: True,
+        pairs=("edges", "sr4x"),
+        d_source=True,
+        resolutions=(32, 64, 128, 256),
+    ),
+    "srgan": ModelSpec(
+        _srgan,
+        d_batch_norm=lambda c: True,
+        pairs=("sr4x",),
+        resolutions=(16, 32, 64, 128, 256),
+    ),
 }
 
 

@@ -139,8 +139,8 @@ class Heads(nn.Module):
 
   Returns the projection term (N,) to add to the logit ('projection'; zeros
   otherwise) and sows 'class_logits' ('acgan') and 'info' (InfoGAN Q: a
-  128-unit LeakyReLU layer, then the categorical logits and the continuous
-  means). With `spectral_norm` (D's model.d_spectral_norm) the projection's
+  128-unit LeakyReLU layer, with batch norm if `q_batch_norm`, then the
+  categorical logits and the continuous means). With `spectral_norm` (D's model.d_spectral_norm) the projection's
   class embedding is spectrally normalised too, as in the SNGAN-projection
   reference.
   """
@@ -149,6 +149,8 @@ class Heads(nn.Module):
   init_std: float = 0.02
   dtype: Any = None
   spectral_norm: bool = False
+  q_batch_norm: bool = False  # Batch norm on Q's hidden layer (InfoGAN's).
+  bn_axis_name: str | None = None
 
   @nn.compact
   def __call__(self, h: jax.Array, labels, train: bool = False) -> jax.Array:
@@ -176,10 +178,23 @@ class Heads(nn.Module):
       )(h)
       self.sow("intermediates", "class_logits", logits.astype(jnp.float32))
     if cond.info:
-      q = nn.leaky_relu(
-          nn.Dense(128, kernel_init=init, dtype=self.dtype, name="q_hidden")(h),
-          0.2,
-      )
+      q = nn.Dense(
+          128,
+          use_bias=not self.q_batch_norm,
+          kernel_init=init,
+          dtype=self.dtype,
+          name="q_hidden",
+      )(h)
+      if self.q_batch_norm:
+        q = nn.BatchNorm(
+            use_running_average=not train,
+            momentum=0.9,
+            epsilon=1e-5,
+            dtype=self.dtype,
+            axis_name=self.bn_axis_name if train else None,
+            name="q_norm",
+        )(q)
+      q = nn.leaky_relu(q, 0.2)
       q = nn.Dense(
           cond.code_dim, kernel_init=init, dtype=self.dtype, name="q_out"
       )(q)

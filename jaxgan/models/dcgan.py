@@ -12,6 +12,13 @@ doubles the resolution per layer while halving the channels; D mirrors it.
 For 64x64 with widths 64 this is exactly the PyTorch DCGAN example: the
 projection `Dense(z -> 4*4*512)` is the 1x1-input `ConvTranspose2d(z, 512, 4)`
 and D's final `Dense` is the 4x4 valid `Conv2d(512, 1, 4)`.
+
+`fc_hidden` > 0 adds one fully connected layer of that many units with batch
+norm before G's projection and after D's convolutions, and batch norm in the
+InfoGAN Q head: at 28x28 with fc_hidden 1024 these are InfoGAN's MNIST
+networks (Chen et al. 2016, Appendix C.1; G FC 1024 - FC 7x7x128 - two
+transposed convolutions, D two convolutions - FC 1024, Q FC 128 on D's
+FC 1024, batch norm as listed there).
 """
 
 import math
@@ -84,6 +91,7 @@ class Generator(nn.Module):
   dtype: Any = None
   cond: Conditioning = Conditioning()
   conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
+  fc_hidden: int = 0  # > 0: a hidden FC layer before the projection.
 
   def _norm(self, x, labels, train):
     if self.cond.mode == "projection":
@@ -100,6 +108,11 @@ class Generator(nn.Module):
     init = nn.initializers.normal(self.init_std)
     ch = self.width * 2 ** (n_up - 1)
     x = conditioning.generator_input(z, labels, self.cond)
+    if self.fc_hidden:
+      x = nn.Dense(
+          self.fc_hidden, use_bias=False, kernel_init=init, dtype=self.dtype
+      )(x)
+      x = nn.relu(self._norm(x, labels, train))
     x = nn.Dense(
         base * base * ch, use_bias=False, kernel_init=init, dtype=self.dtype
     )(x)
@@ -141,6 +154,7 @@ class Discriminator(nn.Module):
   dtype: Any = None
   cond: Conditioning = Conditioning()
   conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
+  fc_hidden: int = 0  # > 0: a hidden FC layer after the convolutions.
 
   @nn.compact
   def __call__(
@@ -167,10 +181,27 @@ class Discriminator(nn.Module):
         x = nn.LayerNorm(reduction_axes=(1, 2, 3), dtype=self.dtype)(x)
       x = nn.leaky_relu(x, 0.2)
       ch *= 2
-    self.sow("intermediates", "features", x)
+    if not self.fc_hidden:
+      self.sow("intermediates", "features", x)
     if self.minibatch_std:
       x = minibatch_stddev(x)
     h = x.reshape(x.shape[0], -1)
+    batch_norm = self.norm == "batch_norm"
+    if self.fc_hidden:
+      h = spectral(
+          nn.Dense(
+              self.fc_hidden, use_bias=False, kernel_init=init, dtype=self.dtype
+          ),
+          self.spectral_norm,
+          h,
+          train,
+      )
+      if batch_norm:
+        h = BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(h, train)
+      elif self.norm == "layer_norm":
+        h = nn.LayerNorm(dtype=self.dtype)(h)
+      h = nn.leaky_relu(h, 0.2)
+      self.sow("intermediates", "features", h)
     x = spectral(
         nn.Dense(1, use_bias=False, kernel_init=init, dtype=self.dtype),
         self.spectral_norm,
@@ -178,6 +209,11 @@ class Discriminator(nn.Module):
         train,
     )
     extra = conditioning.Heads(
-        self.cond, self.init_std, self.dtype, self.spectral_norm
+        self.cond,
+        self.init_std,
+        self.dtype,
+        self.spectral_norm,
+        q_batch_norm=batch_norm and self.fc_hidden > 0,
+        bn_axis_name=self.bn_axis_name,
     )(h, labels, train)
     return x[:, 0].astype(jnp.float32) + extra

@@ -1,0 +1,51 @@
+"""SRGAN (Ledig et al. 2017) on Fashion-MNIST: 4x super-resolution.
+
+Launch:
+  python -m jaxgan.main --config=configs/srgan_fashion_mnist.py \
+      --workdir=runs/srgan_fashion_mnist
+
+Each 32x32 garment (28x28 padded) is paired with its 8x8 version (4x
+smaller, antialiased bicubic; jaxgan/pairs.py 'sr4x'). G is SRResNet (16
+residual blocks of 64 channels, two sub-pixel upsamplings), D the paper's
+eight-convolution discriminator; loss: content + 1e-3 x the non-saturating
+adversarial loss, Adam 1e-4, beta1 0.9, as the paper. The content loss is
+the pixel MSE (the paper's SRResNet-MSE / SRGAN-MSE): its VGG feature loss
+needs ImageNet weights that cannot be downloaded here.
+
+The evaluation reports PSNR, SSIM and FD-fashion_mnist of the 4x outputs
+on test images, each beside bicubic upsampling's. Triples (input, shown
+4x larger / output / original) with
+  python -m jaxgan.sample --workdir=runs/srgan_fashion_mnist --num=24 \
+      --out=srgan.png
+"""
+
+from configs import default
+
+
+def get_config():
+  config = default.get_config()
+  config.data.source = "idx:/usr/share/datasets/fashion-mnist"
+  config.data.image_size = 32
+  config.data.channels = 1
+  config.data.preprocess = "pad"
+  config.data.pairs = "sr4x"
+  config.model.name = "srgan"
+  config.model.g_width = 64
+  config.model.d_width = 64
+  config.model.res_blocks = 16
+  config.loss.name = "non_saturating"
+  config.loss.recon = "mse"
+  config.loss.recon_weight = 1.0
+  config.loss.adv_weight = 1e-3
+  config.optim.g_lr = 1e-4
+  config.optim.d_lr = 1e-4
+  config.optim.b1 = 0.9
+  config.train.batch_size = 16  # The paper's.
+  config.train.num_steps = 3000
+  config.train.log_every_steps = 50
+  config.train.sample_every_steps = 250
+  config.train.num_sample_images = 24
+  config.checkpoint.every_steps = 500
+  config.eval.every_steps = 1000
+  config.eval.num_samples = 10_000
+  return config
