@@ -645,14 +645,13 @@ def generator_update(
   discriminator, loss = nets.discriminator, opts.loss
   matching = opts.feature_matching > 0
   collect = opts.heads + (("features",) if matching else ())
+  target = real  # An image-to-image G's target (never augmented).
+  g_extra, extra = extra, opts.d_extra(extra, source)
   aug = opts.augment
   if aug.enabled:  # D sees augmented images here too; G's gradient
     # flows through the augmentation of its samples.
     p = augment_lib.p_of(aug, d.loss_state)
     real = aug(real, keys.aug_real, p)
-
-  target = real
-  g_extra, extra = extra, opts.d_extra(extra, source)
 
   def loss_fn(params):
     k_real, k_fake = jax.random.split(key)

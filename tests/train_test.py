@@ -261,6 +261,9 @@ RESUME_CASES = {
         "data.preprocess": "resize",
         "loss.recon": "l1",
         "loss.recon_weight": 100.0,
+        # No feature extractor and no test split for these images.
+        "eval.primary": "psnr",
+        "eval.reference_split": "train",
     },
     "srgan": {
         "model.name": "srgan",
@@ -268,6 +271,8 @@ RESUME_CASES = {
         "model.res_blocks": 2,
         "loss.recon": "mse",
         "loss.adv_weight": 1e-3,
+        "eval.primary": "psnr",
+        "eval.reference_split": "train",
     },
 }
 # (total steps, the step the first part stops at); default (6, 3).

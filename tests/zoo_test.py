@@ -17,7 +17,7 @@ import pytest
 from jax.sharding import Mesh
 
 from jaxgan import augment as augment_lib
-from jaxgan import experiment, latent, losses, models, runtime
+from jaxgan import experiment, latent, losses, models, pairs, runtime
 from jaxgan import step as step_lib
 from jaxgan.errors import UserError
 from jaxgan.runtime import AXIS
@@ -80,6 +80,20 @@ ARCHITECTURES = {
         "data.source": "toy:ring8",
         "model.g_width": 16,
         "model.d_width": 8,
+    },
+    # Image-to-image: G's input is the real batch's source (data.pairs).
+    "pix2pix": {
+        "model.name": "pix2pix",
+        "data.pairs": "edges",
+        "loss.recon": "l1",
+        "loss.recon_weight": 100.0,
+    },
+    "srgan": {
+        "model.name": "srgan",
+        "data.pairs": "sr4x",
+        "model.res_blocks": 1,
+        "loss.recon": "mse",
+        "loss.adv_weight": 1e-3,
     },
 }
 REGULARIZERS = {
@@ -165,13 +179,15 @@ def test_registries_are_covered():
       "began": 4,
       "toy_mlp": 53,
       "toy_began": 4,
+      "pix2pix": 8,
+      "srgan": 8,
   }, per_arch
 
 
 def test_every_allowed_pair_trains():
   covered = set().union(*(_pairs(*c) for c in TRAINED))
   assert covered == set().union(*(_pairs(*c) for c in ALLOWED))
-  assert len(TRAINED) == 77, len(TRAINED)  # Of 352 allowed.
+  assert len(TRAINED) == 89, len(TRAINED)  # Of 368 allowed.
 
 
 @pytest.mark.parametrize(
@@ -214,6 +230,11 @@ def _d_outside_the_step(exp, state, batch, num_devices, augmented=True):
   real = np.asarray(batch[0], np.float32)
   if real.ndim == 4:  # uint8 images -> [-1, 1].
     real = real / 127.5 - 1.0
+  d_kwargs = lambda part: {}
+  if exp.image_to_image:  # G translates the real images' sources.
+    z = np.asarray(pairs.source_of(config.data.pairs, jnp.asarray(real)))
+    if exp.spec.d_source:
+      d_kwargs = lambda part: {"source": z[part]}
   local = config.train.batch_size // num_devices
   generator, discriminator, extra = exp.generator, exp.discriminator, {}
   stage = exp.stage_at(0)
@@ -252,6 +273,7 @@ def _d_outside_the_step(exp, state, batch, num_devices, augmented=True):
         rngs={"dropout": k_real},
         mutable=mutable,
         **extra,
+        **d_kwargs(part),
     )
     if mutable:
       d_vars = {**d_vars, **updates}
@@ -262,6 +284,7 @@ def _d_outside_the_step(exp, state, batch, num_devices, augmented=True):
         rngs={"dropout": k_fake},
         mutable=mutable,
         **extra,
+        **d_kwargs(part),
     )
     shown = jax.nn.sigmoid if exp.loss.probability else (lambda x: x)
     losses_.append(
