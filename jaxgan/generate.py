@@ -73,20 +73,22 @@ def baseline(exp: Experiment, source: np.ndarray) -> np.ndarray:
   )
 
 
-def triples(
+def pair_grid(
     exp: Experiment,
     source: np.ndarray,
     outputs: np.ndarray,
-    targets: np.ndarray,
+    targets: np.ndarray | None = None,
     per_row: int = 4,
 ) -> np.ndarray:
-  """A grid image of (source, output, target) triples, `per_row` to a row;
-  sources smaller than the targets shown in nearest-neighbour blocks."""
+  """A grid image of (source, output[, target]) tuples, `per_row` to a
+  row; sources smaller than the targets shown in nearest-neighbour blocks."""
   size = exp.config.data.image_size
   shown = np.asarray(to_uint8(pairs.to_target_size(jnp.asarray(source), size)))
-  tiles = np.stack([shown, outputs, targets], axis=1)
-  tiles = tiles.reshape(-1, *targets.shape[1:])
-  return images.make_grid(tiles, ncols=3 * min(per_row, len(targets)))
+  columns = [shown, outputs] + ([] if targets is None else [targets])
+  tiles = np.stack(columns, axis=1).reshape(-1, *outputs.shape[1:])
+  return images.make_grid(
+      tiles, ncols=len(columns) * min(per_row, len(outputs))
+  )
 
 
 def to_uint8(x: jax.Array) -> jax.Array:

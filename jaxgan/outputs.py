@@ -67,7 +67,7 @@ class Outputs:
   def samples(self, state, step: int) -> None:
     out = self.sampler(state, self.fixed_z, self.fixed_labels)
     if self.fixed_targets is not None:  # (source, output, target) rows.
-      grid = generate.triples(self.exp, self.fixed_z, out, self.fixed_targets)
+      grid = generate.pair_grid(self.exp, self.fixed_z, out, self.fixed_targets)
       self.writer.image(step, "samples", grid, f"step_{step:07d}.png")
     elif self.exp.points:
       mixture = sources.toy_mixture(self.exp.config.data)

@@ -195,34 +195,42 @@ def traversal(
   )
 
 
+def _read_folder(p: pathlib.Path, channels: int) -> np.ndarray:
+  """The PNG/JPEG images of a folder, sorted by name, as uint8 (N, H, W, C)."""
+  files = sorted(
+      f for f in p.iterdir() if f.suffix.lower() in (".png", ".jpg", ".jpeg")
+  )
+  if not files:
+    raise UserError(f"--inputs={p} holds no .png or .jpg images")
+  out = []
+  for f in files:
+    try:
+      with Image.open(f) as image:
+        a = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    except OSError as e:  # PIL's errors for unreadable files.
+      raise UserError(
+          f"--inputs: cannot read {f}: {e}; remove or replace it"
+      ) from None
+    out.append(a.reshape(*a.shape[:2], channels))
+  if len({a.shape for a in out}) > 1:
+    raise UserError(
+        f"--inputs={p}: the images differ in size; give images of one size"
+    )
+  return np.stack(out)
+
+
 def load_inputs(path: str, shape: tuple[int, ...]) -> np.ndarray:
   """uint8 (N, *shape) images from an .npy file or a folder of PNG/JPEG
   files (sorted by name); the shape must be the model's source shape."""
   p = pathlib.Path(path)
   with os_errors(f"--inputs={path}"):
     if p.is_dir():
-      files = sorted(
-          f
-          for f in p.iterdir()
-          if f.suffix.lower() in (".png", ".jpg", ".jpeg")
-      )
-      if not files:
-        raise UserError(f"--inputs={path} holds no .png or .jpg images")
-      loaded = [
-          np.asarray(Image.open(f).convert("L" if shape[-1] == 1 else "RGB"))
-          for f in files
-      ]
-      x = (
-          np.stack([a.reshape(a.shape[:2] + (-1,)) for a in loaded])
-          if len({a.shape for a in loaded}) == 1
-          else None
-      )
-      if x is None:
-        raise UserError(
-            f"--inputs={path}: the images differ in size; give images of {shape[0]}x{shape[1]}"
-        )
+      x = _read_folder(p, shape[-1])
     elif p.suffix == ".npy":
-      x = np.load(p)
+      try:
+        x = np.load(p)
+      except ValueError as e:  # Not an array file.
+        raise UserError(f"--inputs={path} is not an array: {e}") from None
     else:
       raise UserError(
           f"--inputs={path} must be an .npy file or a folder of images"
@@ -248,21 +256,15 @@ def translations(
   if inputs:
     source_shape = pairs.source_shape(exp.config.data.pairs, exp.data_shape)
     given = load_inputs(inputs, source_shape)
-    source = given.astype(np.float32) / 127.5 - 1.0
+    source = given.astype(np.float32) / 127.5 - 1.0  # As the step's reals.
     outputs = drawer.images(source)
-    shown = np.asarray(
-        generate.to_uint8(
-            pairs.to_target_size(source, exp.config.data.image_size)
-        )
-    )
-    tiles = np.stack([shown, outputs], 1).reshape(-1, *outputs.shape[1:])
-    return outputs, images.make_grid(tiles, ncols=2 * min(4, len(outputs)))
+    return outputs, generate.pair_grid(exp, source, outputs)
   if num < 1:
     raise UserError(f"--num={num} must be a positive integer")
   targets = evaluation.pair_targets(exp, num)
   source = generate.sources(exp, targets)
   outputs = drawer.images(source)
-  return outputs, generate.triples(exp, source, outputs, targets)
+  return outputs, generate.pair_grid(exp, source, outputs, targets)
 
 
 MODES = ("grid", "class_grid", "interp", "arithmetic", "traversal")

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import pairs, step as step_lib
+from jaxgan import generate, pairs, step as step_lib
 from jaxgan.metrics import quality
 from jaxgan.models import pix2pix, srgan
 from tests.conftest import ROOT, cpu_env, write_idx
@@ -257,6 +257,20 @@ def test_pix2pix_trains_evaluates_and_samples_triples(tmp_path, garments):
       f"--out={tmp_path / 't.png'}",
   )
   assert png.returncode == 0 and (tmp_path / "t.png").exists()
+  # The same sources given as images (edge maps are exactly 0 or 255) are
+  # translated into the same outputs.
+  edges = np.asarray(
+      generate.to_uint8(pairs.edges(jnp.asarray(targets[:3] / 127.5 - 1.0)))
+  )
+  np.save(tmp_path / "edges.npy", edges)
+  given = _run(
+      "jaxgan.sample",
+      f"--workdir={workdir}",
+      f"--inputs={tmp_path / 'edges.npy'}",
+      f"--out={tmp_path / 'o.npy'}",
+  )
+  assert given.returncode == 0 and "(input, output) pairs" in given.stdout
+  np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), outputs[:3])
   # Given sources of the wrong shape: one line naming the shape expected.
   np.save(tmp_path / "bad.npy", np.zeros((2, 8, 8, 1), np.uint8))
   bad = _run(
