@@ -31,7 +31,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.crop_size = 0  # center_crop_resize: 0 = the shorter side.
   # Image-to-image models (pix2pix, srgan): the source G is given for each
   # image, a fixed function of it (jaxgan/pairs.py): 'sr4x' (4x smaller,
-  # bicubic) | 'edges' (Sobel edge map); 'none' for noise-to-image models.
+  # bicubic) | 'edges' (Sobel edge map) | 'inpaint' (a square hole placed by
+  # a hash of the image); 'none' for noise-to-image models.
   config.data.pairs = "none"
   config.data.tfds_data_dir = ml_collections.config_dict.placeholder(str)
   # Train on a fixed subset: the first num_examples of a permutation of

@@ -55,7 +55,11 @@ from jaxgan.metrics import clustering, fid, inception_score, kid
 from jaxgan.metrics import precision_recall, quality
 
 # data.pairs -> what its baseline is (pairs.baseline), for the logs.
-BASELINES = {"sr4x": "bicubic upsampling", "edges": "the edge map itself"}
+BASELINES = {
+    "sr4x": "bicubic upsampling",
+    "edges": "the edge map itself",
+    "inpaint": "the image with its hole",
+}
 
 # The metrics of an evaluation line, in order: key -> (label, format).
 _LINE = {

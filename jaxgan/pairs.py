@@ -10,6 +10,9 @@ the image the generator is given (Isola et al. 2017's "A -> B"):
   magnitude of the grey image above `EDGE_THRESHOLD` (a fixed detector in
   place of pix2pix's HED edges, which need a network that cannot be
   downloaded here).
+- 'inpaint': the target with a square hole of half its side filled with
+  mid-grey (0), placed by a key seeded from a hash of the image's pixels
+  (`hole_corners`), so the same image always gets the same hole.
 
 The source is a pure function of the target image, and so of the example
 index: training order and exact resume are those of the image pipeline, and
@@ -24,7 +27,7 @@ itself for 'edges'.
 import jax
 import jax.numpy as jnp
 
-PAIRS = ("none", "sr4x", "edges")
+PAIRS = ("none", "sr4x", "edges", "inpaint")
 SR_FACTOR = 4
 # Sobel magnitude (on [-1, 1] grey levels) above which a pixel is an edge:
 # a step of 0.5 between neighbours (a quarter of the range) gives magnitude 2.
@@ -36,7 +39,7 @@ def source_shape(name: str, target_shape: tuple[int, ...]) -> tuple[int, ...]:
   h, w, c = target_shape
   if name == "sr4x":
     return (h // SR_FACTOR, w // SR_FACTOR, c)
-  if name == "edges":
+  if name in ("edges", "inpaint"):
     return (h, w, c)
   raise ValueError(f"unknown data.pairs {name!r}; one of {PAIRS[1:]}")
 
@@ -90,7 +93,44 @@ def edges(target: jax.Array) -> jax.Array:
   return jnp.broadcast_to(out, target.shape).astype(jnp.float32)
 
 
-_SOURCES = {"sr4x": downsample, "edges": edges}
+def _pixel_hash(images: jax.Array) -> jax.Array:
+  """(N,) uint32 hash of each image's uint8 pixel values (a weighted sum
+  with wrap-around, the weights a fixed odd multiplier's powers)."""
+  v = jnp.rint((images.astype(jnp.float32) + 1.0) * 127.5).astype(jnp.uint32)
+  v = v.reshape(v.shape[0], -1)
+  weights = jnp.arange(1, v.shape[1] + 1, dtype=jnp.uint32) * jnp.uint32(
+      2654435761
+  )
+  return jnp.sum(v * weights, axis=1, dtype=jnp.uint32)
+
+
+def hole_corners(images: jax.Array) -> jax.Array:
+  """(N, 2) top-left corners of each image's inpainting hole (side H // 2),
+  drawn uniformly from a key seeded by the image's pixel hash."""
+  n, h, w = images.shape[:3]
+  keys = jax.vmap(jax.random.PRNGKey)(_pixel_hash(images))
+  u = jax.vmap(lambda k: jax.random.uniform(k, (2,)))(keys)
+  span = jnp.array([h - h // 2 + 1, w - w // 2 + 1], jnp.float32)
+  return jnp.floor(u * span).astype(jnp.int32)
+
+
+def inpaint(target: jax.Array) -> jax.Array:
+  """The target with its hole (hole_corners) set to 0 (mid-grey)."""
+  n, h, w, _ = target.shape
+  corners = hole_corners(target)
+  rows = jnp.arange(h)[None, :, None]
+  cols = jnp.arange(w)[None, None, :]
+  top, left = corners[:, 0, None, None], corners[:, 1, None, None]
+  hole = (
+      (rows >= top)
+      & (rows < top + h // 2)
+      & (cols >= left)
+      & (cols < left + w // 2)
+  )
+  return jnp.where(hole[..., None], 0.0, target.astype(jnp.float32))
+
+
+_SOURCES = {"sr4x": downsample, "edges": edges, "inpaint": inpaint}
 
 
 def source_of(name: str, target: jax.Array) -> jax.Array:
@@ -109,7 +149,7 @@ def upsample(source: jax.Array, size: int) -> jax.Array:
 
 def baseline(name: str, source: jax.Array, size: int) -> jax.Array:
   """The trivial output for a source: bicubic upsampling ('sr4x'), the
-  source itself ('edges')."""
+  source itself ('edges', 'inpaint')."""
   if name == "sr4x":
     return upsample(source, size)
   return source

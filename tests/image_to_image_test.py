@@ -287,7 +287,10 @@ def test_pix2pix_trains_evaluates_and_samples_triples(tmp_path, garments):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"data.pairs": "none"}, "needs data.pairs in ['edges', 'sr4x']"),
+        (
+            {"data.pairs": "none"},
+            "needs data.pairs in ['edges', 'inpaint', 'sr4x']",
+        ),
         ({"model.d_pack": 2}, "model.d_pack is not implemented for the"),
         ({"data.image_size": 30, "data.pairs": "sr4x"}, "data.image_size=30"),
         (
@@ -319,3 +322,23 @@ def test_refusals(overrides, message):
     config[section][leaf] = value
   with pytest.raises(UserError, match=re.escape(message)):
     validate.validate_config(config, num_devices=1)
+
+
+def test_inpaint_hole_is_a_function_of_the_image():
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.uniform(0.2, 1.0, (64, 16, 16, 1)), jnp.float32)
+  a, b = pairs.inpaint(x), pairs.inpaint(x[::-1])
+  np.testing.assert_array_equal(a[::-1], b)  # Per image, not per position.
+  zero = np.asarray(a[..., 0] == 0.0)
+  corners = np.asarray(pairs.hole_corners(x))
+  for n in range(64):  # One 8x8 hole at the drawn corner, the rest kept.
+    t, l = corners[n]
+    assert zero[n].sum() == 64 and zero[n, t : t + 8, l : l + 8].all()
+    np.testing.assert_array_equal(
+        np.asarray(a)[n][~zero[n]], np.asarray(x)[n][~zero[n]]
+    )
+  assert corners.min() >= 0 and corners.max() <= 8
+  assert len({tuple(c) for c in corners}) > 20  # Spread over the image.
+  # A changed pixel moves the hole (almost surely).
+  y = x.at[:, 0, 0, 0].add(0.01)
+  assert (np.asarray(pairs.hole_corners(y)) != corners).any(axis=1).mean() > 0.8

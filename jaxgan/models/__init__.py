@@ -386,7 +386,7 @@ MODELS: dict[str, ModelSpec] = {
     "pix2pix": ModelSpec(
         _pix2pix,
         d_batch_norm=lambda c: True,
-        pairs=("edges", "sr4x"),
+        pairs=("edges", "inpaint", "sr4x"),
         d_source=True,
         resolutions=(32, 64, 128, 256),
     ),
