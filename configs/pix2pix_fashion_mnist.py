@@ -19,6 +19,11 @@ trivial baseline (the edge map itself) scores. See the triples
 (edges / output / garment) with
   python -m jaxgan.sample --workdir=runs/pix2pix_fashion_mnist --num=24 \
       --out=pix2pix.png
+
+Measured (2 CPU cores shared with other runs; 1,200 iterations, 1,925 s;
+10,000 test images): PSNR 20.56 dB, SSIM 0.747, FD-fashion_mnist 1.45,
+against the edge maps' 1.85 dB, -0.001 and 224.1 (README, "Image-to-image
+GANs").
 """
 
 from configs import default

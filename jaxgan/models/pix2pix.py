@@ -9,9 +9,12 @@ As the authors' PyTorch code (`networks.py`, `UnetGenerator`,
   4 ngf, then 8 ngf; LeakyReLU(0.2) before each down convolution but the
   first, ReLU before each up convolution; batch norm after every
   convolution except the outermost and the innermost down convolution (no
-  biases but on the output layer, as the reference with batch norm); dropout 0.5 after the up convolutions
-  of the blocks between the 8 ngf ones (log2(size) - 5 of them: none below
-  64x64); tanh output.
+  biases but on the output layer, as the reference with batch norm);
+  dropout 0.5 after the up convolutions of the blocks between the 8 ngf
+  ones (log2(size) - 5 of them: none below 64x64); tanh output. The skips
+  carry the down-path maps before the next block's LeakyReLU (the
+  reference's in-place activations also change the skipped copy). The
+  strided layers compute in models/conv4x4.py's forms (`conv_impl`).
 - D: a PatchGAN on the source and the image concatenated along channels:
   4x4 convolutions, `n_layers` of stride 2 (64, 128, 256, ... capped at
   8x), one more of stride 1, then a 1-channel stride-1 output; batch norm
