@@ -24,6 +24,11 @@ def _positive_int(name: str, value) -> None:
     raise UserError(f"{name}={value!r} must be a positive integer")
 
 
+def _count(name: str, value) -> None:
+  if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    raise UserError(f"{name}={value!r} must be an integer >= 0")
+
+
 def _one_of(name: str, value, choices) -> None:
   if value not in choices:
     raise UserError(
@@ -347,6 +352,7 @@ def _check_pairs(config, spec: models.ModelSpec) -> None:
   _one_of("loss.recon", c.recon, ("none", "l1", "mse"))
   _in_range("loss.recon_weight", c.recon_weight, 0.0, float("inf"))
   _in_range("loss.adv_weight", c.adv_weight, 0.0, float("inf"))
+  _count("model.res_blocks", m.res_blocks)
   if not spec.pairs:
     if config.eval.primary in ("psnr", "ssim"):
       raise UserError(
@@ -529,7 +535,7 @@ def _check_regularizers(
         f"{name!r}; set it to 0"
     )
   _in_range("loss.feature_matching", c.feature_matching, 0.0, float("inf"))
-  _in_range("model.fc_hidden", m.fc_hidden, 0, 1 << 16)
+  _count("model.fc_hidden", m.fc_hidden)
   switches = {
       "loss.feature_matching": ("feature_matching", c.feature_matching > 0),
       "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),

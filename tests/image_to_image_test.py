@@ -292,6 +292,16 @@ def test_pix2pix_trains_evaluates_and_samples_triples(tmp_path, garments):
             "needs data.pairs in ['edges', 'inpaint', 'sr4x']",
         ),
         ({"model.d_pack": 2}, "model.d_pack is not implemented for the"),
+        ({"model.res_blocks": -1}, "model.res_blocks=-1 must be an integer"),
+        (
+            {
+                "model.name": "dcgan",
+                "data.pairs": "none",
+                "loss.recon": "none",
+                "model.fc_hidden": -1,
+            },
+            "model.fc_hidden=-1 must be an integer >= 0",
+        ),
         ({"data.image_size": 30, "data.pairs": "sr4x"}, "data.image_size=30"),
         (
             {"data.source": "idx:/nowhere"},
