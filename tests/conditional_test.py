@@ -399,3 +399,48 @@ def test_conditioned_generator_draws_the_requested_class(
   assert final["fd_class_mean"] == pytest.approx(
       (final["fd_class_0"] + final["fd_class_1"]) / 2
   )
+
+
+def test_infogan_config_has_the_papers_mnist_networks():
+  """configs/infogan_mnist.py: Chen et al. 2016's MNIST networks, counted
+  layer by layer (no biases before batch norm)."""
+  import math  # pylint: disable=g-import-not-at-top,reimported
+
+  from configs import infogan_mnist  # pylint: disable=g-import-not-at-top
+  from jaxgan import models  # pylint: disable=g-import-not-at-top
+
+  config = infogan_mnist.get_config()
+  g, d = models.get_models(config)
+  z = jnp.zeros((2, 62 + 10 + 2))
+  x = jnp.zeros((2, 28, 28, 1))
+  count = lambda m, a: sum(
+      math.prod(p.shape)
+      for p in jax.tree.leaves(
+          jax.eval_shape(lambda: m.init(jax.random.PRNGKey(0), a, train=False))[
+              "params"
+          ]
+      )
+  )
+  bn = lambda c: 2 * c
+  g_want = (
+      74 * 1024
+      + bn(1024)  # FC 1024 + BN
+      + 1024 * 7 * 7 * 128
+      + bn(128)  # FC 7x7x128 + BN
+      + 4 * 4 * 128 * 64
+      + bn(64)  # 4x4 up-convolution to 64 + BN
+      + 4 * 4 * 64 * 1  # 4x4 up-convolution to the image
+  )
+  d_want = (
+      4 * 4 * 1 * 64  # 4x4 conv 64
+      + 4 * 4 * 64 * 128
+      + bn(128)  # 4x4 conv 128 + BN
+      + 7 * 7 * 128 * 1024
+      + bn(1024)  # FC 1024 + BN
+      + 1024  # D's output
+      + 1024 * 128
+      + bn(128)  # Q: FC 128 + BN
+      + 128 * 12
+      + 12  # Q's 10 logits and 2 means
+  )
+  assert (count(g, z), count(d, x)) == (g_want, d_want)

@@ -140,9 +140,9 @@ class Heads(nn.Module):
   Returns the projection term (N,) to add to the logit ('projection'; zeros
   otherwise) and sows 'class_logits' ('acgan') and 'info' (InfoGAN Q: a
   128-unit LeakyReLU layer, with batch norm if `q_batch_norm`, then the
-  categorical logits and the continuous means). With `spectral_norm` (D's model.d_spectral_norm) the projection's
-  class embedding is spectrally normalised too, as in the SNGAN-projection
-  reference.
+  categorical logits and the continuous means). With `spectral_norm` (D's
+  model.d_spectral_norm) the projection's class embedding is spectrally
+  normalised too, as in the SNGAN-projection reference.
   """
 
   cond: Conditioning

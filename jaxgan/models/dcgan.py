@@ -190,7 +190,10 @@ class Discriminator(nn.Module):
     if self.fc_hidden:
       h = spectral(
           nn.Dense(
-              self.fc_hidden, use_bias=False, kernel_init=init, dtype=self.dtype
+              self.fc_hidden,
+              use_bias=self.norm == "none",  # Normalisations shift.
+              kernel_init=init,
+              dtype=self.dtype,
           ),
           self.spectral_norm,
           h,
