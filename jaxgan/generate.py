@@ -53,23 +53,20 @@ def sources(exp: Experiment, targets: np.ndarray) -> np.ndarray:
   as the train step computes them from its real batch."""
   name = exp.config.data.pairs
   fn = jax.jit(lambda x: pairs.source_of(name, step_lib.to_model_input(x)))
-  return np.concatenate(
-      [
-          np.asarray(fn(targets[i : i + 1000]))
-          for i in range(0, len(targets), 1000)
-      ]
-  )
+  return _in_batches(fn, targets)
 
 
 def baseline(exp: Experiment, source: np.ndarray) -> np.ndarray:
   """uint8 outputs of the task's trivial baseline (pairs.baseline)."""
   name, size = exp.config.data.pairs, exp.config.data.image_size
   fn = jax.jit(lambda s: to_uint8(pairs.baseline(name, s, size)))
+  return _in_batches(fn, source)
+
+
+def _in_batches(fn, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+  """fn over x in slices of `batch` (bounded device memory), joined."""
   return np.concatenate(
-      [
-          np.asarray(fn(source[i : i + 1000]))
-          for i in range(0, len(source), 1000)
-      ]
+      [np.asarray(fn(x[i : i + batch])) for i in range(0, len(x), batch)]
   )
 
 

@@ -44,52 +44,31 @@ def patch_layers(size: int) -> int:
   return max(1, int(math.log2(size)) - 5)
 
 
-class _Down(nn.Module):
-  """4x4 stride-2 convolution with padding 1 (models/conv4x4.py's forms)."""
+class _Strided(nn.Module):
+  """4x4 stride-2 convolution with padding 1 (`up`: the transposed one that
+  doubles the size, PyTorch's ConvTranspose2d(k=4, s=2, p=1)) in
+  models/conv4x4.py's forms, with an optional bias."""
 
   features: int
   kernel_init: Any
   bias: bool
   dtype: Any
   impl: str
+  up: bool = False
 
   @nn.compact
   def __call__(self, x):
-    y = Conv4x4s2(
+    layer = ConvTranspose4x4s2 if self.up else Conv4x4s2
+    y = layer(
         self.features,
         kernel_init=self.kernel_init,
         dtype=self.dtype,
         impl=self.impl,
     )(x)
-    return _add_bias(self, y)
-
-
-class _Up(nn.Module):
-  """4x4 stride-2 transposed convolution that doubles the size (PyTorch's
-  ConvTranspose2d(k=4, s=2, p=1); models/conv4x4.py's forms)."""
-
-  features: int
-  kernel_init: Any
-  bias: bool
-  dtype: Any
-  impl: str
-
-  @nn.compact
-  def __call__(self, x):
-    y = ConvTranspose4x4s2(
-        self.features,
-        kernel_init=self.kernel_init,
-        dtype=self.dtype,
-        impl=self.impl,
-    )(x)
-    return _add_bias(self, y)
-
-
-def _add_bias(module, y):
-  if not module.bias:
-    return y
-  b = module.param("bias", nn.initializers.zeros, (module.features,))
-  return y + b.astype(y.dtype)
+    if not self.bias:
+      return y
+    b = self.param("bias", nn.initializers.zeros, (self.features,))
+    return y + b.astype(y.dtype)
 
 
 def _conv(ch, stride, init, bias, dtype, name=None):
@@ -130,7 +109,7 @@ class UNetGenerator(nn.Module):
     for i, ch in enumerate(widths):  # Down: 2^depth -> 1.
       if i > 0:
         h = nn.leaky_relu(h, 0.2)
-      h = _Down(ch, init, False, self.dtype, self.conv_impl)(h)
+      h = _Strided(ch, init, False, self.dtype, self.conv_impl)(h)
       if 0 < i < depth - 1:
         h = norm(h)
       skips.append(h)
@@ -143,9 +122,15 @@ class UNetGenerator(nn.Module):
         h = jnp.concatenate([skips[i], h], axis=-1)
       h = nn.relu(h)
       if i == 0:
-        h = _Up(self.channels, init, True, self.dtype, self.conv_impl)(h)
+        h = _Strided(
+            self.channels, init, True, self.dtype, self.conv_impl, up=True
+        )(h)
         return jnp.tanh(h.astype(jnp.float32))
-      h = norm(_Up(widths[i - 1], init, False, self.dtype, self.conv_impl)(h))
+      h = norm(
+          _Strided(
+              widths[i - 1], init, False, self.dtype, self.conv_impl, up=True
+          )(h)
+      )
       if depth - 1 - num_dropout <= i < depth - 1:
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
     raise AssertionError("unreachable")
