@@ -11,6 +11,9 @@ eight-convolution discriminator; loss: content + 1e-3 x the non-saturating
 adversarial loss, Adam 1e-4, beta1 0.9, as the paper. The content loss is
 the pixel MSE (the paper's SRResNet-MSE / SRGAN-MSE): its VGG feature loss
 needs ImageNet weights that cannot be downloaded here.
+--config.loss.recon=classifier takes the features of the shipped
+Fashion-MNIST classifier's last conv stage instead (SRGAN's feature loss
+with the domain classifier for VGG19).
 
 The evaluation reports PSNR, SSIM and FD-fashion_mnist of the 4x outputs
 on test images, each beside bicubic upsampling's. Triples (input, shown

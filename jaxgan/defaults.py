@@ -113,7 +113,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.loss.info_weight = 1.0  # InfoGAN: lambda of the information term.
   # Image-to-image: G's loss is adv_weight * adversarial + recon_weight *
   # the reconstruction of the target: 'l1' (pix2pix: weight 100) | 'mse'
-  # (SRGAN's SRResNet-MSE content loss, adversarial weight 1e-3) | 'none'.
+  # (SRGAN's SRResNet-MSE content loss, adversarial weight 1e-3) |
+  # 'classifier' (SRGAN's feature loss with the domain classifier's last
+  # conv stage for VGG19's; the classifier of eval.classifier or the one
+  # shipped for the data) | 'none'.
   config.loss.recon = "none"
   config.loss.recon_weight = 1.0
   config.loss.adv_weight = 1.0

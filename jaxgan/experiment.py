@@ -16,7 +16,8 @@ import ml_collections
 import optax
 from jax.sharding import Mesh
 
-from jaxgan import augment, latent, losses, models, pairs, penalties
+from jaxgan import augment, extractors, latent, losses, models, pairs
+from jaxgan import penalties
 from jaxgan import progressive
 from jaxgan import regularizers, runtime
 from jaxgan.errors import UserError
@@ -163,7 +164,23 @@ def step_options(
       recon=config.loss.recon,
       recon_weight=float(config.loss.recon_weight),
       adv_weight=float(config.loss.adv_weight),
+      content=content_features(config),
   )
+
+
+def content_features(config) -> Callable | None:
+  """loss.recon='classifier''s content features: the domain classifier's
+  (eval.classifier, $JAXGAN_CLASSIFIER or the one shipped for the data),
+  checked against the data's shape; None for other losses."""
+  if config.loss.recon != "classifier":
+    return None
+  classifier = extractors.ClassifierExtractor(
+      extractors.extractor_path(config, "classifier")
+  )
+  classifier.check_images(
+      sources.data_shape(config.data), "loss.recon='classifier''s targets"
+  )
+  return classifier.content()
 
 
 def initial_loss_state(config, loss: losses.GanLoss) -> dict:

@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import pathlib
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -128,6 +128,20 @@ class ClassifierExtractor:
           f"{want} images; train one for this data"
       )
 
+  def content(self) -> Callable[[jax.Array], jax.Array]:
+    """A pure function: float images in [-1, 1] (N, H, W, C) -> the
+    activations of the classifier's last conv stage (before its pooling;
+    (N, H/4, W/4, 64)), with these weights as constants. SRGAN's content
+    features (Ledig et al. 2017 use VGG19's last conv stage) when the
+    domain classifier stands in for VGG (loss.recon='classifier')."""
+    module, params = self.module, self.params
+
+    def features(x: jax.Array) -> jax.Array:
+      _, sown = module.apply({"params": params}, x, mutable=["intermediates"])
+      return sown["intermediates"][classifier_model.CONTENT][0]
+
+    return features
+
   def __call__(
       self, images: np.ndarray | jax.Array, batch: int = 500
   ) -> tuple[np.ndarray, np.ndarray]:
@@ -228,17 +242,19 @@ def shipped_classifier(data_config) -> str | None:
   return None
 
 
-def extractor_path(config) -> str | None:
-  """Where eval.extractor's weights are: eval.<classifier|inception>, else
-  the environment variable, else a shipped classifier trained for the run's
-  data, else None (no image evaluation; always None for the 2-D toys)."""
+def extractor_path(config, kind: str | None = None) -> str | None:
+  """Where the weights of extractor `kind` (default eval.extractor) are:
+  eval.<classifier|inception>, else the environment variable, else a
+  shipped classifier trained for the run's data, else None (no image
+  evaluation; always None for the 2-D toys)."""
+  kind = kind or config.eval.extractor
   if sources.is_toy(config.data):
     return None
-  field, env = EXTRACTORS[config.eval.extractor]
+  field, env = EXTRACTORS[kind]
   explicit = config.eval[field] or os.environ.get(env)
   if explicit:
     return explicit
-  if config.eval.extractor == "classifier":
+  if kind == "classifier":
     return shipped_classifier(config.data)
   return None
 

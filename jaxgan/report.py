@@ -25,6 +25,13 @@ def regularizers(exp: Experiment) -> str:
   ):
     if config.loss[key]:
       parts.append(f"{label} {config.loss[key]:g}")
+  if config.loss.recon != "none":
+    kind = {"classifier": "classifier-feature"}.get(
+        config.loss.recon, config.loss.recon
+    )
+    parts.append(f"{kind} reconstruction x{config.loss.recon_weight:g}")
+  if config.loss.adv_weight != 1:
+    parts.append(f"adversarial loss x{config.loss.adv_weight:g}")
   if config.model.d_spectral_norm:
     parts.append("spectral norm")
   if config.model.d_minibatch_std:

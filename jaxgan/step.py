@@ -217,8 +217,10 @@ class StepOptions:
       noise-to-image): G's input is the source of the real batch.
     d_source: D judges (source, image) pairs: it is given `source=`.
     recon, recon_weight, adv_weight: G's loss is adv_weight * adversarial
-      + recon_weight * ('l1' | 'mse') distance of G's output to the target
-      ('none': no such term).
+      + recon_weight * ('l1' | 'mse' | 'classifier') distance of G's output
+      to the target ('none': no such term).
+    content: loss.recon='classifier''s features (images in [-1, 1] -> the
+      domain classifier's last conv stage; extractors.ClassifierExtractor).
   """
 
   loss: losses.GanLoss
@@ -249,6 +251,7 @@ class StepOptions:
   recon: str = "none"
   recon_weight: float = 0.0
   adv_weight: float = 1.0
+  content: Callable | None = None
 
   @property
   def image_to_image(self) -> bool:
@@ -384,10 +387,17 @@ def _penalty(opts: StepOptions, d_fn, real, fake, keys):
   )
 
 
-def reconstruction(kind: str, fake: jax.Array, real: jax.Array):
-  """Mean per-pixel distance of G's outputs to their targets: 'l1'
-  (pix2pix) or 'mse' (SRResNet-MSE)."""
-  diff = fake.astype(jnp.float32) - real.astype(jnp.float32)
+def reconstruction(
+    kind: str, fake: jax.Array, real: jax.Array, content=None
+) -> jax.Array:
+  """The distance of G's outputs to their targets: the mean per-pixel
+  'l1' (pix2pix) or 'mse' (SRResNet-MSE), or 'classifier': the mean
+  squared distance of their `content` features (SRGAN's VGG loss with the
+  domain classifier for VGG; the targets' features are constants)."""
+  fake, real = fake.astype(jnp.float32), real.astype(jnp.float32)
+  if kind == "classifier":
+    fake, real = content(fake), lax.stop_gradient(content(real))
+  diff = fake - real
   return jnp.mean(jnp.abs(diff)) if kind == "l1" else jnp.mean(diff * diff)
 
 
@@ -667,7 +677,7 @@ def generator_update(
     )
     recon = None
     if opts.recon != "none":
-      recon = reconstruction(opts.recon, fake, target)
+      recon = reconstruction(opts.recon, fake, target, opts.content)
     if aug.enabled:
       fake = aug(fake, keys.aug_fake, p)
     fake_out, d_stats, fake_sown = apply_model(

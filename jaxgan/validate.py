@@ -349,7 +349,7 @@ def _check_pairs(config, spec: models.ModelSpec) -> None:
   machinery (labels, codes, packing, augmentation) does not apply."""
   d, m, c = config.data, config.model, config.loss
   _one_of("data.pairs", d.pairs, pairs_lib.PAIRS)
-  _one_of("loss.recon", c.recon, ("none", "l1", "mse"))
+  _one_of("loss.recon", c.recon, ("none", "l1", "mse", "classifier"))
   _in_range("loss.recon_weight", c.recon_weight, 0.0, float("inf"))
   _in_range("loss.adv_weight", c.adv_weight, 0.0, float("inf"))
   _count("model.res_blocks", m.res_blocks)
@@ -405,6 +405,15 @@ def _check_pairs(config, spec: models.ModelSpec) -> None:
         f"eval.primary={config.eval.primary!r} needs a feature extractor, "
         f"and there is none for data.source={d.source!r}: set "
         "eval.primary='psnr' or 'ssim', or give eval.classifier"
+    )
+  if c.recon == "classifier" and not extractors.extractor_path(
+      config, "classifier"
+  ):
+    raise UserError(
+        "loss.recon='classifier' takes its content features from a domain "
+        f"classifier, and none is shipped for data.source={d.source!r}: "
+        "train one (python -m jaxgan.classifier --workdir=DIR) and give "
+        "eval.classifier=DIR, or use loss.recon='mse'"
     )
   if c.recon == "none" and c.adv_weight == 0:
     raise UserError(
