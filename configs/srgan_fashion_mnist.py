@@ -13,7 +13,9 @@ the pixel MSE (the paper's SRResNet-MSE / SRGAN-MSE): its VGG feature loss
 needs ImageNet weights that cannot be downloaded here.
 --config.loss.recon=classifier takes the features of the shipped
 Fashion-MNIST classifier's last conv stage instead (SRGAN's feature loss
-with the domain classifier for VGG19).
+with the domain classifier for VGG19): measured at 1,200 iterations, PSNR
+18.63 dB, SSIM 0.625, more texture in the grid (FD is not comparable then:
+the same classifier computes it).
 
 The evaluation reports PSNR, SSIM and FD-fashion_mnist of the 4x outputs
 on test images, each beside bicubic upsampling's. Triples (input, shown
