@@ -11,11 +11,11 @@ over seeds 0-2; gamma 1 gave 25/25 on seeds 1 and 2), applied lazily (one
 iteration in 4 at 4x the weight, as StyleGAN2), with Adam 8e-4 / beta1 0.5
 decayed linearly to 0 over 35k iterations. Measured alone on 2 CPU cores,
 seeds 0-2: 25/25 modes, 96.4%, 94.1% and 96.2% high quality, reverse KL
-0.006, 0.008 and 0.007, in 532-538 s a run (PacGAN4: 24.8, 93.6%, 0.04). At 20k iterations and Adam
-2e-4 the same networks reached 78-82%; lr 4e-4 on seed 1 gave 94.3% at 32k
-against lr 8e-4's 95.4%. A config argument (e.g. :wgan_gp) takes that
-loss's paper settings instead (its learning rates, R1 every iteration).
-Measured numbers in the README.
+0.006, 0.008 and 0.007, in 532-538 s a run (PacGAN4: 24.8, 93.6%, 0.04).
+At 20k iterations and Adam 2e-4 the same networks reached 78-82%; lr 4e-4
+on seed 1 gave 94.3% at 32k against lr 8e-4's 95.4%. A config argument
+(e.g. :wgan_gp) takes that loss's paper settings instead (its learning
+rates, R1 every iteration). Measured numbers in the README.
 """
 
 from configs import paper_losses, toy_ring8
