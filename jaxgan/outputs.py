@@ -101,7 +101,7 @@ class Outputs:
               self.evaluator.floor_name,
           )
       )
-      if self.best.improves(values):
+      if runtime.first_process(self.best.improves(values)):
         check_state(state, step)  # Never keep a bad state.
         self.best.save(step, state, values)
     elif values:  # InfoGAN without a feature extractor.

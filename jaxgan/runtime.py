@@ -171,6 +171,14 @@ def any_process(flag: bool) -> bool:
   return bool(np.any(all_processes(np.array(flag))))
 
 
+def first_process(flag: bool) -> bool:
+  """Process 0's `flag` on every process: for decisions that every process
+  must take alike (saving a checkpoint is collective) but that rest on
+  values each computes for itself (float metrics need not agree to the bit
+  across hosts of different CPUs)."""
+  return bool(all_processes(np.array(flag))[0])
+
+
 def initialize(
     *,
     coordinator_address: str | None = None,

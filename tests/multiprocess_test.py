@@ -14,6 +14,7 @@ import time
 
 import jax
 import numpy as np
+import pytest
 
 from jaxgan import workdir as workdir_lib
 from tests.conftest import ROOT, cpu_env, free_port
@@ -28,7 +29,8 @@ def _start_group(workdir, idx_dir, *extra, processes=2):
   port = free_port()
   procs = []
   for i in range(processes):
-    log = open(workdir.parent / f"{workdir.name}_p{i}.log", "a")
+    path = workdir.parent / f"{workdir.name}_p{i}.log"
+    log = open(path, "a")
     procs.append(
         subprocess.Popen(
             [
@@ -51,12 +53,26 @@ def _start_group(workdir, idx_dir, *extra, processes=2):
             text=True,
         )
     )
+    procs[-1].log_path = path
   return procs
 
 
 def _wait(procs, timeout=300):
-  for p in procs:
-    p.wait(timeout=timeout)
+  """The processes' exit codes; a group still running after `timeout`
+  seconds is killed and the test fails with every process's log."""
+  deadline = time.time() + timeout
+  try:
+    for p in procs:
+      p.wait(timeout=max(deadline - time.time(), 1))
+  except subprocess.TimeoutExpired:
+    for p in procs:
+      p.kill()
+      p.wait()
+    logs = "\n".join(
+        f"--- process {i} ---\n{p.log_path.read_text()[-3000:]}"
+        for i, p in enumerate(procs)
+    )
+    pytest.fail(f"the group hung for {timeout} s\n{logs}")
   return [p.returncode for p in procs]
 
 
@@ -206,3 +222,37 @@ def test_evaluation_gathers_samples_from_both_processes(tmp_path, labelled):
   assert len(lines) == 2 and "eval step" not in _log(workdir, 1)
   # Both processes took part in saving the best checkpoint.
   assert (workdir / "best").is_dir()
+
+
+AGREE = """
+import sys
+from jaxgan import runtime
+runtime.initialize(
+    coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2])
+)
+import jax
+mine = jax.process_index() == 1  # The processes disagree.
+print(runtime.first_process(mine), runtime.any_process(mine))
+"""
+
+
+def test_processes_take_process_0s_decision_or_any(tmp_path):
+  # Where each process decides for itself (is this the best evaluation?),
+  # all must act alike: saving a checkpoint is collective.
+  address = f"127.0.0.1:{free_port()}"
+  procs = []
+  for i in range(2):
+    path = tmp_path / f"p{i}.log"
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-c", AGREE, address, str(i)],
+            cwd=ROOT,
+            env=cpu_env(1),
+            stdout=open(path, "w"),
+            stderr=subprocess.STDOUT,
+        )
+    )
+    procs[-1].log_path = path
+  assert _wait(procs, timeout=120) == [0, 0]
+  for p in procs:
+    assert p.log_path.read_text().splitlines()[-1] == "False True"
