@@ -52,6 +52,7 @@ def get_config():
   config.model.z_dim = 62
   config.model.noise = "uniform"
   config.model.fc_hidden = 1024
+  config.model.d_leaky_slope = 0.01
   config.model.info_categorical = 10
   config.model.info_continuous = 2
   config.loss.info_weight = 1.0

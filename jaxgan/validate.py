@@ -545,6 +545,7 @@ def _check_regularizers(
     )
   _in_range("loss.feature_matching", c.feature_matching, 0.0, float("inf"))
   _count("model.fc_hidden", m.fc_hidden)
+  _in_range("model.d_leaky_slope", m.d_leaky_slope, 0.0, 1.0)
   switches = {
       "loss.feature_matching": ("feature_matching", c.feature_matching > 0),
       "model.d_spectral_norm": ("d_spectral_norm", m.d_spectral_norm),
@@ -553,6 +554,7 @@ def _check_regularizers(
       "model.attention_res": ("attention", m.attention_res != 0),
       "loss.ortho_reg": ("ortho_reg", c.ortho_reg != 0),
       "model.fc_hidden": ("fc_hidden", m.fc_hidden != 0),
+      "model.d_leaky_slope": ("d_leaky_slope", m.d_leaky_slope != 0.2),
   }
   for key, (option, on) in switches.items():
     if on and option not in spec.d_options:

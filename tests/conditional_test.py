@@ -352,6 +352,14 @@ def test_label_errors(labelled, tmp_path):
             "model.info_continuous=-1 must be an " "integer >= 0",
         ),
         ({"loss.info_weight": -1.0}, r"loss.info_weight=-1.0 must be in"),
+        (
+            {"model.d_leaky_slope": 0.1, "model.name": "mlp"},
+            "model.d_leaky_slope is not implemented by model.name='mlp'",
+        ),
+        (
+            {"model.d_leaky_slope": -0.1},
+            r"model.d_leaky_slope=-0.1 must be in \[0.0, 1.0\]",
+        ),
     ],
 )
 def test_bad_conditioning_configs_are_refused(overrides, message):
@@ -444,3 +452,33 @@ def test_infogan_config_has_the_papers_mnist_networks():
       + 12  # Q's 10 logits and 2 means
   )
   assert (count(g, z), count(d, x)) == (g_want, d_want)
+
+
+@pytest.mark.parametrize("slope", [1.0, 0.2])
+def test_d_leaky_slope_reaches_every_activation_of_d_and_q(slope):
+  """With slope 1 every LeakyReLU of DCGAN's D (convolutions, FC layer) and
+  of Q is the identity: without normalisation, D and Q are then affine in
+  the image. The default 0.2 is not."""
+  from jaxgan import models  # pylint: disable=g-import-not-at-top
+
+  config = _config(
+      **{
+          "model.d_norm": "none",
+          "model.fc_hidden": 16,
+          "model.info_categorical": 3,
+          "model.d_leaky_slope": slope,
+      }
+  )
+  _, d = models.get_models(config)
+  x1, x2 = jax.random.normal(jax.random.PRNGKey(1), (2, 2, 16, 16, 1))
+  variables = d.init(jax.random.PRNGKey(0), x1, train=False)
+
+  def outputs(x):
+    logit, sown = d.apply(variables, x, train=False, mutable="intermediates")
+    return logit, sown["intermediates"]["Heads_0"]["info"][0]
+
+  mixed = outputs(0.3 * x1 + 0.7 * x2)
+  combined = [0.3 * a + 0.7 * b for a, b in zip(outputs(x1), outputs(x2))]
+  for got, want in zip(mixed, combined):
+    off = np.abs(got - want).max() / np.abs(want).max()
+    assert off < 1e-4 if slope == 1.0 else off > 1e-2, off

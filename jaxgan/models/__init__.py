@@ -107,6 +107,7 @@ def _dcgan(
           cond=cond,
           conv_impl=o.conv_impl,
           fc_hidden=m.fc_hidden,
+          leaky_slope=m.d_leaky_slope,
       ),
   )
 
@@ -329,6 +330,7 @@ MODELS: dict[str, ModelSpec] = {
             "d_norm",
             "feature_matching",
             "fc_hidden",
+            "d_leaky_slope",
         ),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
         conditioning=True,

@@ -151,6 +151,7 @@ class Heads(nn.Module):
   spectral_norm: bool = False
   q_batch_norm: bool = False  # Batch norm on Q's hidden layer (InfoGAN's).
   bn_axis_name: str | None = None
+  leaky_slope: float = 0.2  # Of Q's hidden layer.
 
   @nn.compact
   def __call__(self, h: jax.Array, labels, train: bool = False) -> jax.Array:
@@ -194,7 +195,7 @@ class Heads(nn.Module):
             axis_name=self.bn_axis_name if train else None,
             name="q_norm",
         )(q)
-      q = nn.leaky_relu(q, 0.2)
+      q = nn.leaky_relu(q, self.leaky_slope)
       q = nn.Dense(
           cond.code_dim, kernel_init=init, dtype=self.dtype, name="q_out"
       )(q)

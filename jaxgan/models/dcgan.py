@@ -155,6 +155,7 @@ class Discriminator(nn.Module):
   cond: Conditioning = Conditioning()
   conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
   fc_hidden: int = 0  # > 0: a hidden FC layer after the convolutions.
+  leaky_slope: float = 0.2  # LeakyReLU's negative slope (D and Q).
 
   @nn.compact
   def __call__(
@@ -179,7 +180,7 @@ class Discriminator(nn.Module):
       elif i > 0 and self.norm == "layer_norm":
         # Over (H, W, C) with a scale per channel, as the WGAN-GP code does.
         x = nn.LayerNorm(reduction_axes=(1, 2, 3), dtype=self.dtype)(x)
-      x = nn.leaky_relu(x, 0.2)
+      x = nn.leaky_relu(x, self.leaky_slope)
       ch *= 2
     if not self.fc_hidden:
       self.sow("intermediates", "features", x)
@@ -203,7 +204,7 @@ class Discriminator(nn.Module):
         h = BatchNorm(self.init_std, self.bn_axis_name, self.dtype)(h, train)
       elif self.norm == "layer_norm":
         h = nn.LayerNorm(dtype=self.dtype)(h)
-      h = nn.leaky_relu(h, 0.2)
+      h = nn.leaky_relu(h, self.leaky_slope)
       self.sow("intermediates", "features", h)
     x = spectral(
         nn.Dense(1, use_bias=False, kernel_init=init, dtype=self.dtype),
@@ -218,5 +219,6 @@ class Discriminator(nn.Module):
         self.spectral_norm,
         q_batch_norm=batch_norm and self.fc_hidden > 0,
         bn_axis_name=self.bn_axis_name,
+        leaky_slope=self.leaky_slope,
     )(h, labels, train)
     return x[:, 0].astype(jnp.float32) + extra
