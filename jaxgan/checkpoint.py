@@ -116,6 +116,12 @@ class Checkpointer:
         max_to_keep=max_to_keep,
         enable_async_checkpointing=async_save,
         create=True,
+        # The processes of a multi-process run meet at barriers named by
+        # the step; a run saves step N both here and in <workdir>/best, so
+        # each directory names its own (a reused name can hang the group).
+        multiprocessing_options=ocp.options.MultiprocessingOptions(
+            barrier_sync_key_prefix=os.path.basename(self.directory.rstrip("/"))
+        ),
     )
     path = fs.path(self.directory)
     if path.exists() and not path.is_dir():

@@ -7,6 +7,7 @@ ends where an uninterrupted group does.
 """
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -211,8 +212,16 @@ def test_evaluation_gathers_samples_from_both_processes(tmp_path, labelled):
       f"--config.eval.classifier={labelled['clf']}",
       "--config.eval.every_steps=3",
       "--config.eval.num_samples=24",
+      "--v=1",  # Orbax logs the barriers it waits at.
   )
   assert _wait(procs) == [0, 0], _log(workdir, 1)[-3000:]
+  # Step 6 is saved to checkpoints/ and to best/: the processes' barriers of
+  # the two saves must not share a name (a reused name can hang the group).
+  for i in range(2):
+    barriers = re.findall(
+        r"Waiting at barrier: (\S*async_\S+)", _log(workdir, i)
+    )
+    assert len(barriers) == 10 and len(set(barriers)) == 10, barriers
   evals = [r for r in _rows(workdir) if "fd" in r]
   assert [r["step"] for r in evals] == [3, 6]
   assert all(np.isfinite(r["fd"]) for r in evals)
