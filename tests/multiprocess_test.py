@@ -26,36 +26,41 @@ STEPS = [
 ]
 
 
+def _spawn(args, log_path, env):
+  """A process whose output goes to `log_path` (kept as `.log_path`)."""
+  proc = subprocess.Popen(
+      [sys.executable, *args],
+      cwd=ROOT,
+      env=env,
+      stdout=open(log_path, "a"),
+      stderr=subprocess.STDOUT,
+      text=True,
+  )
+  proc.log_path = log_path
+  return proc
+
+
 def _start_group(workdir, idx_dir, *extra, processes=2):
   port = free_port()
-  procs = []
-  for i in range(processes):
-    path = workdir.parent / f"{workdir.name}_p{i}.log"
-    log = open(path, "a")
-    procs.append(
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jaxgan.main",
-                "--config=configs/tiny.py",
-                f"--workdir={workdir}",
-                f"--config.data.source=idx:{idx_dir}",
-                f"--coordinator_address=127.0.0.1:{port}",
-                f"--num_processes={processes}",
-                f"--process_id={i}",
-                *STEPS,
-                *extra,
-            ],
-            cwd=ROOT,
-            env=cpu_env(2),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    )
-    procs[-1].log_path = path
-  return procs
+  return [
+      _spawn(
+          [
+              "-m",
+              "jaxgan.main",
+              "--config=configs/tiny.py",
+              f"--workdir={workdir}",
+              f"--config.data.source=idx:{idx_dir}",
+              f"--coordinator_address=127.0.0.1:{port}",
+              f"--num_processes={processes}",
+              f"--process_id={i}",
+              *STEPS,
+              *extra,
+          ],
+          workdir.parent / f"{workdir.name}_p{i}.log",
+          cpu_env(2),
+      )
+      for i in range(processes)
+  ]
 
 
 def _wait(procs, timeout=300):
@@ -249,19 +254,10 @@ def test_processes_take_process_0s_decision_or_any(tmp_path):
   # Where each process decides for itself (is this the best evaluation?),
   # all must act alike: saving a checkpoint is collective.
   address = f"127.0.0.1:{free_port()}"
-  procs = []
-  for i in range(2):
-    path = tmp_path / f"p{i}.log"
-    procs.append(
-        subprocess.Popen(
-            [sys.executable, "-c", AGREE, address, str(i)],
-            cwd=ROOT,
-            env=cpu_env(1),
-            stdout=open(path, "w"),
-            stderr=subprocess.STDOUT,
-        )
-    )
-    procs[-1].log_path = path
+  procs = [
+      _spawn(["-c", AGREE, address, str(i)], tmp_path / f"p{i}.log", cpu_env(1))
+      for i in range(2)
+  ]
   assert _wait(procs, timeout=120) == [0, 0]
   for p in procs:
     assert p.log_path.read_text().splitlines()[-1] == "False True"
