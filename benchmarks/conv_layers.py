@@ -13,8 +13,11 @@ given batch, the milliseconds of the three computations that training needs
   matmul + col2im;
 - kernel_grad (both kernel gradients): XLA's gradient of its convolution,
   im2col + matmul, four space-to-depth matmuls.
-Each form's output is checked against the first one's. This is the
-measurement behind `conv4x4.IM2COL_MAX_CHANNELS` and `IM2COL_MAX_OUTPUT`.
+Each form's output is checked against the first one's. With --torch, each
+computation also gets PyTorch's own op on the same values (NCHW; `conv2d`,
+`conv_transpose2d` and the weight gradient of `convolution_backward`, on
+--threads threads): where jaxgan's best form trails it, the gap is in the
+kernel, not in the step around it. This is the measurement behind `conv4x4.IM2COL_MAX_CHANNELS` and `IM2COL_MAX_OUTPUT`.
 Isolated timings are a guide only: XLA runs independent operations of the
 training step concurrently, so the step is what decides
 (benchmarks/vs_pytorch.py).
@@ -31,6 +34,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
+from jaxgan import cpuinfo  # pylint: disable=g-import-not-at-top
 from jaxgan.models import conv4x4  # pylint: disable=g-import-not-at-top
 
 
@@ -76,16 +80,75 @@ def _ms(fn, *args, repeats=5):
   return float(np.median(times)) * 1000
 
 
+def torch_forms(x, w, dy):
+  """PyTorch's op for each computation on the same values, as functions of
+  nothing, returning NHWC / HWIO arrays (benchmark-only import)."""
+  import torch  # pylint: disable=g-import-not-at-top
+
+  f = torch.nn.functional
+  xt = torch.from_numpy(np.asarray(x).transpose(0, 3, 1, 2).copy())
+  wt = torch.from_numpy(np.asarray(w).transpose(3, 2, 0, 1).copy())
+  dyt = torch.from_numpy(np.asarray(dy).transpose(0, 3, 1, 2).copy())
+  nhwc = lambda t: t.numpy().transpose(0, 2, 3, 1)
+
+  def kernel_grad():
+    dw = torch.ops.aten.convolution_backward(
+        dyt,
+        xt,
+        wt,
+        None,
+        [2, 2],
+        [1, 1],
+        [1, 1],
+        False,
+        [0, 0],
+        1,
+        [False, True, False],
+    )[1]
+    return dw.numpy().transpose(2, 3, 1, 0)
+
+  return {
+      "conv": lambda: nhwc(f.conv2d(xt, wt, stride=2, padding=1)),
+      "conv_t": lambda: nhwc(f.conv_transpose2d(dyt, wt, stride=2, padding=1)),
+      "kernel_grad": kernel_grad,
+  }
+
+
+def _torch_ms(fn, repeats=5):
+  import torch  # pylint: disable=g-import-not-at-top
+
+  with torch.no_grad():
+    fn()
+    times = []
+    for _ in range(repeats):
+      start = time.perf_counter()
+      fn()
+      times.append(time.perf_counter() - start)
+  return float(np.median(times)) * 1000
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--batch", type=int, default=64)
+  parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument(
+      "--torch", action="store_true", help="add PyTorch's op (benchmark-only)"
+  )
+  parser.add_argument("--threads", type=int, default=os.cpu_count())
   parser.add_argument("--out", default="")
   args = parser.parse_args()
   b = args.batch
+  if args.torch:
+    import torch  # pylint: disable=g-import-not-at-top
+
+    torch.set_num_threads(args.threads)
+  ident = cpuinfo.identity()
   lines = [
-      f"XLA:CPU, batch {b}, float32; ms per call (median of 5 after a "
-      "warm-up), GFLOP/s, max relative difference to the first form. "
-      "D layer = G layer in the other direction.",
+      f"{cpuinfo.describe(ident)} ({ident['cpuid']}); jax {jax.__version__}.",
+      "",
+      f"XLA:CPU, batch {b}, float32; ms per call (median of {args.repeats} "
+      "after a warm-up), GFLOP/s, max relative difference to the first "
+      "form. D layer = G layer in the other direction.",
       "",
       "| layer (D / G) | computation | form | ms | GFLOP/s | rel. diff |",
       "| --- | --- | --- | --- | --- | --- |",
@@ -105,14 +168,19 @@ def main():
         f"{h}x{h}x{cin} -> {h // 2}x{h // 2}x{cout} / "
         f"{h // 2}x{h // 2}x{cout} -> {h}x{h}x{cin}"
     )
+    timed = torch_forms(x, w, dy) if args.torch else {}
     for computation, forms in COMPUTATIONS.items():
       reference = None
-      for name, fn in forms:
-        fn = jax.jit(fn)
-        out = fn(x, w, dy)
+      for name, fn in forms + [("PyTorch", None)] * (computation in timed):
+        if fn is None:  # PyTorch's op.
+          out = jnp.asarray(timed[computation]())
+          ms = _torch_ms(timed[computation], args.repeats)
+        else:
+          fn = jax.jit(fn)
+          out = fn(x, w, dy)
+          ms = _ms(fn, x, w, dy, repeats=args.repeats)
         reference = out if reference is None else reference
         err = float(jnp.abs(out - reference).max() / jnp.abs(reference).max())
-        ms = _ms(fn, x, w, dy)
         lines.append(
             f"| {layer} | {computation} | {name} | {ms:.1f} | "
             f"{gflop / ms * 1000:.0f} | {err:.0e} |"
