@@ -1,7 +1,7 @@
 """The host's side of the non-finite checks: reading `TrainState.health`.
 
 The step records, on the device, every iteration with a NaN or Inf in a
-checked quantity (step.CHECKED). `Health` reads that record at log and
+checked quantity (nonfinite.CHECKED). `Health` reads that record at log and
 checkpoint steps only (no other device-to-host transfer) and acts on new
 bad iterations: it stops training with one line (`train.on_nonfinite=
 'stop'`) or reports the skipped updates ('skip').
@@ -10,7 +10,7 @@ bad iterations: it stops training with one line (`train.on_nonfinite=
 import jax
 
 from jaxgan import runtime
-from jaxgan import step as step_lib
+from jaxgan import nonfinite
 
 
 class Health:
@@ -32,7 +32,7 @@ class Health:
     if new <= 0:
       return h["nonfinite_steps"]
     if self.skip:
-      names = ", ".join(step_lib.describe_mask(h["last_mask"]))
+      names = ", ".join(nonfinite.describe(h["last_mask"]))
       runtime.log(
           f"warning: {new} iteration(s) in steps {since + 1}-{step} "
           f"had a non-finite {names} (last at step {h['last_step']}); "
@@ -42,7 +42,7 @@ class Health:
     first = self.baseline == 0
     at = h["first_step"] if first else h["last_step"]
     names = ", ".join(
-        step_lib.describe_mask(h["first_mask"] if first else h["last_mask"])
+        nonfinite.describe(h["first_mask"] if first else h["last_mask"])
     )
     kept = (
         f"checkpoint step {last_saved} is kept"

@@ -27,11 +27,11 @@ class TrainState:
       anchors (empty when none applies).
     ema_params, ema_batch_stats: exponential moving average of the generator
       (`model.ema_decay`; with 0 they equal the live generator).
-    health: non-finite bookkeeping, int32 scalars (see `step.CHECKED`):
+    health: non-finite bookkeeping, int32 scalars (see `nonfinite.CHECKED`):
       `nonfinite_steps` (iterations with a NaN or Inf in a checked
       quantity), `first_step`/`first_mask` and `last_step`/`last_mask` (the
       iteration, 1-based like the logged step, and a bit mask over
-      `step.CHECKED`; step -1 = none yet).
+      `nonfinite.CHECKED`; step -1 = none yet).
   """
 
   step: jax.Array

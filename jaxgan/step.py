@@ -27,7 +27,7 @@ from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
 from jaxgan import augment as augment_lib
-from jaxgan import latent, losses, pairs, penalties, regularizers
+from jaxgan import latent, losses, nonfinite, pairs, penalties, regularizers
 from jaxgan.models import conditioning, packing
 from jaxgan.runtime import AXIS
 from jaxgan.state import TrainState
@@ -101,70 +101,6 @@ def _global_norm(tree) -> jax.Array:
   return optax.tree.norm(tree)
 
 
-def _float_norm(tree) -> jax.Array:
-  """The norm of a tree's floating-point leaves (counters are integers)."""
-  leaves = [
-      x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)
-  ]
-  return _global_norm(leaves)
-
-
-# The quantities checked for NaN/Inf after every update, in the bit order of
-# the masks in `TrainState.health`. Norms cover whole trees: a non-finite
-# parameter, optimizer input (gradient) or batch statistic shows in its norm.
-CHECKED = (
-    "d_loss",
-    "d_penalty",
-    "d_grad_norm",
-    "d_param_norm",
-    "d_stats",
-    "loss_state",
-    "g_loss",
-    "g_grad_norm",
-    "g_param_norm",
-    "g_stats",
-)
-
-
-def nonfinite_mask(values: dict[str, jax.Array]) -> jax.Array:
-  """int32 bit mask over CHECKED of the non-finite `values`, OR-ed over all
-  devices (so every device takes the same decision)."""
-  flags = jnp.stack(
-      [
-          jnp.logical_not(jnp.isfinite(v)).astype(jnp.int32)
-          for v in values.values()
-      ]
-  )
-  flags = lax.pmax(flags, AXIS)
-  bits = jnp.array([1 << CHECKED.index(k) for k in values], jnp.int32)
-  return jnp.sum(flags * bits)
-
-
-def describe_mask(mask: int) -> list[str]:
-  """The CHECKED names whose bits are set in `mask`."""
-  return [name for i, name in enumerate(CHECKED) if mask & (1 << i)]
-
-
-def _keep_if(ok: jax.Array, new, old):
-  """`new` where ok, else `old` (a skipped update), leaf by leaf."""
-  return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
-
-
-def _record(
-    health: dict[str, jax.Array], step: jax.Array, mask: jax.Array
-) -> dict[str, jax.Array]:
-  """Health after an iteration (1-based `step`) whose non-finite mask is mask."""
-  bad = mask != 0
-  first = bad & (health["first_step"] < 0)
-  return {
-      "nonfinite_steps": health["nonfinite_steps"] + bad.astype(jnp.int32),
-      "first_step": jnp.where(first, step, health["first_step"]),
-      "first_mask": jnp.where(first, mask, health["first_mask"]),
-      "last_step": jnp.where(bad, step, health["last_step"]),
-      "last_mask": jnp.where(bad, mask, health["last_mask"]),
-  }
-
-
 def _per_device(params):
   """Marks replicated params as device-varying before differentiating.
 
@@ -196,7 +132,7 @@ class StepOptions:
     acgan_weight: weight of ACGAN's class cross-entropy in both losses.
     info_weight: InfoGAN's lambda: D (its Q head) and G both subtract
       lambda * L_I (latent.information) from their losses.
-    skip_nonfinite: an update with a NaN or Inf in a `CHECKED` quantity
+    skip_nonfinite: an update with a NaN or Inf in a `nonfinite.CHECKED` quantity
       leaves the parameters, optimizer and batch statistics as they were
       (`train.on_nonfinite='skip'`); by default it is applied and the host
       stops training at the next log or checkpoint step.
@@ -604,19 +540,19 @@ def discriminator_update(
         lax.psum(jnp.sum(jnp.sign(real_out)), AXIS),
         lax.psum(real_out.shape[0], AXIS),
     )
-  mask = nonfinite_mask(
+  mask = nonfinite.mask(
       {
           "d_loss": d_loss,
           "d_penalty": penalty,
           "d_grad_norm": metrics["d_grad_norm"],
           "d_param_norm": _global_norm(params),
           "d_stats": _global_norm(stats),
-          "loss_state": _float_norm(loss_state),
+          "loss_state": nonfinite.float_norm(loss_state),
       }
   )
   new = DState(params, stats, opt_state, loss_state)
   if opts.skip_nonfinite:
-    new = _keep_if(mask == 0, new, d)
+    new = nonfinite.keep_if(mask == 0, new, d)
   return new, metrics, mask
 
 
@@ -746,7 +682,7 @@ def generator_update(
   }
   if matching or opts.heads or opts.ortho_reg or opts.image_to_image:
     metrics.update(aux)
-  mask = nonfinite_mask(
+  mask = nonfinite.mask(
       {
           "g_loss": g_loss,
           "g_grad_norm": metrics["g_grad_norm"],
@@ -756,7 +692,7 @@ def generator_update(
   )
   new = GState(params, stats, opt_state)
   if opts.skip_nonfinite:
-    new = _keep_if(mask == 0, new, g)
+    new = nonfinite.keep_if(mask == 0, new, g)
   return new, metrics, mask
 
 
@@ -875,7 +811,7 @@ def train_iteration(
       ema_batch_stats=ema_update(
           state.ema_batch_stats, g.batch_stats, opts.ema_decay
       ),
-      health=_record(state.health, state.step + 1, mask),
+      health=nonfinite.record(state.health, state.step + 1, mask),
   )
   metrics = {**d_metrics, **g_metrics, "d_param_norm": _global_norm(d.params)}
   if opts.augment.name == "ada":

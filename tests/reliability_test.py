@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from benchmarks import fault_injection
-from jaxgan import checkpoint, step as step_lib, train
+from jaxgan import checkpoint, nonfinite, train
 from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
 
 
@@ -239,9 +239,7 @@ def test_skip_mode_leaves_out_non_finite_updates(runs, tmp_path, capsys):
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state))
   assert int(state.health["nonfinite_steps"]) == 4
   assert int(state.health["first_step"]) == 5
-  assert step_lib.describe_mask(int(state.health["last_mask"])) == [
-      "d_param_norm"
-  ]
+  assert nonfinite.describe(int(state.health["last_mask"])) == ["d_param_norm"]
   rows = [
       json.loads(l)
       for l in (workdir / "metrics.jsonl").read_text().splitlines()
