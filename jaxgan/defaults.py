@@ -77,7 +77,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.d_minibatch_std = False  # Karras et al. 2018, group size 4.
   # DCGAN: the negative slope of D's (and InfoGAN Q's) LeakyReLUs; 0.2 as
   # DCGAN's paper, 0.01 as InfoGAN's code.
-  config.model.d_leaky_slope = 0.2
+  config.model.d_leaky_slope = 0.2  # models/layers.py's LEAKY_SLOPE.
   # PacGAN (Lin et al. 2018): D sees packs of this many samples concatenated
   # along channels (features for 2-D points); 1 = off. train.batch_size
   # counts samples: D gets batch_size / d_pack packs.

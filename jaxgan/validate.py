@@ -16,7 +16,7 @@ from jaxgan import pairs as pairs_lib, penalties
 from jaxgan import progressive, runtime, state as state_lib
 from jaxgan.data import pipeline, sources
 from jaxgan.errors import UserError
-from jaxgan.models import conditioning, dcgan, inception, resnet
+from jaxgan.models import conditioning, dcgan, inception, layers, resnet
 
 
 def _positive_int(name: str, value) -> None:
@@ -554,16 +554,24 @@ def _check_regularizers(
       "model.attention_res": ("attention", m.attention_res != 0),
       "loss.ortho_reg": ("ortho_reg", c.ortho_reg != 0),
       "model.fc_hidden": ("fc_hidden", m.fc_hidden != 0),
-      "model.d_leaky_slope": ("d_leaky_slope", m.d_leaky_slope != 0.2),
+      "model.d_leaky_slope": (
+          "d_leaky_slope",
+          m.d_leaky_slope != layers.LEAKY_SLOPE,
+      ),
   }
   for key, (option, on) in switches.items():
     if on and option not in spec.d_options:
       supported = sorted(
           n for n, s in models.MODELS.items() if option in s.d_options
       )
+      off = (
+          f"leave it at {layers.LEAKY_SLOPE}"
+          if key == "model.d_leaky_slope"
+          else "turn it off"
+      )
       raise UserError(
           f"{key} is not implemented by model.name={model!r}; "
-          f"use one of {supported} or turn it off"
+          f"use one of {supported} or {off}"
       )
   if m.d_norm != "batch_norm" and "d_norm" not in spec.d_options:
     raise UserError(

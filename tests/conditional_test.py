@@ -356,7 +356,8 @@ def test_label_errors(labelled, tmp_path):
         ({"loss.info_weight": -1.0}, r"loss.info_weight=-1.0 must be in"),
         (
             {"model.d_leaky_slope": 0.1, "model.name": "mlp"},
-            "model.d_leaky_slope is not implemented by model.name='mlp'",
+            r"model.d_leaky_slope is not implemented by model.name='mlp'; "
+            r"use one of \['dcgan'\] or leave it at 0.2$",
         ),
         (
             {"model.d_leaky_slope": -0.1},

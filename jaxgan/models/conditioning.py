@@ -27,7 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models.layers import spectral
+from jaxgan.models.layers import LEAKY_SLOPE, spectral
 
 MODES = ("none", "concat", "projection", "acgan")
 
@@ -151,7 +151,7 @@ class Heads(nn.Module):
   spectral_norm: bool = False
   q_batch_norm: bool = False  # Batch norm on Q's hidden layer (InfoGAN's).
   bn_axis_name: str | None = None
-  leaky_slope: float = 0.2  # Of Q's hidden layer.
+  leaky_slope: float = LEAKY_SLOPE  # Of Q's hidden layer.
 
   @nn.compact
   def __call__(self, h: jax.Array, labels, train: bool = False) -> jax.Array:

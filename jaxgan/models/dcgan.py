@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from jaxgan.models import conditioning
 from jaxgan.models.conditioning import Conditioning
 from jaxgan.models.conv4x4 import Conv4x4s2, ConvTranspose4x4s2
-from jaxgan.models.layers import minibatch_stddev, spectral
+from jaxgan.models.layers import LEAKY_SLOPE, minibatch_stddev, spectral
 
 SUPPORTED_RESOLUTIONS = (28, 32, 64, 128)
 # model.d_norm: D's normalisation after every conv but the first.
@@ -155,7 +155,7 @@ class Discriminator(nn.Module):
   cond: Conditioning = Conditioning()
   conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
   fc_hidden: int = 0  # > 0: a hidden FC layer after the convolutions.
-  leaky_slope: float = 0.2  # LeakyReLU's negative slope (D and Q).
+  leaky_slope: float = LEAKY_SLOPE  # LeakyReLU's negative slope (D and Q).
 
   @nn.compact
   def __call__(

@@ -5,6 +5,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+# The negative slope of DCGAN's LeakyReLUs (Radford et al. 2016) in D and in
+# the heads on D's features; `model.d_leaky_slope` changes it (InfoGAN's
+# authors used 0.01).
+LEAKY_SLOPE = 0.2
+
 
 def spectral(layer: nn.Module, enabled: bool, x: jax.Array, train: bool):
   """Applies `layer`, spectrally normalised (Miyato et al. 2018) if enabled.
