@@ -62,6 +62,16 @@ def from_fields(fields: dict[str, str], flags: set[str], cores: int) -> dict:
   }
 
 
+def is_zen4(ident: dict | None = None) -> bool:
+  """An AMD Zen 4: cpuid family 25 with AVX-512 (Zen 3, also family 25, has
+  none)."""
+  ident = ident or identity()
+  return (
+      ident["cpuid"].startswith("AuthenticAMD cpu family 25 ")
+      and "avx512f" in ident["isa"]
+  )
+
+
 @functools.cache
 def identity() -> dict:
   """{'cpu': model name, 'cpuid': vendor, family, model and stepping

@@ -11,6 +11,7 @@ import pytest
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
+from jaxgan import cpuinfo
 from jaxgan.models import conv4x4, dcgan
 
 
@@ -114,7 +115,12 @@ def test_conv_t_forms_agree(shape):
 
 @pytest.mark.parametrize(
     "x_shape,out_channels",
-    [((2, 8, 8, 3), 5), ((2, 16, 12, 6), 4), ((1, 14, 14, 8), 8)],
+    [
+        ((2, 8, 8, 3), 5),
+        ((2, 16, 12, 6), 4),
+        ((1, 14, 14, 8), 8),
+        ((12, 8, 8, 4), 6),  # Batch chunks of 3.
+    ],
 )
 def test_every_form_of_each_computation_agrees(x_shape, out_channels):
   # What 'tuned' may choose among: each form equals XLA's convolution or
@@ -145,6 +151,35 @@ def test_every_form_of_each_computation_agrees(x_shape, out_channels):
           atol=1e-4 * float(jnp.abs(reference).max()),
           err_msg=f"{computation} {name}",
       )
+
+
+_CPUS = {  # What /proc/cpuinfo gave on the machines jaxgan was measured on.
+    "zen4": ("AuthenticAMD cpu family 25 model 17 stepping 1", "avx512f"),
+    "zen3": ("AuthenticAMD cpu family 25 model 1 stepping 1", "avx2"),
+    "avx2_epyc": ("AuthenticAMD cpu family 23 model 49 stepping 0", "avx2"),
+    "xeon": ("GenuineIntel cpu family 6 model 167 stepping 1", "avx512f"),
+}
+
+
+@pytest.mark.parametrize("cpu", _CPUS)
+def test_the_rule_takes_the_kernel_gradient_measured_for_the_cpu(
+    monkeypatch, cpu
+):
+  cpuid, isa = _CPUS[cpu]
+  monkeypatch.setattr(
+      cpuinfo,
+      "identity",
+      lambda: {"cpu": "x", "cpuid": cpuid, "isa": ["avx2", isa], "cores": 2},
+  )
+  spec = lambda *shape: jax.ShapeDtypeStruct(shape, jnp.float32)
+  inner = (spec(64, 32, 32, 64), spec(64, 16, 16, 128))
+  image = (spec(64, 64, 64, 3), spec(64, 32, 32, 64))
+  inner_form = "xla_chunked" if cpu == "zen4" else "space_to_depth"
+  assert conv4x4.rule_form("kernel_grad", *inner) == inner_form
+  assert conv4x4.rule_form("kernel_grad", *image) == "im2col"
+  w = spec(4, 4, 64, 128)
+  assert conv4x4.rule_form("conv", inner[0], w) == "xla"
+  assert conv4x4.rule_form("conv_t", inner[1], w) == "space_to_depth"
 
 
 def test_transposed_conv_by_hand():

@@ -27,13 +27,15 @@ step; benchmarks/BENCHMARKS.md):
   convolution over the output's space-to-depth grid (the (py, px, c)
   phases of each 2x2 output block are its 4C channels), then
   depth-to-space, and `kernel_grad` four matmuls over shifted windows of the
-  input's space-to-depth grid.
+  input's space-to-depth grid; on an AMD Zen 4, where a whole-step A/B
+  measured it 8-9% faster, XLA's kernel gradient summed over four slices of
+  the batch instead (`KERNEL_GRAD_BY_CPU`).
 
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
 
-That rule was measured on one kind of CPU (an AVX2-only EPYC) and does not
-carry over to others. `FORMS` names every form of each computation (XLA's
+That rule was measured on an AVX2-only EPYC (and, for the kernel gradient,
+on a Zen 4) and does not carry over to other CPUs. `FORMS` names every form of each computation (XLA's
 own, autodiff's for the two gradients, and the ones above); with
 `tuned=True` each computation takes the form jaxgan/autotune.py timed
 fastest at its shapes on the machine that runs it (once per machine, cached
@@ -55,7 +57,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxgan import autotune
+from jaxgan import autotune, cpuinfo
 
 _DN = ("NHWC", "HWIO", "NHWC")
 # conv, conv_t and kernel_grad use their matmul forms (im2col, col2im) when
@@ -242,6 +244,25 @@ def kernel_grad_xla(x: jax.Array, dy: jax.Array) -> jax.Array:
   )
 
 
+# kernel_grad_xla_chunked's number of batch slices (fewer where the batch
+# has no such divisor).
+KERNEL_GRAD_CHUNKS = 4
+
+
+def kernel_grad_xla_chunked(x: jax.Array, dy: jax.Array) -> jax.Array:
+  """`kernel_grad_xla` summed over KERNEL_GRAD_CHUNKS slices of the batch:
+  the same sum in another order. On a Zen 4 EPYC 12-31% faster than one
+  call, and 1.5-2.1x faster than the space-to-depth matmuls, on DCGAN-64's
+  inner layers in isolation (benchmarks/BENCHMARKS.md)."""
+  n = x.shape[0]
+  k = max(d for d in range(1, KERNEL_GRAD_CHUNKS + 1) if n % d == 0)
+  m = n // k
+  return sum(
+      kernel_grad_xla(x[i * m : (i + 1) * m], dy[i * m : (i + 1) * m])
+      for i in range(k)
+  )
+
+
 def kernel_grad(x: jax.Array, dy: jax.Array, tuned: bool = False) -> jax.Array:
   """d<conv(x, w), dy>/dw: (N, H, W, C), (N, H/2, W/2, O) -> (4, 4, C, O)."""
   return _form("kernel_grad", tuned, x, dy)
@@ -257,17 +278,34 @@ FORMS = {
     },
     "kernel_grad": {
         "xla": kernel_grad_xla,
+        "xla_chunked": kernel_grad_xla_chunked,
         "im2col": kernel_grad_im2col,
         "space_to_depth": kernel_grad_space_to_depth,
     },
 }
 
 
+# The rule's kernel gradient for the inner layers on the CPU kinds where a
+# whole-step A/B chose another form than the AVX2 EPYC's space-to-depth
+# matmuls: (cpuinfo test, form). Zen 4: the DCGAN-64 / DCGAN-32 iteration
+# 7.8% / 9.4% faster with XLA's gradient in batch chunks (7 alternating
+# repeats, every one faster; benchmarks/BENCHMARKS.md).
+KERNEL_GRAD_BY_CPU = ((cpuinfo.is_zen4, "xla_chunked"),)
+
+
+def _inner_kernel_grad() -> str:
+  for test, form in KERNEL_GRAD_BY_CPU:
+    if test():
+      return form
+  return "space_to_depth"
+
+
 def rule_form(computation: str, a: jax.Array, b: jax.Array) -> str:
   """The form the fixed rule ('matmul') takes for `computation`'s arguments:
   the matmul forms for an input of few channels or an output of at most
-  4x4, else XLA's convolution for `conv` and the space-to-depth forms for
-  the gradients."""
+  4x4, else XLA's convolution for `conv`, the space-to-depth form for
+  `conv_t` and for `kernel_grad` the space-to-depth matmuls or, on the CPU
+  kinds of KERNEL_GRAD_BY_CPU, their form."""
   if computation == "conv":  # (x, w)
     small = _uses_im2col(a.shape[-1], a.shape[1] // 2)
     return "im2col" if small else "xla"
@@ -275,7 +313,7 @@ def rule_form(computation: str, a: jax.Array, b: jax.Array) -> str:
     small = _uses_im2col(b.shape[2], a.shape[1])
     return "col2im" if small else "space_to_depth"
   small = _uses_im2col(a.shape[-1], b.shape[1])  # kernel_grad: (x, dy)
-  return "im2col" if small else "space_to_depth"
+  return "im2col" if small else _inner_kernel_grad()
 
 
 def tuned_form(computation: str, *args: jax.Array) -> str:
