@@ -12,7 +12,8 @@ given batch, the milliseconds of the three computations that training needs
   same lhs-dilated convolution), one space-to-depth 2x2 convolution, one
   matmul + col2im;
 - kernel_grad (both kernel gradients): XLA's gradient of its convolution,
-  im2col + matmul, four space-to-depth matmuls.
+  im2col + matmul, four space-to-depth matmuls, XLA's gradient summed over
+  four batch slices.
 Each form's output is checked against the first one's. With --torch, each
 computation also gets PyTorch's own op on the same values (NCHW; `conv2d`,
 `conv_transpose2d` and the weight gradient of `convolution_backward`, on
@@ -65,6 +66,10 @@ COMPUTATIONS = {
         (
             "space-to-depth matmuls",
             lambda x, w, dy: conv4x4.kernel_grad_space_to_depth(x, dy),
+        ),
+        (
+            "XLA in 4 batch slices",
+            lambda x, w, dy: conv4x4.kernel_grad_xla_chunked(x, dy),
         ),
     ],
 }
