@@ -35,8 +35,9 @@ step; benchmarks/BENCHMARKS.md):
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
 
 That rule was measured on an AVX2-only EPYC (and, for the kernel gradient,
-on a Zen 4) and does not carry over to other CPUs. `FORMS` names every form of each computation (XLA's
-own, autodiff's for the two gradients, and the ones above); with
+on a Zen 4) and does not carry over to other CPUs. `FORMS` names every form
+of each computation (XLA's own, autodiff's for the two gradients, and the
+ones above); with
 `tuned=True` each computation takes the form jaxgan/autotune.py timed
 fastest at its shapes on the machine that runs it (once per machine, cached
 on disk), unless the rule's form is within `TUNED_MARGIN` of it.
@@ -289,7 +290,8 @@ FORMS = {
 # whole-step A/B chose another form than the AVX2 EPYC's space-to-depth
 # matmuls: (cpuinfo test, form). Zen 4: the DCGAN-64 / DCGAN-32 iteration
 # 7.8% / 9.4% faster with XLA's gradient in batch chunks (7 alternating
-# repeats, every one faster; benchmarks/BENCHMARKS.md).
+# repeats, every one faster), 4.3% / 8.1% in a second run (5 of 7 faster;
+# benchmarks/rule_ab.py, benchmarks/BENCHMARKS.md).
 KERNEL_GRAD_BY_CPU = ((cpuinfo.is_zen4, "xla_chunked"),)
 
 
