@@ -371,7 +371,7 @@ def test_bad_conditioning_configs_are_refused(overrides, message):
 
 
 @pytest.mark.parametrize(
-    "mode,steps", [("concat", 300), ("projection", 600), ("acgan", 400)]
+    "mode,steps", [("concat", 300), ("projection", 800), ("acgan", 400)]
 )
 def test_conditioned_generator_draws_the_requested_class(
     labelled, one_device, tmp_path, mode, steps
@@ -381,7 +381,9 @@ def test_conditioned_generator_draws_the_requested_class(
   # unconditional or untrained generator scores 0.5). Measured (class
   # accuracy every 100 iterations): concat 0.975 after 250, 1.0 after 400;
   # projection 0.5 up to 400 (its class embedding starts at N(0, 0.02^2)),
-  # 0.995 at 500, 1.0 from 600; ACGAN 0.5, 0.56, 0.9, 1.0 at 100-400.
+  # 0.995 at 500, 1.0 from 600 with the AVX2 rule's forms; with the Zen 4
+  # rule's kernel gradient (float rounding only) 0.5 up to 500, 0.835 at
+  # 600, 1.0 from 700, hence 800; ACGAN 0.5, 0.56, 0.9, 1.0 at 100-400.
   config = tiny_config(
       **{
           "data.source": f"idx:{labelled['data']}",
