@@ -153,7 +153,8 @@ def test_every_form_of_each_computation_agrees(x_shape, out_channels):
       )
 
 
-_CPUS = {  # What /proc/cpuinfo gave on the machines jaxgan was measured on.
+_CPUS = {  # cpuid as cpuinfo writes it: the Zen 4 and the Xeon measured in
+    # BENCHMARKS.md; a Zen 3 (family 25, no AVX-512) and a Zen 2 EPYC (AVX2).
     "zen4": ("AuthenticAMD cpu family 25 model 17 stepping 1", "avx512f"),
     "zen3": ("AuthenticAMD cpu family 25 model 1 stepping 1", "avx2"),
     "avx2_epyc": ("AuthenticAMD cpu family 23 model 49 stepping 0", "avx2"),
