@@ -202,6 +202,12 @@ def _loop(
     )
     return state
   batches = _Batches(exp, source, int(jax.device_get(state.data_pos)))
+  kept = pipeline.kept_bytes(source, config.data)
+  if kept:
+    runtime.log(
+        f"keeping the decoded images in memory after their first read "
+        f"({kept / 1e9:.2g} GB; data.cache_gb=0 decodes every read)"
+    )
   tuned_before = autotune.stats()
   if start_step == 0:
     outputs.real_grid(source)

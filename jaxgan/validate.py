@@ -134,6 +134,12 @@ def _check_numbers(config) -> None:
     _positive_int(f"model.{name}", config.model[name])
   for name in ("num_threads", "prefetch"):
     _positive_int(f"data.{name}", config.data[name])
+  cache = config.data.cache_gb
+  if not _number(cache) or cache < 0:
+    raise UserError(
+        f"data.cache_gb={cache!r} must be a non-negative number of GiB "
+        "(0 = decode images on every read)"
+    )
   keep = config.checkpoint.max_to_keep
   if keep is not None:
     _positive_int("checkpoint.max_to_keep", keep)

@@ -288,6 +288,7 @@ CASES = {
     "unsupported_resolution": (["--config.data.image_size=48"], "48"),
     "two_channels": (["--config.data.channels=2"], "data.channels=2"),
     "unknown_preprocess": (["--config.data.preprocess=crop"], "'crop'"),
+    "negative_cache": (["--config.data.cache_gb=-1"], "data.cache_gb=-1"),
     "wgan_without_lipschitz": (["--config.loss.name=wgan"], "'wgan'"),
     "gradient_penalty_through_batch_norm": (
         ["--config.penalty.name=r1"],

@@ -1,5 +1,6 @@
 """Sources and the grain pipeline: reading, preprocessing, order and resume."""
 
+import collections
 import gzip
 
 import ml_collections
@@ -20,6 +21,7 @@ def _data_config(source, **kw):
       preprocess="pad",
       crop_size=0,
       tfds_data_dir=None,
+      cache_gb=4.0,
   )
   cfg.update(kw)
   return ml_collections.ConfigDict(cfg)
@@ -138,6 +140,76 @@ def test_processes_read_disjoint_parts_of_the_global_batch(idx_dir):
     np.testing.assert_array_equal(
         np.concatenate([next(p0), next(p1)], axis=1), next(whole)
     )
+
+
+def _png_folder(root, n=10):
+  """n RGB PNGs of 40x30 in two class folders."""
+  rng = np.random.default_rng(1)
+  for i in range(n):
+    d = root / ("a" if i % 2 else "b")
+    d.mkdir(exist_ok=True)
+    image = rng.integers(0, 256, (40, 30, 3), np.uint8)
+    Image.fromarray(image).save(d / f"{i}.png")
+  return root
+
+
+def _epochs(cfg, epochs, labels, num_threads=2):
+  """All batches (of 5) of `epochs` epochs of the folder in cfg."""
+  src = sources.get_source(cfg)
+  ds = pipeline.make_dataset(src, cfg, seed=3, labels=labels)
+  it = pipeline.make_iterator(
+      ds,
+      start_example=0,
+      per_process_batch=5,
+      process_index=0,
+      process_count=1,
+      steps_per_iteration=1,
+      num_threads=num_threads,
+  )
+  return [next(it) for _ in range(epochs * len(src) // 5)]
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_kept_images_are_the_decoded_ones(tmp_path, labels):
+  cfg = _data_config(
+      f"folder:{_png_folder(tmp_path)}",
+      channels=3,
+      preprocess="center_crop_resize",
+  )
+  assert pipeline.kept_bytes(sources.get_source(cfg), cfg) == 10 * 32 * 32 * 3
+  kept = _epochs(cfg, 3, labels)
+  cfg.cache_gb = 0
+  assert pipeline.kept_bytes(sources.get_source(cfg), cfg) == 0
+  decoded = _epochs(cfg, 3, labels)
+  assert len(kept) == 6
+  for a, b in zip(kept, decoded):
+    for x, y in zip(*((a, b) if labels else ((a,), (b,)))):
+      np.testing.assert_array_equal(x, y)
+
+
+def test_kept_images_are_decoded_once(tmp_path, monkeypatch):
+  calls = []
+  decode = pipeline._decode
+
+  def counted(path):  # Other tests' read-ahead threads may call it too.
+    if path.startswith(str(tmp_path)):
+      calls.append(path)
+    return decode(path)
+
+  monkeypatch.setattr(pipeline, "_decode", counted)
+  cfg = _data_config(
+      f"folder:{_png_folder(tmp_path)}",
+      channels=3,
+      preprocess="center_crop_resize",
+  )
+  _epochs(cfg, 3, False, num_threads=1)
+  assert sorted(calls) == sorted(sources.get_source(cfg).paths)
+  calls.clear()
+  cfg.cache_gb = 10 * 32 * 32 * 3 / 2**30 * 0.99  # Just too small: not kept.
+  assert pipeline.kept_bytes(sources.get_source(cfg), cfg) == 0
+  _epochs(cfg, 3, False, num_threads=1)
+  counts = collections.Counter(calls)  # Read-ahead may decode a few more.
+  assert sorted(counts) == sorted(calls[:10]) and min(counts.values()) == 3
 
 
 def test_too_small_dataset(idx_dir):

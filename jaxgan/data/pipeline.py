@@ -205,13 +205,54 @@ def training_source(data_config) -> Sequence:
   return Subset(source, np.sort(order[:n]))
 
 
+class Kept(collections.abc.Sequence):
+  """The examples of `source` with their images preprocessed by `fn`, each
+  computed on its first read and kept in memory: later epochs read the
+  kept bytes instead of decoding again (the same bytes; the pipeline's
+  order and resume are unchanged). The array is allocated empty, so memory
+  is used only as images are first read."""
+
+  def __init__(self, source: Sequence, fn: Preprocess):
+    self.source, self.fn = source, fn
+    shape = (fn.size, fn.size, fn.channels)
+    self.images = np.empty((len(source), *shape), np.uint8)
+    self.done = np.zeros(len(source), bool)
+
+  def __len__(self) -> int:
+    return len(self.source)
+
+  def __getitem__(self, i):
+    example = self.source[i]
+    if not self.done[i]:  # Two reader threads may both fill i: same bytes.
+      self.images[i] = self.fn(example)
+      self.done[i] = True
+    return {**example, "image": self.images[i]}
+
+
+def kept_bytes(source: Sequence, data_config) -> int:
+  """The bytes `make_dataset` keeps the preprocessed images of `source` in
+  (`Kept`): all of them when they fit in data.cache_gb GiB, else 0 (every
+  read decodes again; also for the 2-D toys, which have no images)."""
+  if sources.is_toy(data_config):
+    return 0
+  size = len(source) * int(np.prod(sources.data_shape(data_config)))
+  return size if size <= data_config.cache_gb * 2**30 else 0
+
+
+def _image(example: dict[str, Any]) -> np.ndarray:
+  return example["image"]
+
+
 def make_dataset(
     source: Sequence, data_config, *, seed: int, labels: bool = False
 ) -> grain.MapDataset:
   """Infinite MapDataset of preprocessed examples in the run's order (with
-  `labels`, pairs (image, label))."""
-  ds = grain.MapDataset.source(source).shuffle(seed=seed % 2**32).repeat()
+  `labels`, pairs (image, label)); images kept in memory after their first
+  read where they fit in data.cache_gb (`kept_bytes`)."""
   fn = preprocess_for(data_config)
+  if kept_bytes(source, data_config):
+    source, fn = Kept(source, fn), _image
+  ds = grain.MapDataset.source(source).shuffle(seed=seed % 2**32).repeat()
   return ds.map(WithLabel(fn) if labels else fn)
 
 
