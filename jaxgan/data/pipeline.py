@@ -230,9 +230,10 @@ class Kept(collections.abc.Sequence):
 
 
 def kept_bytes(source: Sequence, data_config) -> int:
-  """The bytes `make_dataset` keeps the preprocessed images of `source` in
-  (`Kept`): all of them when they fit in data.cache_gb GiB, else 0 (every
-  read decodes again; also for the 2-D toys, which have no images)."""
+  """How many bytes of memory `make_dataset` keeps the preprocessed images
+  of `source` in (`Kept`): all of them when they fit in data.cache_gb GiB,
+  else 0 (every read decodes again; also 0 for the 2-D toys, which have no
+  images)."""
   if sources.is_toy(data_config):
     return 0
   size = len(source) * int(np.prod(sources.data_shape(data_config)))
