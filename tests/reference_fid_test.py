@@ -22,8 +22,10 @@ and are installed by `bash scripts/setup.sh --test`
 (scripts/reference-requirements.txt), outside jaxgan's dependencies.
 """
 
+import fcntl
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -44,9 +46,12 @@ for _name in ("torch", "pytorch_fid", "torch_fidelity"):
         "reference FID implementations (scripts/reference-requirements.txt)"
     )
 
-# One worker runs them all: the weights, images and features are made once.
+# Meant to keep the tests in one worker; pytest-xdist 3.8 under pytest 9.2
+# does not (its loadgroup suffix to the node id is lost: the tests spread over
+# the workers), so `reference` also shares its one build between workers.
 pytestmark = pytest.mark.xdist_group("reference_fid")
 NUM_IMAGES = 48  # Per set.
+SETS = {"a": (0, 0.0), "b": (1, 0.2)}  # name: (seed, brightness shift).
 
 
 def _images(seed: int, shift: float) -> np.ndarray:
@@ -59,23 +64,17 @@ def _images(seed: int, shift: float) -> np.ndarray:
   return np.clip((field * 0.7 + shift + noise) * 255, 0, 255).astype(np.uint8)
 
 
-# Session scope: built once per test process, not again each time the
-# process comes back to this module (pytest-xdist interleaves modules).
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory):
-  """The random weights, two folders of PNGs, the references' numbers (from
-  their own process) and jaxgan's conversion of the weights."""
-  root = tmp_path_factory.mktemp("reference")
+def _build(root) -> None:
+  """Writes into `root` the random weights, two folders of PNGs, the
+  references' numbers (from their own process) and jaxgan's conversion of
+  the weights; 'done' last."""
   state = _torch_state_dict(seed=3, gain=np.sqrt(2.0))
   np.savez(root / "state.npz", **state)
-  sets = {}
-  for name, (seed, shift) in {"a": (0, 0.0), "b": (1, 0.2)}.items():
-    images = _images(seed, shift)
-    (root / name).mkdir()
-    for i, image in enumerate(images):
+  for name, (seed, shift) in SETS.items():
+    (root / name).mkdir(exist_ok=True)
+    for i, image in enumerate(_images(seed, shift)):
       Image.fromarray(image).save(root / name / f"{i:03d}.png")
-    sets[name] = images
-  np.save(root / "batch.npy", sets["a"][:16])
+  np.save(root / "batch.npy", _images(*SETS["a"])[:16])
   result = subprocess.run(
       [
           sys.executable,
@@ -88,14 +87,13 @@ def reference(tmp_path_factory):
       timeout=900,
   )
   assert result.returncode == 0, result.stderr[-3000:]
-  converted = root / "inception.msgpack"
   result = subprocess.run(
       [
           sys.executable,
           "-m",
           "jaxgan.inception_weights",
           f"--src={root / 'state.npz'}",
-          f"--out={converted}",
+          f"--out={root / 'inception.msgpack'}",
       ],
       cwd=ROOT,
       env=cpu_env(),
@@ -104,10 +102,31 @@ def reference(tmp_path_factory):
       timeout=300,
   )
   assert result.returncode == 0, result.stderr[-2000:]
+  (root / "done").touch()
+
+
+# Session scope: built once per test process, not again each time the
+# process comes back to this module (pytest-xdist interleaves modules).
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+  """`_build`'s files, built once per run: under pytest-xdist the first
+  worker to get here builds them in the run's shared temporary directory
+  while the others wait on a lock, then read them."""
+  if os.environ.get("PYTEST_XDIST_WORKER") is None:
+    root = tmp_path_factory.mktemp("reference")
+    _build(root)
+  else:
+    shared = tmp_path_factory.getbasetemp().parent  # pytest-N, this run's.
+    root = shared / "reference"
+    with open(shared / "reference.lock", "w") as lock:
+      fcntl.flock(lock, fcntl.LOCK_EX)
+      if not (root / "done").exists():
+        root.mkdir(exist_ok=True)
+        _build(root)
   return {
       "root": root,
-      "converted": converted,
-      "sets": sets,
+      "converted": root / "inception.msgpack",
+      "sets": {name: _images(*args) for name, args in SETS.items()},
       "metrics": json.loads((root / "metrics.json").read_text()),
   }
 
