@@ -82,6 +82,10 @@ def get_config() -> ml_collections.ConfigDict:
   # DCGAN: the negative slope of D's (and InfoGAN Q's) LeakyReLUs; 0.2 as
   # DCGAN's paper, 0.01 as InfoGAN's code.
   config.model.d_leaky_slope = 0.2  # models/layers.py's LEAKY_SLOPE.
+  # DCGAN: G's output a sigmoid and D's input (x + 1) / 2, i.e. the networks
+  # work on [0, 1] pixels as InfoGAN's code does (images stay in [-1, 1]
+  # everywhere else); False: tanh on [-1, 1], DCGAN's.
+  config.model.unit_range = False
   # PacGAN (Lin et al. 2018): D sees packs of this many samples concatenated
   # along channels (features for 2-D points); 1 = off. train.batch_size
   # counts samples: D gets batch_size / d_pack packs.

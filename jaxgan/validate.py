@@ -564,6 +564,7 @@ def _check_regularizers(
           "d_leaky_slope",
           m.d_leaky_slope != layers.LEAKY_SLOPE,
       ),
+      "model.unit_range": ("unit_range", m.unit_range),
   }
   for key, (option, on) in switches.items():
     if on and option not in spec.d_options:

@@ -363,6 +363,11 @@ def test_label_errors(labelled, tmp_path):
             {"model.d_leaky_slope": -0.1},
             r"model.d_leaky_slope=-0.1 must be in \[0.0, 1.0\]",
         ),
+        (
+            {"model.unit_range": True, "model.name": "mlp"},
+            r"model.unit_range is not implemented by model.name='mlp'; "
+            r"use one of \['dcgan'\] or turn it off$",
+        ),
     ],
 )
 def test_bad_conditioning_configs_are_refused(overrides, message):
@@ -487,6 +492,48 @@ def test_d_leaky_slope_reaches_every_activation_of_d_and_q(slope):
   for got, want in zip(mixed, combined):
     off = np.abs(got - want).max() / np.abs(want).max()
     assert off < 1e-4 if slope == 1.0 else off > 1e-2, off
+
+
+def test_unit_range_is_sigmoid_out_of_g_and_unit_pixels_into_d():
+  """model.unit_range: G's output is 2 sigmoid(a) - 1 where the default is
+  tanh(a) for the same pre-activation a (same parameters), and D (with Q)
+  reads image x as the default D reads (x + 1) / 2."""
+  from jaxgan import models  # pylint: disable=g-import-not-at-top
+
+  # Weights ~ N(0, 0.3): pre-activations of order 1, not DCGAN's ~1e-8.
+  over = {
+      "model.fc_hidden": 16,
+      "model.info_categorical": 3,
+      "model.init_std": 0.3,
+  }
+  config = _config(**over)
+  g0, d0 = models.get_models(config)
+  g1, d1 = models.get_models(_config(**over, **{"model.unit_range": True}))
+  z = jax.random.uniform(
+      jax.random.PRNGKey(1), (4, config.model.z_dim), minval=-1.0
+  )
+  gv = g0.init(jax.random.PRNGKey(0), z, train=False)
+  a = np.arctanh(np.asarray(g0.apply(gv, z, train=False), np.float64))
+  got = g1.apply(gv, z, train=False)
+  assert np.abs(a).max() > 1.0
+  np.testing.assert_allclose(got, 2.0 / (1.0 + np.exp(-a)) - 1.0, atol=1e-4)
+  assert np.abs(got - np.tanh(a)).max() > 0.1
+
+  size, channels = config.data.image_size, config.data.channels
+  x = jax.random.uniform(
+      jax.random.PRNGKey(2), (4, size, size, channels), minval=-1.0
+  )
+  dv = d0.init(jax.random.PRNGKey(0), x, train=False)
+
+  def outputs(d, images):
+    logit, sown = d.apply(dv, images, train=False, mutable="intermediates")
+    return logit, sown["intermediates"]["Heads_0"]["info"][0]
+
+  for got, want, default in zip(
+      outputs(d1, x), outputs(d0, (x + 1.0) / 2.0), outputs(d0, x)
+  ):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert np.abs(got - default).max() > 1e-3
 
 
 def _quadrants(root, classes=4):

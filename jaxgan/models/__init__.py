@@ -94,6 +94,7 @@ def _dcgan(
           cond=cond,
           conv_impl=o.conv_impl,
           fc_hidden=m.fc_hidden,
+          unit_range=m.unit_range,
       ),
       dcgan.Discriminator(
           resolution=d.image_size,
@@ -108,6 +109,7 @@ def _dcgan(
           conv_impl=o.conv_impl,
           fc_hidden=m.fc_hidden,
           leaky_slope=m.d_leaky_slope,
+          unit_range=m.unit_range,
       ),
   )
 
@@ -331,6 +333,7 @@ MODELS: dict[str, ModelSpec] = {
             "feature_matching",
             "fc_hidden",
             "d_leaky_slope",
+            "unit_range",
         ),
         d_batch_norm=lambda c: c.model.d_norm == "batch_norm",
         conditioning=True,

@@ -92,6 +92,9 @@ class Generator(nn.Module):
   cond: Conditioning = Conditioning()
   conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
   fc_hidden: int = 0  # > 0: a hidden FC layer before the projection.
+  # True: a sigmoid output for [0, 1] pixels (InfoGAN's code), returned as
+  # 2 sigmoid - 1 so that images stay in [-1, 1] outside the networks.
+  unit_range: bool = False
 
   def _norm(self, x, labels, train):
     if self.cond.mode == "projection":
@@ -127,6 +130,8 @@ class Generator(nn.Module):
     x = ConvTranspose4x4s2(
         self.channels, kernel_init=init, dtype=self.dtype, impl=self.conv_impl
     )(x)
+    if self.unit_range:
+      return 2.0 * nn.sigmoid(x.astype(jnp.float32)) - 1.0
     return jnp.tanh(x.astype(jnp.float32))
 
 
@@ -156,6 +161,7 @@ class Discriminator(nn.Module):
   conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
   fc_hidden: int = 0  # > 0: a hidden FC layer after the convolutions.
   leaky_slope: float = LEAKY_SLOPE  # LeakyReLU's negative slope (D and Q).
+  unit_range: bool = False  # True: D reads (x + 1) / 2, pixels in [0, 1].
 
   @nn.compact
   def __call__(
@@ -164,6 +170,8 @@ class Discriminator(nn.Module):
     _, n_down = num_upsamplings(self.resolution)
     init = nn.initializers.normal(self.init_std)
     ch = self.width
+    if self.unit_range:
+      x = (x + 1.0) * 0.5
     x = conditioning.discriminator_input(x, labels, self.cond)
     for i in range(n_down):
       # Named as the nn.Conv it computes, so parameter trees keep their keys.
