@@ -572,6 +572,7 @@ def test_infogan_code_aligns_with_the_classes_of_a_small_case(tmp_path):
       "--config.model.info_continuous=0",
       "--config.model.fc_hidden=0",
       "--config.model.d_leaky_slope=0.2",
+      "--config.model.unit_range=False",
       "--config.model.g_width=16",
       "--config.model.d_width=16",
       "--config.model.z_dim=8",
