@@ -1,5 +1,6 @@
 """Class-conditional GANs and InfoGAN: models, terms, step, data, training."""
 
+import functools
 import json
 import math
 import subprocess
@@ -464,6 +465,12 @@ def test_infogan_config_has_the_papers_mnist_networks():
   assert (count(g, z), count(d, x)) == (g_want, d_want)
 
 
+def _d_and_q(d, variables, x):
+  """D's logits and the InfoGAN Q head's outputs on images x."""
+  logit, sown = d.apply(variables, x, train=False, mutable="intermediates")
+  return logit, sown["intermediates"]["Heads_0"]["info"][0]
+
+
 @pytest.mark.parametrize("slope", [1.0, 0.2])
 def test_d_leaky_slope_reaches_every_activation_of_d_and_q(slope):
   """With slope 1 every LeakyReLU of DCGAN's D (convolutions, FC layer) and
@@ -482,11 +489,7 @@ def test_d_leaky_slope_reaches_every_activation_of_d_and_q(slope):
   _, d = models.get_models(config)
   x1, x2 = jax.random.normal(jax.random.PRNGKey(1), (2, 2, 16, 16, 1))
   variables = d.init(jax.random.PRNGKey(0), x1, train=False)
-
-  def outputs(x):
-    logit, sown = d.apply(variables, x, train=False, mutable="intermediates")
-    return logit, sown["intermediates"]["Heads_0"]["info"][0]
-
+  outputs = functools.partial(_d_and_q, d, variables)
   mixed = outputs(0.3 * x1 + 0.7 * x2)
   combined = [0.3 * a + 0.7 * b for a, b in zip(outputs(x1), outputs(x2))]
   for got, want in zip(mixed, combined):
@@ -524,13 +527,10 @@ def test_unit_range_is_sigmoid_out_of_g_and_unit_pixels_into_d():
       jax.random.PRNGKey(2), (4, size, size, channels), minval=-1.0
   )
   dv = d0.init(jax.random.PRNGKey(0), x, train=False)
-
-  def outputs(d, images):
-    logit, sown = d.apply(dv, images, train=False, mutable="intermediates")
-    return logit, sown["intermediates"]["Heads_0"]["info"][0]
-
   for got, want, default in zip(
-      outputs(d1, x), outputs(d0, (x + 1.0) / 2.0), outputs(d0, x)
+      _d_and_q(d1, dv, x),
+      _d_and_q(d0, dv, (x + 1.0) / 2.0),
+      _d_and_q(d0, dv, x),
   ):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert np.abs(got - default).max() > 1e-3
