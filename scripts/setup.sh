@@ -54,6 +54,18 @@ if ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
   fi
 fi
 
+# jaxgan builds its oneDNN convolutions for the CPU (jaxgan/models/onednn.py)
+# with a C++ compiler on first use; without one it keeps to XLA's forms.
+if [ -z "${CXX:-}" ] && ! command -v g++ >/dev/null 2>&1; then
+  if can_apt; then
+    echo "setup: installing g++ (builds jaxgan's oneDNN convolutions)"
+    apt_install g++
+  else
+    echo "setup: no C++ compiler (g++); DCGAN's convolutions will run in" \
+      "XLA's forms, slower on the CPU. Install g++ to use oneDNN's." >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".$extras"

@@ -12,7 +12,7 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 
 from jaxgan import cpuinfo
-from jaxgan.models import conv4x4, dcgan
+from jaxgan.models import conv4x4, dcgan, onednn
 
 
 def _flax_conv(features):
@@ -163,9 +163,7 @@ _CPUS = {  # cpuid as cpuinfo writes it: the Zen 4 and the Xeon measured in
 
 
 @pytest.mark.parametrize("cpu", _CPUS)
-def test_the_rule_takes_the_kernel_gradient_measured_for_the_cpu(
-    monkeypatch, cpu
-):
+def test_the_rule_takes_the_forms_measured_for_the_cpu(monkeypatch, cpu):
   cpuid, isa = _CPUS[cpu]
   monkeypatch.setattr(
       cpuinfo,
@@ -175,12 +173,24 @@ def test_the_rule_takes_the_kernel_gradient_measured_for_the_cpu(
   spec = lambda *shape: jax.ShapeDtypeStruct(shape, jnp.float32)
   inner = (spec(64, 32, 32, 64), spec(64, 16, 16, 128))
   image = (spec(64, 64, 64, 3), spec(64, 32, 32, 64))
+  w = spec(4, 4, 64, 128)
+  w_image = spec(4, 4, 3, 64)
+  if cpu == "zen4" and onednn.available():
+    # oneDNN's forms, but G's last layer (into 3 channels) by col2im.
+    assert conv4x4.rule_form("kernel_grad", *inner) == "onednn"
+    assert conv4x4.rule_form("kernel_grad", *image) == "onednn"
+    assert conv4x4.rule_form("conv", image[0], w_image) == "onednn"
+    assert conv4x4.rule_form("conv", inner[0], w) == "onednn"
+    assert conv4x4.rule_form("conv_t", inner[1], w) == "onednn"
+    assert conv4x4.rule_form("conv_t", image[1], w_image) == "col2im"
+    return
   inner_form = "xla_chunked" if cpu == "zen4" else "space_to_depth"
   assert conv4x4.rule_form("kernel_grad", *inner) == inner_form
   assert conv4x4.rule_form("kernel_grad", *image) == "im2col"
-  w = spec(4, 4, 64, 128)
+  assert conv4x4.rule_form("conv", image[0], w_image) == "im2col"
   assert conv4x4.rule_form("conv", inner[0], w) == "xla"
   assert conv4x4.rule_form("conv_t", inner[1], w) == "space_to_depth"
+  assert conv4x4.rule_form("conv_t", image[1], w_image) == "col2im"
 
 
 def test_transposed_conv_by_hand():

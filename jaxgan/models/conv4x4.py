@@ -29,7 +29,11 @@ step; benchmarks/BENCHMARKS.md):
   depth-to-space, and `kernel_grad` four matmuls over shifted windows of the
   input's space-to-depth grid; on an AMD Zen 4, where a whole-step A/B
   measured it 8-9% faster, XLA's kernel gradient summed over four slices of
-  the batch instead (`KERNEL_GRAD_BY_CPU`).
+  the batch instead (`KERNEL_GRAD_BY_CPU`);
+- on an AMD Zen 4, where the XLA forms above reach 45-85% of PyTorch's
+  speed, all three run in oneDNN's kernels (jaxgan/models/onednn.py, the
+  library PyTorch's CPU convolutions use), except `conv_t` into an input of
+  few channels (`ONEDNN_BY_CPU`).
 
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
@@ -59,6 +63,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxgan import autotune, cpuinfo
+from jaxgan.models import manual_axes, onednn
 
 _DN = ("NHWC", "HWIO", "NHWC")
 # conv, conv_t and kernel_grad use their matmul forms (im2col, col2im) when
@@ -270,6 +275,8 @@ def kernel_grad(x: jax.Array, dy: jax.Array, tuned: bool = False) -> jax.Array:
 
 
 # Every exact form of each computation, by name: what `tuned` chooses from.
+# 'onednn' (oneDNN's kernels, jaxgan/models/onednn.py) is there where its
+# compiler, headers and library are installed.
 FORMS = {
     "conv": {"xla": conv_xla, "im2col": conv_im2col},
     "conv_t": {
@@ -284,6 +291,20 @@ FORMS = {
         "space_to_depth": kernel_grad_space_to_depth,
     },
 }
+if onednn.installed():
+  FORMS["conv"]["onednn"] = onednn.conv
+  FORMS["conv_t"]["onednn"] = onednn.conv_t
+  FORMS["kernel_grad"]["onednn"] = onednn.kernel_grad
+
+
+def _forms(computation: str, *args: jax.Array) -> dict[str, Callable]:
+  """FORMS[computation] less the forms that cannot run on `args` here
+  (oneDNN's off float32, where it could not be built, or off the CPU)."""
+  forms = FORMS[computation]
+  f32 = all(a.dtype == jnp.float32 for a in args)
+  if "onednn" in forms and not (f32 and onednn.available()):
+    forms = {k: v for k, v in forms.items() if k != "onednn"}
+  return forms
 
 
 # The rule's kernel gradient for the inner layers on the CPU kinds where a
@@ -293,6 +314,20 @@ FORMS = {
 # repeats, every one faster), 4.3% / 8.1% in a second run (5 of 7 faster;
 # benchmarks/rule_ab.py, benchmarks/BENCHMARKS.md).
 KERNEL_GRAD_BY_CPU = ((cpuinfo.is_zen4, "xla_chunked"),)
+
+# The CPU kinds where the rule runs every computation in oneDNN's form
+# (where it is available), except `conv_t` into an input of few channels
+# (col2im). Zen 4: the DCGAN-64 iteration 1.19x PyTorch eager against the
+# XLA forms' 0.94x in the same run (benchmarks/BENCHMARKS.md).
+ONEDNN_BY_CPU = (cpuinfo.is_zen4,)
+
+
+def _rule_takes_onednn(computation: str, form: str, *args: jax.Array) -> bool:
+  if computation == "conv_t" and form == "col2im":
+    return False
+  if not any(test() for test in ONEDNN_BY_CPU):
+    return False
+  return "onednn" in _forms(computation, *args)
 
 
 def _inner_kernel_grad() -> str:
@@ -304,10 +339,16 @@ def _inner_kernel_grad() -> str:
 
 def rule_form(computation: str, a: jax.Array, b: jax.Array) -> str:
   """The form the fixed rule ('matmul') takes for `computation`'s arguments:
+  on the CPU kinds of ONEDNN_BY_CPU, oneDNN's (`_rule_takes_onednn`); else
   the matmul forms for an input of few channels or an output of at most
   4x4, else XLA's convolution for `conv`, the space-to-depth form for
   `conv_t` and for `kernel_grad` the space-to-depth matmuls or, on the CPU
   kinds of KERNEL_GRAD_BY_CPU, their form."""
+  form = _xla_rule_form(computation, a, b)
+  return "onednn" if _rule_takes_onednn(computation, form, a, b) else form
+
+
+def _xla_rule_form(computation: str, a: jax.Array, b: jax.Array) -> str:
   if computation == "conv":  # (x, w)
     small = _uses_im2col(a.shape[-1], a.shape[1] // 2)
     return "im2col" if small else "xla"
@@ -323,7 +364,7 @@ def tuned_form(computation: str, *args: jax.Array) -> str:
   the rule's form is within TUNED_MARGIN of it."""
   return autotune.choose(
       f"conv4x4s2.{computation}",
-      FORMS[computation],
+      _forms(computation, *args),
       args,
       prefer=rule_form(computation, *args),
       margin=TUNED_MARGIN,
@@ -336,23 +377,6 @@ def _form(computation: str, tuned: bool, *args: jax.Array) -> jax.Array:
   else:
     name = rule_form(computation, *args)
   return FORMS[computation][name](*args)
-
-
-def _cotangent(ct: jax.Array, primal: jax.Array) -> jax.Array:
-  """Gives a cotangent the primal's dtype and device variance.
-
-  Under shard_map, the cotangent of a replicated (invariant) input is the sum
-  of every device's contribution, as JAX's own differentiation makes it; one
-  for a device-varying input varies too.
-  """
-  varying = lambda a: jax.typeof(a).manual_axis_type.varying  # jax >= 0.8.
-  extra = tuple(sorted(varying(ct) - varying(primal)))
-  if extra:
-    ct = lax.psum(ct, extra)
-  missing = tuple(sorted(varying(primal) - varying(ct)))
-  if missing:
-    ct = lax.pcast(ct, missing, to="varying")
-  return ct.astype(primal.dtype)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -369,8 +393,8 @@ def _conv_fwd(x, w, tuned):
 def _conv_bwd(tuned, res, dy):
   x, w = res
   return (
-      _cotangent(conv_t(dy, w, tuned), x),
-      _cotangent(kernel_grad(x, dy, tuned), w),
+      manual_axes.cotangent(conv_t(dy, w, tuned), x),
+      manual_axes.cotangent(kernel_grad(x, dy, tuned), w),
   )
 
 
@@ -394,8 +418,8 @@ def _conv_t_bwd(tuned, res, dx):
   # conv_t is linear in y with transpose conv; its kernel gradient is
   # conv's with the roles of input and output gradient swapped.
   return (
-      _cotangent(conv(dx, w, tuned), y),
-      _cotangent(kernel_grad(dx, y, tuned), w),
+      manual_axes.cotangent(conv(dx, w, tuned), y),
+      manual_axes.cotangent(kernel_grad(dx, y, tuned), w),
   )
 
 
