@@ -13,7 +13,8 @@ given batch, the milliseconds of the three computations that training needs
   matmul + col2im;
 - kernel_grad (both kernel gradients): XLA's gradient of its convolution,
   im2col + matmul, four space-to-depth matmuls, XLA's gradient summed over
-  four batch slices.
+  four batch slices;
+- and each in oneDNN's kernels where it is installed (jaxgan/models/onednn.py).
 Each form's output is checked against the first one's. With --torch, each
 computation also gets PyTorch's own op on the same values (NCHW; `conv2d`,
 `conv_transpose2d` and the weight gradient of `convolution_backward`, on
@@ -36,7 +37,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from jaxgan import cpuinfo  # pylint: disable=g-import-not-at-top
-from jaxgan.models import conv4x4  # pylint: disable=g-import-not-at-top
+from jaxgan.models import conv4x4, onednn  # pylint: disable=g-import-not-at-top
 
 
 def conv_t_autodiff(x, w, dy):
@@ -73,6 +74,14 @@ COMPUTATIONS = {
         ),
     ],
 }
+if "onednn" in conv4x4.FORMS["conv"]:  # Where oneDNN is installed.
+  COMPUTATIONS["conv"].append(("oneDNN", lambda x, w, dy: onednn.conv(x, w)))
+  COMPUTATIONS["conv_t"].append(
+      ("oneDNN", lambda x, w, dy: onednn.conv_t(dy, w))
+  )
+  COMPUTATIONS["kernel_grad"].append(
+      ("oneDNN", lambda x, w, dy: onednn.kernel_grad(x, dy))
+  )
 
 
 def _ms(fn, *args, repeats=5):

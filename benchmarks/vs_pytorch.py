@@ -237,7 +237,7 @@ def bench(name: str, args, peak: float) -> dict:
 
 def conv_forms() -> list[dict]:
   """The convolution forms this process took by timing, beside the fixed
-  rule's ('matmul', measured on an AVX2-only EPYC), with their times."""
+  rule's ('matmul', by the kind of CPU), with their times."""
   out = []
   for key, ms in sorted(autotune.chosen().items()):
     match = re.fullmatch(r"conv4x4s2\.(\w+)\((.*)\)", key)
@@ -339,7 +339,7 @@ def table(report: dict) -> str:
         "",
         "DCGAN's convolution forms timed on this machine (`conv_impl` "
         "'tuned', jaxgan/autotune.py) against the fixed rule ('matmul', "
-        "measured on an AVX2-only EPYC); ms per call of each form:",
+        "for this kind of CPU); ms per call of each form:",
         "",
         "| model | computation | arguments | tuned | rule | ms per form |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -69,8 +69,9 @@ def get_config() -> ml_collections.ConfigDict:
   # ('matmul' on the CPU backend, 'xla' elsewhere) | 'tuned' (each
   # computation in the form timed fastest on this machine, once, cached on
   # disk, where it beats the 'matmul' rule's by more than 20%:
-  # jaxgan/autotune.py) | 'matmul' (the forms by a rule measured on an AVX2
-  # CPU) | 'xla' (XLA's convolutions). Results agree to float rounding;
+  # jaxgan/autotune.py) | 'matmul' (the forms by a rule per kind of CPU:
+  # measured on an AVX2 EPYC; oneDNN's kernels on a Zen 4) | 'xla' (XLA's
+  # convolutions). Results agree to float rounding;
   # only speed differs.
   config.model.conv_impl = "auto"
   # Discriminator switches (models/__init__.py says which model has which).

@@ -75,8 +75,9 @@ def quiet_tpu_probe() -> None:
 
 
 # model.conv_impl -> the form of DCGAN's 4x4 stride-2 convolutions
-# (models/conv4x4.py): 'matmul' = the custom-gradient forms by a rule
-# measured on an AVX2-only CPU, 'tuned' = each computation in the form timed
+# (models/conv4x4.py): 'matmul' = the custom-gradient forms by a rule per
+# kind of CPU (measured on an AVX2-only EPYC; oneDNN's kernels on a Zen 4),
+# 'tuned' = each computation in the form timed
 # fastest on the machine that runs it, the rule's unless another is more
 # than 20% faster (jaxgan/autotune.py), 'xla' = XLA's own convolutions and
 # their autodiff.

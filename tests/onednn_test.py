@@ -31,23 +31,9 @@ def _arrays(x_shape=(3, 12, 8, 5), out_channels=7):
 
 
 def _xla(computation):
-  """XLA's convolution and JAX's autodiff of it, as onednn's signatures."""
-  conv_t = lambda y, w: jax.vjp(
-      lambda x: conv4x4.conv_xla(x, w), _x_like(y, w)
-  )[1](y)[0]
-  return {
-      "conv": conv4x4.conv_xla,
-      "conv_t": conv_t,
-      "kernel_grad": lambda x, dy: jax.vjp(
-          lambda w: conv4x4.conv_xla(x, w),
-          jnp.zeros((4, 4, x.shape[-1], dy.shape[-1])),
-      )[1](dy)[0],
-  }[computation]
-
-
-def _x_like(y, w):
-  n, h, wd, _ = y.shape
-  return jnp.zeros((n, 2 * h, 2 * wd, w.shape[2]))
+  """XLA's form of `computation` (tests/conv4x4_test.py checks each against
+  XLA's convolution and JAX's autodiff of it)."""
+  return conv4x4.FORMS[computation]["xla"]
 
 
 def _args(computation, x, y, w):
@@ -148,3 +134,21 @@ def test_the_rule_keeps_to_xla_forms_where_onednn_cannot_run(monkeypatch):
   assert "onednn" not in conv4x4._forms("conv", x, w)  # pylint: disable=protected-access
   monkeypatch.setattr(onednn, "available", lambda: True)
   assert conv4x4.rule_form("conv", x, w) == "onednn"
+
+
+def test_a_failed_build_says_why_and_leaves_the_xla_forms(
+    monkeypatch, tmp_path
+):
+  monkeypatch.setattr(onednn, "_state", {"loaded": False, "reason": None})
+  monkeypatch.setenv("JAXGAN_CACHE_DIR", str(tmp_path))
+  monkeypatch.setenv("CXX", "/bin/false")  # A compiler that always fails.
+  if isinstance(onednn._find(), str):  # pylint: disable=protected-access
+    pytest.skip("oneDNN is not installed here: nothing to build")
+  assert not onednn.available()
+  assert "compiling onednn_conv.cc failed (/bin/false" in (
+      onednn.unavailable_reason()
+  )
+  spec = jax.ShapeDtypeStruct((2, 8, 8, 4), jnp.float32)
+  w = jax.ShapeDtypeStruct((4, 4, 4, 4), jnp.float32)
+  assert "onednn" not in conv4x4._forms("conv", spec, w)  # pylint: disable=protected-access
+  assert not list(tmp_path.rglob("*.so"))  # No half-written library left.

@@ -32,8 +32,8 @@ step; benchmarks/BENCHMARKS.md):
   the batch instead (`KERNEL_GRAD_BY_CPU`);
 - on an AMD Zen 4, where the XLA forms above reach 45-85% of PyTorch's
   speed, all three run in oneDNN's kernels (jaxgan/models/onednn.py, the
-  library PyTorch's CPU convolutions use), except `conv_t` into an input of
-  few channels (`ONEDNN_BY_CPU`).
+  library PyTorch's CPU convolutions use), except `conv_t` where the rule
+  above takes col2im (`ONEDNN_BY_CPU`).
 
 `conv4x4s2` and `conv_transpose4x4s2` attach these as custom VJPs. Every form
 equals the textbook operator within float32 rounding (tests/conv4x4_test.py).
@@ -316,9 +316,10 @@ def _forms(computation: str, *args: jax.Array) -> dict[str, Callable]:
 KERNEL_GRAD_BY_CPU = ((cpuinfo.is_zen4, "xla_chunked"),)
 
 # The CPU kinds where the rule runs every computation in oneDNN's form
-# (where it is available), except `conv_t` into an input of few channels
-# (col2im). Zen 4: the DCGAN-64 iteration 1.19x PyTorch eager against the
-# XLA forms' 0.94x in the same run (benchmarks/BENCHMARKS.md).
+# (where it is available), except `conv_t` where the XLA rule takes col2im
+# (into an input of few channels, from an output of at most 4x4). Zen 4:
+# the DCGAN-64 iteration 1.19x PyTorch eager against the XLA forms' 0.94x in
+# the same run, DCGAN-32 1.24x against 1.10x (benchmarks/BENCHMARKS.md).
 ONEDNN_BY_CPU = (cpuinfo.is_zen4,)
 
 

@@ -114,7 +114,7 @@ def _build(compiler: str, include: str, lib: str) -> pathlib.Path:
     if done.returncode:
       raise RuntimeError(
           f"compiling {SOURCE.name} failed ({' '.join(command)}): "
-          + done.stderr.strip().splitlines()[-1]
+          + (done.stderr.strip().splitlines() or ["no output"])[-1]
       )
     os.replace(tmp, path)  # Atomic: processes building together agree.
   finally:
