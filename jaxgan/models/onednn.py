@@ -9,9 +9,9 @@ file) holds one handler per computation.
 
 The handlers are compiled on first use, once per machine: the C++ compiler
 (`$CXX`, else `g++`) against oneDNN's headers and library (the PyPI
-packages `onednn-cpu-gomp` and `onednn-devel-cpu-gomp`, which
-`pip install jaxgan` brings on x86-64 Linux, in this Python's prefix; else
-Debian's `libdnnl-dev` in /usr) and JAX's FFI headers. The shared library
+packages `onednn-cpu-gomp` and `onednn-devel-cpu-gomp`, oneDNN 3.2, which
+`pip install jaxgan` brings on x86-64 Linux into this Python's prefix) and
+JAX's FFI headers. The shared library
 goes to the cache folder of jaxgan/autotune.py, named by a digest of
 everything it was built from, so later processes load it in milliseconds.
 Where any piece is missing, `available()` is False with the reason in
@@ -24,7 +24,6 @@ are bilinear), so gradients of gradients (R1, gradient penalties) work.
 import ctypes
 import functools
 import hashlib
-import logging
 import os
 import pathlib
 import shutil
@@ -33,6 +32,7 @@ import sys
 import tempfile
 import threading
 
+from absl import logging
 import jax
 
 from jaxgan import autotune
@@ -48,15 +48,6 @@ _HEADER = os.path.join("oneapi", "dnnl", "dnnl.hpp")
 _lock = threading.Lock()
 
 
-def _roots() -> list[tuple[str, str]]:
-  """(include, lib) folder pairs to look for oneDNN in, first match wins."""
-  roots = [
-      (os.path.join(sys.prefix, "include"), os.path.join(sys.prefix, "lib"))
-  ]
-  roots.append(("/usr/include", "/usr/lib/x86_64-linux-gnu"))
-  return roots
-
-
 def _find() -> tuple[str, str, str] | str:
   """(compiler, include folder, lib folder), or why there are none."""
   if not sys.platform.startswith("linux"):
@@ -64,13 +55,14 @@ def _find() -> tuple[str, str, str] | str:
   compiler = os.environ.get("CXX") or shutil.which("g++")
   if not compiler:
     return "no C++ compiler (install g++, or set CXX)"
-  for include, lib in _roots():
-    headers = os.path.exists(os.path.join(include, _HEADER))
-    if headers and os.path.exists(os.path.join(lib, "libdnnl.so")):
-      return compiler, include, lib
+  include = os.path.join(sys.prefix, "include")
+  lib = os.path.join(sys.prefix, "lib")
+  headers = os.path.exists(os.path.join(include, _HEADER))
+  if headers and os.path.exists(os.path.join(lib, "libdnnl.so")):
+    return compiler, include, lib
   return (
-      "oneDNN's headers and library were not found (pip install "
-      "onednn-cpu-gomp onednn-devel-cpu-gomp, or apt-get install libdnnl-dev)"
+      f"oneDNN 3's headers and library are not in {sys.prefix} (pip install "
+      "onednn-cpu-gomp onednn-devel-cpu-gomp)"
   )
 
 
@@ -178,7 +170,10 @@ def _call(computation: str, shape: tuple[int, ...], *args: jax.Array):
   # types an FFI call's results as invariant).
   axes = frozenset().union(*map(manual_axes.varying, args))
   args = [manual_axes.to_varying(a, axes) for a in args]
-  result = jax.typeof(args[0]).update(shape=shape)  # All four are 4-D.
+  if axes:  # The arguments' manual mesh and its variance; all are 4-D.
+    result = jax.typeof(args[0]).update(shape=shape)
+  else:
+    result = jax.ShapeDtypeStruct(shape, args[0].dtype)
   return jax.ffi.ffi_call(
       TARGETS[computation], result, vmap_method="sequential"
   )(*args)
