@@ -1,7 +1,7 @@
 """One part of a benchmark in a fresh Python process.
 
 XLA reads its flags once per process, and jaxgan.main sets the ones of the
-model it trains (jaxgan/runtime.py `xla_cpu_flags`). A benchmark that
+model it trains (jaxgan/core/runtime.py `xla_cpu_flags`). A benchmark that
 times several models runs each in a process of its own that sets them the
 same way, as the user's run would.
 """

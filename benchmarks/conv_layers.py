@@ -5,7 +5,7 @@
 D's strided convolutions and G's transposed convolutions are one operator and
 its transpose, on the same four shapes (G mirrors D). For each shape at the
 given batch, the milliseconds of the three computations that training needs
-(jaxgan/models/conv4x4.py), in every form:
+(jaxgan/cpu/conv4x4.py), in every form:
 - conv (D's forward, G's input gradient): XLA's convolution, im2col + matmul;
 - conv_t (D's input gradient, G's forward): XLA's gradient of its
   convolution (what autodiff of `nn.Conv` runs; `nn.ConvTranspose` runs the
@@ -14,7 +14,7 @@ given batch, the milliseconds of the three computations that training needs
 - kernel_grad (both kernel gradients): XLA's gradient of its convolution,
   im2col + matmul, four space-to-depth matmuls, XLA's gradient summed over
   four batch slices;
-- and each in oneDNN's kernels where it is installed (jaxgan/models/onednn.py).
+- and each in oneDNN's kernels where it is installed (jaxgan/cpu/onednn.py).
 Each form's output is checked against the first one's. With --torch, each
 computation also gets PyTorch's own op on the same values (NCHW; `conv2d`,
 `conv_transpose2d` and the weight gradient of `convolution_backward`, on
@@ -36,8 +36,8 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from jaxgan import cpuinfo  # pylint: disable=g-import-not-at-top
-from jaxgan.models import conv4x4, onednn  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import cpuinfo  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import conv4x4, onednn  # pylint: disable=g-import-not-at-top
 
 
 def conv_t_autodiff(x, w, dy):

@@ -4,7 +4,7 @@
 
 The D update runs D forward and backward on the real batch and on the fake
 batch in two calls, so batch norm normalises each on its own statistics
-(jaxgan/step.py). One call on their concatenation does the same
+(jaxgan/gan/step.py). One call on their concatenation does the same
 convolutions on a batch twice the size, which some CPUs run faster; batch
 norm would then need per-half statistics. This times the gradient of D's
 summed outputs with respect to its parameters both ways, in one process,
@@ -23,16 +23,20 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from jaxgan import cpuinfo, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
 
-runtime.set_xla_flags(runtime.xla_cpu_flags("dcgan"))
+from jaxgan.cpu import xla_flags
+from jaxgan.cpu import cpuinfo
+
+runtime.set_xla_flags(xla_flags.for_model("dcgan"))
 runtime.quiet_tpu_probe()
 
 import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from jaxgan import experiment, step  # pylint: disable=g-import-not-at-top
+from jaxgan.experiment import builder as experiment  # pylint: disable=g-import-not-at-top
+from jaxgan.gan import step
 import bench_configs  # pylint: disable=g-import-not-at-top
 
 

@@ -33,7 +33,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(__file__))
 
-from jaxgan import cpuinfo  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import cpuinfo  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 
 
@@ -129,7 +129,7 @@ def main():
     make_folder(args.make_folder, args.format, args.idx)
     return
   # Warm-up, not counted: a first run on a machine also times the
-  # convolution forms of shapes it has not seen (jaxgan/autotune.py).
+  # convolution forms of shapes it has not seen (jaxgan/cpu/autotune.py).
   main_seconds(args.config, args.overrides, 2)
   short_s = main_seconds(args.config, args.overrides, args.short)
   timed = resident(args.config, args.overrides, args.steps, args.repeats)

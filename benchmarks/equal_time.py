@@ -25,7 +25,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from jaxgan import cpuinfo  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import cpuinfo  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")

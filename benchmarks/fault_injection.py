@@ -72,7 +72,7 @@ def _compare_states(ref_dir: pathlib.Path, run_dir: pathlib.Path):
   """(number of leaves, list of differing leaf paths) of the final states."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
 
   ref = workdir_lib.load_run(str(ref_dir)).state
   run = workdir_lib.load_run(str(run_dir)).state

@@ -26,7 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from jaxgan import plots  # pylint: disable=g-import-not-at-top,unused-import
+from jaxgan.run import plots  # pylint: disable=g-import-not-at-top,unused-import
 from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
 
 AUGMENTS = ("none", "diffaugment", "ada")

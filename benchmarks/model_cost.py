@@ -10,7 +10,7 @@ compiled iteration (FLOPs per iteration, k D updates + 1 G update); the
 iteration's time on one device-resident batch (median of --repeats runs of
 --steps iterations, after a warm-up) and the GFLOP/s that makes; with
 --topology (libtpu installed: the test extra), the same config compiled
-ahead of time for that TPU topology (jaxgan.ahead_of_time): FLOPs, bytes
+ahead of time for that TPU topology (jaxgan.run.topologies): FLOPs, bytes
 accessed and temporary memory per device. Each config runs in its own
 process with the XLA flags jaxgan.main sets for its model.
 """
@@ -28,8 +28,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
-from jaxgan import cpuinfo, experiment, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import xla_flags
+from jaxgan.cpu import cpuinfo
+from jaxgan.experiment import builder as experiment
 import child  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from step_time import load_config  # pylint: disable=g-import-not-at-top
@@ -108,7 +111,7 @@ def main():
   args = parser.parse_args()
   if args._child:  # pylint: disable=protected-access
     [path] = args.configs
-    runtime.set_xla_flags(runtime.xla_cpu_flags(load_config(path).model.name))
+    runtime.set_xla_flags(xla_flags.for_model(load_config(path).model.name))
     print(json.dumps(measure(path, args.steps, args.repeats, args.topology)))
     return
   rows = []

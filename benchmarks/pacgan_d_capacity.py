@@ -23,7 +23,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import optax  # pylint: disable=g-import-not-at-top
 
-from jaxgan import cpuinfo  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import cpuinfo  # pylint: disable=g-import-not-at-top
 from jaxgan.data import toy as toy_data  # pylint: disable=g-import-not-at-top
 from jaxgan.models import packing, toy  # pylint: disable=g-import-not-at-top
 

@@ -11,7 +11,7 @@ rest: optimiser, EMA, metrics), a pass (forward, or backward for ops under
 elementwise, reduction, data movement: copies, transposes, pads, slices,
 concatenations). `--layers=textbook` sets `model.conv_impl='xla'`: XLA's own
 convolutions and their autodiff (what flax's `nn.Conv` and `nn.ConvTranspose`
-compute) in place of jaxgan/models/conv4x4.py's forms, to show where the time
+compute) in place of jaxgan/cpu/conv4x4.py's forms, to show where the time
 went before those rewrites.
 
 Thunk times are summed over XLA's threads, so their total can exceed the wall
@@ -35,7 +35,9 @@ import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
-from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.cpu import xla_flags
+from jaxgan.experiment import builder as experiment
 import report as report_lib  # pylint: disable=g-import-not-at-top
 
 runtime.quiet_tpu_probe()  # libtpu (the test extra) stays quiet here.
@@ -271,7 +273,7 @@ def main():
   args = parser.parse_args()
   # As jaxgan.main, the model's XLA flags before JAX starts.
   runtime.set_xla_flags(
-      runtime.xla_cpu_flags(jaxgan_config(args.model, 1).model.name)
+      xla_flags.for_model(jaxgan_config(args.model, 1).model.name)
   )
   result = profile(args.model, args.layers, args.batch, args.steps)
   text = table(result)

@@ -24,7 +24,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import jax  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from jaxgan import cpuinfo, experiment, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+
+from jaxgan.cpu import xla_flags
+from jaxgan.cpu import cpuinfo
+from jaxgan.experiment import builder as experiment
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from step_time import load_config  # pylint: disable=g-import-not-at-top
 
@@ -38,7 +42,7 @@ def main():
   parser.add_argument("--out", default="")
   args = parser.parse_args()
   config = load_config(args.config)
-  runtime.set_xla_flags(runtime.xla_cpu_flags(config.model.name))
+  runtime.set_xla_flags(xla_flags.for_model(config.model.name))
   exp = experiment.build(config, runtime.make_mesh())
   state = exp.initial_state()
   rows, total = [], 0.0

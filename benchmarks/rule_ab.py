@@ -4,7 +4,7 @@ computation in another form, alternating in one process.
   python benchmarks/rule_ab.py --model=dcgan64 --computation=kernel_grad \
       --form=space_to_depth [--repeats=7]
 
-How a form of jaxgan/models/conv4x4.py becomes the rule's choice on a kind
+How a form of jaxgan/cpu/conv4x4.py becomes the rule's choice on a kind
 of CPU: isolated timings (benchmarks/conv_layers.py, `conv_impl='tuned'`)
 do not predict the whole step, so the step decides. Variant A is the rule
 as it is on this machine; variant B takes `--form` for `--computation`
@@ -23,11 +23,14 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from jaxgan import cpuinfo, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
 
-runtime.set_xla_flags(runtime.xla_cpu_flags("dcgan"))  # Before JAX starts.
+from jaxgan.cpu import xla_flags
+from jaxgan.cpu import cpuinfo
 
-from jaxgan.models import conv4x4  # pylint: disable=g-import-not-at-top
+runtime.set_xla_flags(xla_flags.for_model("dcgan"))  # Before JAX starts.
+
+from jaxgan.cpu import conv4x4  # pylint: disable=g-import-not-at-top
 import vs_pytorch  # pylint: disable=g-import-not-at-top
 
 

@@ -46,7 +46,9 @@ def time_config(config, steps: int, repeats: int) -> dict:
   """Compile time and median steps/s of `config`'s step on a fixed batch."""
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.cpu import xla_flags
+  from jaxgan.experiment import builder as experiment
 
   mesh = runtime.make_mesh()
   exp = experiment.build(config, mesh)
@@ -128,7 +130,8 @@ def part_devices(args):
 def part_checkpoint(args):
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from jaxgan import checkpoint, experiment, runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import checkpoint, builder as experiment
 
   config = _config()
   mesh = runtime.make_mesh()
@@ -184,9 +187,10 @@ def main():
       "--_one_device_run", type=int, default=0, help=argparse.SUPPRESS
   )
   args = parser.parse_args()
-  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import builder as experiment
   # As jaxgan.main, DCGAN's XLA flags before JAX starts (every part is DCGAN).
-  runtime.set_xla_flags(runtime.xla_cpu_flags(_config().model.name))
+  runtime.set_xla_flags(xla_flags.for_model(_config().model.name))
   if args._one_device_run:  # pylint: disable=protected-access
     n = args._one_device_run  # pylint: disable=protected-access
     print(

@@ -28,7 +28,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # pylint: disable=g-import-not-at-top
 
-from jaxgan import cpuinfo, experiment, runtime  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+
+from jaxgan.cpu import xla_flags
+from jaxgan.cpu import cpuinfo
+from jaxgan.experiment import builder as experiment
 from jaxgan.data import pipeline, sources  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 
@@ -132,7 +136,7 @@ def main():
     # A child process (benchmarks/child.py): one config, with the XLA flags
     # jaxgan.main sets for its model, before JAX starts.
     [path], [variant] = args.configs, args.variants
-    runtime.set_xla_flags(runtime.xla_cpu_flags(load_config(path).model.name))
+    runtime.set_xla_flags(xla_flags.for_model(load_config(path).model.name))
     print(json.dumps(bench(path, args.steps, args.repeats, variant)))
     return
   print(

@@ -30,7 +30,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
 
 from configs import paper_losses  # pylint: disable=g-import-not-at-top
-from jaxgan import train  # pylint: disable=g-import-not-at-top
+from jaxgan.run import train  # pylint: disable=g-import-not-at-top
 
 MIXTURES = ("ring8", "grid25")
 # PacGAN (Lin et al. 2018), Table 1, its best row, for comparison: modes,

@@ -40,8 +40,13 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import torch  # pylint: disable=g-import-not-at-top
 
-from jaxgan import autotune, cpuinfo, experiment, runtime, state as state_lib  # pylint: disable=g-import-not-at-top
-from jaxgan.models import conv4x4  # pylint: disable=g-import-not-at-top
+from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+
+from jaxgan.cpu import xla_flags
+from jaxgan.cpu import autotune, cpuinfo
+from jaxgan.experiment import builder as experiment
+from jaxgan.gan import state as state_lib
+from jaxgan.cpu import conv4x4  # pylint: disable=g-import-not-at-top
 import child  # pylint: disable=g-import-not-at-top
 import report as report_lib  # pylint: disable=g-import-not-at-top
 from bench_configs import BENCHMARKS, jaxgan_config  # pylint: disable=g-import-not-at-top
@@ -262,7 +267,7 @@ def conv_forms() -> list[dict]:
 
 
 def machine() -> dict:
-  """The CPU (model, cpuid, ISA flags: jaxgan/cpuinfo.py) and versions."""
+  """The CPU (model, cpuid, ISA flags: jaxgan/cpu/cpuinfo.py) and versions."""
   return {
       **cpuinfo.identity(),
       "python": platform.python_version(),
@@ -338,7 +343,7 @@ def table(report: dict) -> str:
     lines += [
         "",
         "DCGAN's convolution forms timed on this machine (`conv_impl` "
-        "'tuned', jaxgan/autotune.py) against the fixed rule ('matmul', "
+        "'tuned', jaxgan/cpu/autotune.py) against the fixed rule ('matmul', "
         "for this kind of CPU); ms per call of each form:",
         "",
         "| model | computation | arguments | tuned | rule | ms per form |",
@@ -386,7 +391,7 @@ def main():
     # jaxgan.main sets for it, before JAX starts.
     [name] = args.models.split(",")
     runtime.set_xla_flags(
-        runtime.xla_cpu_flags(jaxgan_config(name, 1).model.name)
+        xla_flags.for_model(jaxgan_config(name, 1).model.name)
     )
     print(json.dumps(bench(name, args, args._peak)))  # pylint: disable=protected-access
     return

@@ -1,6 +1,6 @@
 """Defaults for every jaxgan experiment; other configs import and override.
 
-The fields and their meaning live in the package (`jaxgan/defaults.py`), so
+The fields and their meaning live in the package (`jaxgan/experiment/defaults.py`), so
 that a saved run's config can be laid over them without this repository's
 `configs/` folder; this module is the name the configs import.
 
@@ -8,4 +8,4 @@ Launch (any config): python -m jaxgan.main --config=configs/<name>.py \
     --workdir=DIR [--config.a.b=v ...]
 """
 
-from jaxgan.defaults import get_config  # pylint: disable=unused-import
+from jaxgan.experiment.defaults import get_config  # pylint: disable=unused-import

@@ -18,7 +18,7 @@ transposed convolutions (batch norm but on the output), D two 4x4 stride-2
 convolutions (64, 128 + batch norm) - FC 1024 + batch norm, and Q an FC
 128 layer with batch norm on D's FC 1024. Q's continuous part is a
 unit-variance Gaussian (the authors' fixed standard deviation;
-jaxgan/latent.py); LeakyReLU slope 0.01 in D and Q (the authors' code);
+jaxgan/gan/latent.py); LeakyReLU slope 0.01 in D and Q (the authors' code);
 the networks on [0, 1] pixels, G ending in a sigmoid (the authors' code;
 model.unit_range). Not the paper's: batch 64 (the authors' code: 128).
 

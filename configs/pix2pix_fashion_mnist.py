@@ -5,7 +5,7 @@ Launch:
       --workdir=runs/pix2pix_fashion_mnist
 
 Each 32x32 garment (28x28 padded) is paired with its edge map (a fixed
-Sobel detector, jaxgan/pairs.py 'edges'); G is the paper's U-Net (down to
+Sobel detector, jaxgan/models/pairs.py 'edges'); G is the paper's U-Net (down to
 1x1, skip connections; no dropout layers at this size, as in the reference
 code below 64x64), D the PatchGAN on (edges, garment) pairs with 16x16
 patches (a quarter of the image, as the paper's 70x70 of 256x256). The

@@ -5,7 +5,7 @@ Launch:
       --workdir=runs/srgan_fashion_mnist
 
 Each 32x32 garment (28x28 padded) is paired with its 8x8 version (4x
-smaller, antialiased bicubic; jaxgan/pairs.py 'sr4x'). G is SRResNet (16
+smaller, antialiased bicubic; jaxgan/models/pairs.py 'sr4x'). G is SRResNet (16
 residual blocks of 64 channels, two sub-pixel upsamplings), D the paper's
 eight-convolution discriminator; loss: content + 1e-3 x the non-saturating
 adversarial loss, Adam 1e-4, beta1 0.9, as the paper. The content loss is

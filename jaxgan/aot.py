@@ -5,7 +5,7 @@
 
 Builds the same models, state and data-parallel step as `jaxgan.main`, with
 the state as shapes only, over the devices of a TPU topology described by
-libtpu, and compiles it with XLA:TPU (jaxgan/ahead_of_time.py). Prints one
+libtpu, and compiles it with XLA:TPU (jaxgan/run/topologies.py). Prints one
 JSON line: the topology, its devices and hosts, the convolution form
 (model.conv_impl), the global/per-host/per-device batch, and per program the
 compile time, the memory XLA plans per device (arguments, outputs,
@@ -21,7 +21,8 @@ import json
 from absl import flags
 from ml_collections import config_flags
 
-from jaxgan import ahead_of_time, cli
+from jaxgan import cli
+from jaxgan.run import topologies as ahead_of_time
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(

@@ -5,7 +5,7 @@
 
 trains a small CNN on the `train` split of a labelled image source, reports
 its accuracy on the `test` split, and writes `classifier.msgpack` and
-`classifier.json` to --workdir (jaxgan/classifier_training.py). Give that
+`classifier.json` to --workdir (jaxgan/metrics/feature_net_training.py). Give that
 directory to a GAN run as `--config.eval.classifier=DIR` or to
 `python -m jaxgan.evaluate --classifier=DIR`. The numbers it gives compare
 only with numbers from the same classifier file (the checksum is printed
@@ -18,9 +18,11 @@ import sys
 from absl import flags
 from ml_collections import config_flags
 
-from jaxgan import classifier_training, cli, defaults
-from jaxgan.errors import UserError
-from jaxgan.validate import validate_data
+from jaxgan import cli
+from jaxgan.experiment import defaults
+from jaxgan.metrics import feature_net_training as classifier_training
+from jaxgan.core.errors import UserError
+from jaxgan.experiment.checks import validate_data
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where to write the classifier.")

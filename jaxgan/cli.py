@@ -8,14 +8,15 @@ loss stops training with exit status 3. Any other exception is a bug and
 keeps its traceback.
 """
 
+import pathlib
 import re
 import sys
 from typing import Callable, NoReturn
 
 from absl import app, flags, logging
 
-from jaxgan import runtime
-from jaxgan.errors import UserError
+from jaxgan.core import runtime
+from jaxgan.core.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -57,8 +58,28 @@ def _load_config_files() -> None:
       flag.value.keys()
 
 
+def _config_packages_importable(argv: list[str]) -> None:
+  """Lets a config file import its sibling configs (`from configs import
+  default`) from any working directory.
+
+  The repository's configs/ is a folder of files, not an installed package;
+  like Python for a script's own folder, this puts the folder that holds a
+  --config file's package (the folder above configs/) on sys.path.
+  """
+  for arg in argv:
+    if not arg.startswith("--config="):
+      continue
+    path = pathlib.Path(arg.partition("=")[2].partition(".py")[0] + ".py")
+    folder = path.resolve().parent
+    if (folder / "__init__.py").is_file():
+      top = str(folder.parent)
+      if top not in sys.path:
+        sys.path.insert(0, top)
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   """absl flags parser that turns every parsing problem into `fail`."""
+  _config_packages_importable(argv)
   try:
     rest = FLAGS(argv)
     _load_config_files()
@@ -67,7 +88,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     name = getattr(e, "flagname", None) or str(e)
     fail(
         f"unknown flag --{name}; config fields are listed with their "
-        "meaning in jaxgan/defaults.py, other flags with --helpfull"
+        "meaning in jaxgan/experiment/defaults.py, other flags with --helpfull"
     )
   except flags.IllegalFlagValueError as e:
     message = str(e)
@@ -109,7 +130,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     fail(
         f"unknown config field {name!r}"
         f"{f' ({hint.group()}?)' if hint else ''}; the fields are listed "
-        "with their meaning in jaxgan/defaults.py"
+        "with their meaning in jaxgan/experiment/defaults.py"
     )
   except OSError as e:  # A config file that cannot be read.
     why = _last_line(str(e)).removeprefix(

@@ -3,7 +3,7 @@
   python -m jaxgan.evaluate --workdir=DIR [--step=S | --best | --untrained] \
       [--num_samples=10000] [--classifier=DIR | --inception=FILE] [--raw]
 
-Prints one JSON line: the metrics of jaxgan/evaluation.py (FD-<dataset>, KID,
+Prints one JSON line: the metrics of jaxgan/inference/evaluator.py (FD-<dataset>, KID,
 classifier score, precision/recall, class coverage) and the protocol they
 were measured with (extractor and its weights' checksum, numbers of generated
 and reference samples, reference split, resize, EMA or raw generator, noise
@@ -22,8 +22,11 @@ import os
 
 from absl import flags
 
-from jaxgan import cli, evaluation, fs, plots
-from jaxgan.errors import UserError, os_errors
+from jaxgan import cli
+from jaxgan.core import fs
+from jaxgan.inference import evaluator as evaluation
+from jaxgan.run import plots
+from jaxgan.core.errors import UserError, os_errors
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A jaxgan run directory.")

@@ -5,7 +5,7 @@
       --out=inception_fid.msgpack
 
 writes the Flax variables of `jaxgan.models.inception.InceptionV3` and a
-`.json` beside them (jaxgan/inception_port.py). Point `eval.inception` (or
+`.json` beside them (jaxgan/metrics/inception_port.py). Point `eval.inception` (or
 $JAXGAN_INCEPTION) at the .msgpack and set `eval.extractor='inception'` to
 log FID and IS.
 """
@@ -14,8 +14,9 @@ import os
 
 from absl import flags
 
-from jaxgan import cli, inception_port
-from jaxgan.errors import UserError
+from jaxgan import cli
+from jaxgan.metrics import inception_port
+from jaxgan.core.errors import UserError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("src", None, "pytorch-fid's .pth (or a .npz).")

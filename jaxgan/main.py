@@ -3,13 +3,15 @@
 Config fields are overridden with --config.a.b=v (ml_collections config_flags).
 User errors (bad flags, config, data, workdir or checkpoints) print one line
 and exit with status 2, a non-finite loss with status 3 (jaxgan/cli.py); the
-loop itself lives in jaxgan/train.py.
+loop itself lives in jaxgan/run/train.py.
 """
 
 from absl import flags
 from ml_collections import config_flags
 
-from jaxgan import cli, runtime, train
+from jaxgan import cli
+from jaxgan.core import runtime
+from jaxgan.run import train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string(
@@ -22,7 +24,7 @@ config_flags.DEFINE_config_file(
     lock_config=True,
 )
 flags.mark_flags_as_required(["config", "workdir"])
-# Several processes (one per host; jaxgan/runtime.py `initialize`).
+# Several processes (one per host; jaxgan/core/runtime.py `initialize`).
 flags.DEFINE_bool(
     "distributed",
     False,
@@ -38,7 +40,10 @@ flags.DEFINE_integer("process_id", None, "This process's index.")
 def main(argv):
   del argv  # cli.run refuses positional arguments.
   # XLA reads its flags when JAX starts its first backend: before that.
-  runtime.set_xla_flags(runtime.xla_cpu_flags(FLAGS.config.model.name))
+  if runtime.runs_on_cpu():
+    from jaxgan.cpu import xla_flags  # pylint: disable=g-import-not-at-top
+
+    runtime.set_xla_flags(xla_flags.for_model(FLAGS.config.model.name))
   runtime.initialize(
       coordinator_address=FLAGS.coordinator_address,
       num_processes=FLAGS.num_processes,

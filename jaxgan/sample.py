@@ -33,7 +33,7 @@ pairs. .png (the picture) or .npy (the outputs).
 
 Uses the run's saved config.json and its latest checkpoint (or --step), and
 the EMA generator when the run has one (model.ema_decay > 0); the views are
-drawn by jaxgan/views.py. For the 2-D toys (data.source toy:*), .npy gets
+drawn by jaxgan/inference/views.py. For the 2-D toys (data.source toy:*), .npy gets
 float32 (N, 2) points, .png a scatter plot over the true mode centres, and
 the mode metrics of the samples (metrics/modes.py) are printed as one JSON
 line.
@@ -45,9 +45,11 @@ import os
 import numpy as np
 from absl import flags
 
-from jaxgan import cli, images, views
+from jaxgan import cli
+from jaxgan.core import images
+from jaxgan.inference import views
 from jaxgan.data import sources
-from jaxgan.errors import UserError, os_errors
+from jaxgan.core.errors import UserError, os_errors
 from jaxgan.metrics import modes
 
 FLAGS = flags.FLAGS

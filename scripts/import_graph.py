@@ -3,16 +3,21 @@
   python scripts/import_graph.py          # the graph, then the rule check
   python scripts/import_graph.py --check  # only the check (exit 1 on a break)
 
-Read from the source (ast), so nothing is imported. The rules
-(tests/imports_test.py asserts them):
+Read from the source (ast), so nothing is imported. The packages are layers,
+lowest first (`LAYERS`): core, cpu, then models / data / augment, metrics,
+gan, experiment, inference, run, and the command lines on top (jaxgan/*.py).
+The rules (tests/imports_test.py asserts them):
 
+- no module imports a module of a higher layer;
 - no library module imports a command-line module (the modules that run
   `cli.run(main)`, and `jaxgan.cli` itself);
+- outside jaxgan/cpu/, jaxgan.cpu is imported only inside functions (the
+  code that runs on the CPU backend), never at a module's top, so GPU and
+  TPU runs do not load it;
 - nothing inside jaxgan/ imports the repository's `configs` package;
 - the models (jaxgan/models/) import nothing from jaxgan/data/;
-- jaxgan/runtime.py imports nothing from jaxgan/step.py;
-- the step's import chain (jaxgan.step and everything it imports,
-  transitively) does not import PIL, nor jaxgan.images.
+- the step's import chain (jaxgan.gan.step and everything it imports,
+  transitively) does not import PIL, nor jaxgan.core.images.
 """
 
 import argparse
@@ -22,6 +27,27 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "jaxgan"
+# Package -> layer; a module may import its own layer and those below.
+LAYERS = {
+    "jaxgan.core": 0,
+    "jaxgan.cpu": 1,
+    "jaxgan.models": 2,
+    "jaxgan.data": 2,
+    "jaxgan.augment": 2,
+    "jaxgan.metrics": 3,
+    "jaxgan.gan": 4,
+    "jaxgan.experiment": 5,
+    "jaxgan.inference": 6,
+    "jaxgan.run": 7,
+}
+COMMAND_LAYER = 8  # jaxgan/*.py: the command lines and their runner.
+
+
+def layer(module: str) -> int:
+  for package, rank in LAYERS.items():
+    if module == package or module.startswith(package + "."):
+      return rank
+  return COMMAND_LAYER
 
 
 def module_name(path: pathlib.Path) -> str:
@@ -48,6 +74,39 @@ def _imports(tree: ast.AST, name: str, is_package: bool) -> set[str]:
       out.add(module)
       for alias in node.names:
         out.add(f"{module}.{alias.name}")
+  return out
+
+
+def top_level_imports(
+    tree: ast.Module, name: str, is_package: bool
+) -> set[str]:
+  """The modules `tree` imports outside any function."""
+  top = ast.Module(
+      body=[
+          n
+          for n in tree.body
+          if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+      ],
+      type_ignores=[],
+  )
+  for node in ast.walk(top):
+    if isinstance(node, ast.ClassDef):
+      node.body = [
+          n
+          for n in node.body
+          if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+      ]
+  return _imports(top, name, is_package)
+
+
+def module_level_graph() -> dict[str, set[str]]:
+  """jaxgan module -> the jaxgan modules it imports at its top level."""
+  out = {}
+  for path in sorted(PACKAGE.rglob("*.py")):
+    name = module_name(path)
+    tree = ast.parse(path.read_text(), str(path))
+    found = top_level_imports(tree, name, path.name == "__init__.py")
+    out[name] = {m for m in found if m.startswith("jaxgan")}
   return out
 
 
@@ -86,11 +145,17 @@ def closure(g: dict[str, set[str]], start: str) -> set[str]:
   return seen
 
 
-def violations(g: dict[str, set[str]]) -> list[str]:
+def violations(
+    g: dict[str, set[str]], top: dict[str, set[str]] | None = None
+) -> list[str]:
+  """The broken rules of import graph `g` (and `top`, the imports at
+  modules' top level; module_level_graph() when not given)."""
   out = []
   clis = command_lines()
   for module, imports in sorted(g.items()):
     jaxgan = {i for i in imports if i.startswith("jaxgan")}
+    for bad in sorted(i for i in jaxgan if layer(i) > layer(module)):
+      out.append(f"{module} imports {bad}, a higher layer")
     if module not in clis:
       for bad in sorted(jaxgan & clis):
         out.append(
@@ -101,12 +166,16 @@ def violations(g: dict[str, set[str]]) -> list[str]:
     if module.startswith("jaxgan.models"):
       for bad in sorted(i for i in jaxgan if i.startswith("jaxgan.data")):
         out.append(f"{module} (a model) imports {bad}")
-  if "jaxgan.step" in g.get("jaxgan.runtime", set()):
-    out.append("jaxgan.runtime imports jaxgan.step")
-  chain = closure(g, "jaxgan.step")
+  top = module_level_graph() if top is None else top
+  for module, imports in sorted(top.items()):
+    if layer(module) == LAYERS["jaxgan.cpu"]:
+      continue
+    for bad in sorted(i for i in imports if layer(i) == LAYERS["jaxgan.cpu"]):
+      out.append(f"{module} imports {bad} at its top level")
+  chain = closure(g, "jaxgan.gan.step")
   for module in sorted(chain):
-    if "jaxgan.images" == module:
-      out.append("the step's import chain includes jaxgan.images")
+    if "jaxgan.core.images" == module:
+      out.append("the step's import chain includes jaxgan.core.images")
     if any(i == "PIL" or i.startswith("PIL.") for i in g[module]):
       out.append(f"the step's import chain imports PIL (in {module})")
   return out

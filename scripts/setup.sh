@@ -13,11 +13,14 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 FMNIST=/usr/share/datasets/fashion-mnist
 want_data=0
-extras=""
+extras=()
+# On an x86-64 Linux CPU the cpu extra brings oneDNN (jaxgan/cpu/onednn.py).
+if [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ]; then extras+=(cpu); fi
+want_test=0
 for arg in "$@"; do
   case "$arg" in
     --data) want_data=1 ;;
-    --test) extras="[test]" ;;
+    --test) want_test=1; extras+=(test) ;;
     *) echo "setup.sh: unknown option '$arg'; use --data and/or --test" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +57,7 @@ if ! "$PY" -c "import ensurepip, venv" >/dev/null 2>&1; then
   fi
 fi
 
-# jaxgan builds its oneDNN convolutions for the CPU (jaxgan/models/onednn.py)
+# jaxgan builds its oneDNN convolutions for the CPU (jaxgan/cpu/onednn.py)
 # with a C++ compiler on first use; without one it keeps to XLA's forms.
 if [ -z "${CXX:-}" ] && ! command -v g++ >/dev/null 2>&1; then
   if can_apt; then
@@ -68,8 +71,10 @@ fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".$extras"
-if [ -n "$extras" ]; then
+spec="."
+if [ ${#extras[@]} -gt 0 ]; then spec=".[$(IFS=,; echo "${extras[*]}")]"; fi
+.venv/bin/python -m pip install -q -e "$spec"
+if [ $want_test = 1 ]; then
   .venv/bin/python -m pip install -q -r scripts/reference-requirements.txt
 fi
 echo "setup: ready ($(.venv/bin/python -c 'import jax; print("jax", jax.__version__)'))"

@@ -25,13 +25,13 @@ pytestmark = pytest.mark.skipif(
 # process comes back to this module (pytest-xdist interleaves modules).
 @pytest.fixture(scope="session")
 def v5e_16():
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
 
   return aot.topology_devices("v5e:4x4")
 
 
 def test_step_compiles_for_a_v5e_16_pod(v5e_16):
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
 
   small = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
   assert (small["platform"], small["device_kind"]) == ("tpu", "TPU v5 lite")
@@ -54,8 +54,8 @@ def test_step_compiles_for_a_v5e_16_pod(v5e_16):
 
 def test_timed_conv_forms_are_refused_for_a_tpu_topology(v5e_16):
   # They would be timed on this machine's CPU, not on the TPU.
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
-  from jaxgan.errors import UserError  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.core.errors import UserError  # pylint: disable=g-import-not-at-top
 
   config = tiny_config(**{"train.batch_size": 32, "model.conv_impl": "tuned"})
   with pytest.raises(UserError, match="model.conv_impl='tuned' times the"):
@@ -64,7 +64,7 @@ def test_timed_conv_forms_are_refused_for_a_tpu_topology(v5e_16):
 
 def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
   # The batch is then (images, labels); D has the ACGAN and Q heads.
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
 
   plain = aot.compile_for(tiny_config(**{"train.batch_size": 32}), v5e_16)
   result = aot.compile_for(
@@ -84,7 +84,7 @@ def test_conditional_infogan_step_compiles_for_a_v5e_16_pod(v5e_16):
 
 
 def test_lazy_penalty_compiles_two_programs_for_a_v4_pod():
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
 
   devices = aot.topology_devices("v4:2x2x4")
   result = aot.compile_for(
@@ -151,7 +151,7 @@ def test_cli_bad_input(args, message):
 def test_every_progan_stage_compiles_for_a_v5e_16_pod(v5e_16):
   # A progressive run has a step per stage (resolution, fading or not), each
   # with its own batch; the largest memory is reported.
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
 
   result = aot.compile_for(
       tiny_config(
@@ -181,7 +181,7 @@ def test_every_progan_stage_compiles_for_a_v5e_16_pod(v5e_16):
 def test_biggan_with_attention_compiles_for_a_v5e_16_pod(v5e_16):
   # BigGAN's conditional G and projection D; self-attention at 16x16 in
   # both adds its work (and nothing else changes).
-  from jaxgan import ahead_of_time as aot  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import topologies as aot  # pylint: disable=g-import-not-at-top
 
   def flops(attention_res):
     config = tiny_config(

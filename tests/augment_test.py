@@ -1,5 +1,5 @@
 """DiffAugment, ADA, bCR and LeCam by numbers (jaxgan/augment/,
-jaxgan/regularizers.py)."""
+jaxgan/gan/regularizers.py)."""
 
 import math
 
@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import augment, penalties, regularizers
+from jaxgan import augment
+from jaxgan.gan import penalties, regularizers
 from jaxgan.augment import ada, diffaugment
 
 H = W = 8
@@ -368,9 +369,11 @@ def test_num_examples_takes_a_fixed_subset(idx_dir):
 def test_d_overfitting_diagnostic_is_d_on_fixed_batches(labelled, tmp_path):
   import json  # pylint: disable=g-import-not-at-top
 
-  from jaxgan import overfitting, train  # pylint: disable=g-import-not-at-top
-  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
-  from jaxgan import step as step_lib  # pylint: disable=g-import-not-at-top
+  from jaxgan.inference import overfitting  # pylint: disable=g-import-not-at-top
+  from jaxgan.run import train
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import builder as experiment
+  from jaxgan.gan import step as step_lib  # pylint: disable=g-import-not-at-top
   from jaxgan.data import pipeline  # pylint: disable=g-import-not-at-top
   from tests.conftest import tiny_config  # pylint: disable=g-import-not-at-top
 
@@ -433,7 +436,8 @@ def test_the_step_shows_d_augmented_reals_and_fakes(overrides):
   # with each sample's keys (recomputed outside the step, on 2 devices),
   # and differ from D's on the plain images.
   from jax.sharding import Mesh  # pylint: disable=g-import-not-at-top
-  from jaxgan import experiment, runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import builder as experiment
   from tests import zoo_test  # pylint: disable=g-import-not-at-top
   from tests.conftest import tiny_config  # pylint: disable=g-import-not-at-top
 

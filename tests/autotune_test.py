@@ -1,4 +1,4 @@
-"""Forms chosen by timing (jaxgan/autotune.py): the fastest is kept, once
+"""Forms chosen by timing (jaxgan/cpu/autotune.py): the fastest is kept, once
 per machine, in a file that later processes read; every process of a run
 gets the same choice."""
 
@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import autotune, cpuinfo
-from jaxgan.models import conv4x4
+from jaxgan.cpu import autotune, cpuinfo
+from jaxgan.cpu import conv4x4
 from tests.conftest import ROOT, cpu_env
 
 
@@ -181,7 +181,7 @@ def test_tuned_convolutions_keep_the_rules_form_within_the_margin(
 CHILD = """
 import json, sys
 import jax, jax.numpy as jnp
-from jaxgan import autotune
+from jaxgan.cpu import autotune
 from tests.autotune_test import FORMS, ARGS
 form = autotune.choose("add_one", FORMS, ARGS)
 print(json.dumps([form, autotune.stats()["timed"]]))

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import train
+from jaxgan.run import train
 from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
 
 

@@ -11,12 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import experiment, latent, train
+from jaxgan.experiment import builder as experiment
+from jaxgan.gan import latent
+from jaxgan.run import train
 from jaxgan.data import pipeline, sources
-from jaxgan.errors import UserError
+from jaxgan.core.errors import UserError
 from jaxgan.metrics import clustering
 from jaxgan.models.conditioning import Conditioning
-from jaxgan.validate import validate_config
+from jaxgan.experiment.checks import validate_config
 from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
 from tests.step_test import _batches, _mesh, _run
 

@@ -7,10 +7,11 @@ import jax.numpy as jnp
 import pytest
 
 from configs import paper_losses
-from jaxgan import experiment, models
+from jaxgan import models
+from jaxgan.experiment import builder as experiment
 from jaxgan.models import conditioning
 from jaxgan.data import sources
-from jaxgan.validate import validate_config
+from jaxgan.experiment.checks import validate_config
 from tests.conftest import ROOT
 
 # Every experiment config (paper_losses.py is a helper, not a config).
@@ -94,7 +95,7 @@ def test_config_loads_and_validates(path, arg):
 
 
 def test_paper_settings_cover_every_loss():
-  from jaxgan import losses  # pylint: disable=g-import-not-at-top
+  from jaxgan.gan import losses  # pylint: disable=g-import-not-at-top
 
   assert sorted(paper_losses.PAPER_SETTINGS) == sorted(losses.LOSSES)
   c = _load(ROOT / "configs" / "toy_ring8.py", "wgan")

@@ -34,7 +34,7 @@ os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR", str(ROOT / ".pytest_cache" / "xla")
 )
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-# The convolution forms timed on this machine (jaxgan/autotune.py), shared
+# The convolution forms timed on this machine (jaxgan/cpu/autotune.py), shared
 # the same way: a shape is timed by the first test that traces it.
 os.environ.setdefault(
     "JAXGAN_CACHE_DIR", str(ROOT / ".pytest_cache" / "jaxgan")
@@ -83,7 +83,7 @@ def one_device(monkeypatch):
   tests stay short.
   """
   import jax  # pylint: disable=g-import-not-at-top
-  from jaxgan import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
 
   monkeypatch.setattr(
       runtime,
@@ -138,7 +138,7 @@ def labelled(tmp_path_factory):
     ).astype(np.uint8)
     write_idx(data / f"{prefix}-images-idx3-ubyte", images)
     write_idx(data / f"{prefix}-labels-idx1-ubyte", labels.astype(np.uint8))
-  from jaxgan import classifier_training  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics import feature_net_training as classifier_training  # pylint: disable=g-import-not-at-top
 
   config = tiny_config(**{"data.source": f"idx:{data}"})
   meta = classifier_training.train_classifier(

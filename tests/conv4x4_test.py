@@ -1,4 +1,4 @@
-"""DCGAN's convolutions (models/conv4x4.py) equal flax's nn.Conv and
+"""DCGAN's convolutions (cpu/conv4x4.py) equal flax's nn.Conv and
 nn.ConvTranspose: values and both gradients, in every form and with every
 implementation (model.conv_impl 'matmul', 'tuned' or 'xla'), on 1 and 4
 devices."""
@@ -11,8 +11,9 @@ import pytest
 from jax import lax
 from jax.sharding import PartitionSpec as P
 
-from jaxgan import cpuinfo
-from jaxgan.models import conv4x4, dcgan, onednn
+from jaxgan.cpu import cpuinfo
+from jaxgan.cpu import conv4x4, onednn
+from jaxgan.models import dcgan, strided
 
 
 def _flax_conv(features):
@@ -58,10 +59,10 @@ def _assert_same_function(ours, reference, x):
         ((1, 12, 6, 8), 2),  # Not square.
     ],
 )
-@pytest.mark.parametrize("impl", conv4x4.IMPLS)
+@pytest.mark.parametrize("impl", strided.IMPLS)
 def test_conv_equals_flax_conv(shape, features, impl):
   out = _assert_same_function(
-      conv4x4.Conv4x4s2(features, impl=impl),
+      strided.Conv4x4s2(features, impl=impl),
       _flax_conv(features),
       jax.random.normal(jax.random.PRNGKey(0), shape),
   )
@@ -80,10 +81,10 @@ def test_conv_equals_flax_conv(shape, features, impl):
         ((2, 6, 6, 8), 6),
     ],
 )  # Space-to-depth convolution.
-@pytest.mark.parametrize("impl", conv4x4.IMPLS)
+@pytest.mark.parametrize("impl", strided.IMPLS)
 def test_conv_transpose_equals_flax_conv_transpose(shape, features, impl):
   out = _assert_same_function(
-      conv4x4.ConvTranspose4x4s2(features, impl=impl),
+      strided.ConvTranspose4x4s2(features, impl=impl),
       _flax_conv_transpose(features),
       jax.random.normal(jax.random.PRNGKey(0), shape),
   )
@@ -199,7 +200,7 @@ def test_transposed_conv_by_hand():
   x = jnp.array([1.0, 2.0, 3.0]).reshape(1, 1, 3, 1)
   w1d = jnp.array([1.0, 10.0, 100.0, 1000.0])
   kernel = jnp.zeros((4, 4, 1, 1)).at[1, :, 0, 0].set(w1d)  # Row tap 1 only.
-  y = conv4x4.ConvTranspose4x4s2(1).apply({"params": {"kernel": kernel}}, x)
+  y = strided.ConvTranspose4x4s2(1).apply({"params": {"kernel": kernel}}, x)
   xs = [0.0, 1.0, 2.0, 3.0, 0.0]  # x padded: xs[m + 1] = x[m].
   expected = []
   for m in range(3):
@@ -257,7 +258,7 @@ def test_dcgan_is_the_same_function_with_either_implementation():
 
 def test_odd_input_is_refused():
   with pytest.raises(ValueError, match="even input size, got 7x8"):
-    conv4x4.Conv4x4s2(2).init(jax.random.PRNGKey(0), jnp.zeros((1, 7, 8, 3)))
+    strided.Conv4x4s2(2).init(jax.random.PRNGKey(0), jnp.zeros((1, 7, 8, 3)))
 
 
 @pytest.mark.parametrize("tuned", [False, True])

@@ -1,6 +1,6 @@
 """The CPU identity that benchmark records carry."""
 
-from jaxgan import cpuinfo
+from jaxgan.cpu import cpuinfo
 
 ZEN4 = """processor\t: 0
 vendor_id\t: AuthenticAMD

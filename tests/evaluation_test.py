@@ -8,9 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint, extractors, train
-from jaxgan.models.classifier import FEATURE_DIM
-from jaxgan.errors import UserError
+from jaxgan.experiment import checkpoint
+from jaxgan.metrics import extractors
+from jaxgan.run import train
+from jaxgan.models.feature_net import FEATURE_DIM
+from jaxgan.core.errors import UserError
 from tests.conftest import ROOT, cpu_env, tiny_config
 
 
@@ -232,7 +234,9 @@ def test_the_committed_classifier_matches_its_record():
 
 
 def test_real_data_floor_is_the_other_split_and_is_low(labelled):
-  from jaxgan import evaluation, experiment, runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import builder as experiment
+  from jaxgan.inference import evaluator as evaluation
 
   config = tiny_config(
       **{

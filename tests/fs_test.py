@@ -1,4 +1,4 @@
-"""Workdirs in a bucket: jaxgan's own files on gs:// (jaxgan/fs.py).
+"""Workdirs in a bucket: jaxgan's own files on gs:// (jaxgan/core/fs.py).
 
 GCS itself cannot be reached here; an in-memory fsspec file system stands in
 for it under the 'gcs' protocol that etils.epath asks fsspec for. What runs
@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from jaxgan import fs, images, workdir as workdir_lib
-from jaxgan.errors import UserError
+from jaxgan.core import fs, images
+from jaxgan.experiment import workdir as workdir_lib
+from jaxgan.core.errors import UserError
 from tests.conftest import tiny_config
 
 

@@ -12,7 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import generate, pairs, step as step_lib
+from jaxgan.gan import step as step_lib
+from jaxgan.inference import generate
+from jaxgan.models import pairs
 from jaxgan.metrics import quality
 from jaxgan.models import pix2pix, srgan
 from tests.conftest import ROOT, cpu_env, write_idx
@@ -168,7 +170,7 @@ def test_classifier_content_features_and_loss_by_hand(labelled):
   """loss.recon='classifier': the classifier's third conv stage (ReLU, no
   pooling) computed with lax's convolutions from its weights, and the loss
   as the mean squared distance of those features, the target's constant."""
-  from jaxgan import extractors  # pylint: disable=g-import-not-at-top
+  from jaxgan.metrics import extractors  # pylint: disable=g-import-not-at-top
 
   clf = extractors.ClassifierExtractor(str(labelled["clf"]))
   content = clf.content()
@@ -416,8 +418,8 @@ def test_pix2pix_trains_evaluates_and_samples_triples(tmp_path, garments):
 )
 def test_refusals(overrides, message):
   from configs import pix2pix_fashion_mnist  # pylint: disable=g-import-not-at-top
-  from jaxgan import validate  # pylint: disable=g-import-not-at-top
-  from jaxgan.errors import UserError  # pylint: disable=g-import-not-at-top
+  from jaxgan.experiment import checks as validate  # pylint: disable=g-import-not-at-top
+  from jaxgan.core.errors import UserError  # pylint: disable=g-import-not-at-top
 
   config = pix2pix_fashion_mnist.get_config()
   for key, value in overrides.items():

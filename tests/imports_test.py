@@ -22,22 +22,45 @@ def test_no_layer_imports_a_higher_one():
 
 def test_the_check_finds_a_break():
   g = import_graph.graph()
-  g["jaxgan.runtime"] = g["jaxgan.runtime"] | {"jaxgan.step"}
+  top = import_graph.module_level_graph()
+  g["jaxgan.core.runtime"] = g["jaxgan.core.runtime"] | {"jaxgan.gan.step"}
   g["jaxgan.models.dcgan"] = g["jaxgan.models.dcgan"] | {"jaxgan.data.sources"}
-  g["jaxgan.latent"] = g["jaxgan.latent"] | {"jaxgan.images"}
-  g["jaxgan.evaluation"] = g["jaxgan.evaluation"] | {
+  g["jaxgan.gan.latent"] = g["jaxgan.gan.latent"] | {"jaxgan.core.images"}
+  g["jaxgan.inference.evaluator"] = g["jaxgan.inference.evaluator"] | {
       "jaxgan.sample",
       "configs.default",
   }
-  found = import_graph.violations(g)
-  assert "jaxgan.runtime imports jaxgan.step" in found
+  top["jaxgan.models.strided"] = top["jaxgan.models.strided"] | {
+      "jaxgan.cpu.conv4x4"
+  }
+  found = import_graph.violations(g, top)
+  assert "jaxgan.core.runtime imports jaxgan.gan.step, a higher layer" in found
   assert "jaxgan.models.dcgan (a model) imports jaxgan.data.sources" in found
-  assert "the step's import chain includes jaxgan.images" in found
+  assert "the step's import chain includes jaxgan.core.images" in found
   assert (
-      "jaxgan.evaluation (a library module) imports the command line "
+      "jaxgan.inference.evaluator (a library module) imports the command line "
       "jaxgan.sample"
   ) in found
-  assert "jaxgan.evaluation imports the repository's configs package" in found
+  assert (
+      "jaxgan.inference.evaluator imports the repository's configs package"
+      in found
+  )
+  assert (
+      "jaxgan.models.strided imports jaxgan.cpu.conv4x4 at its top level"
+      in found
+  )
+
+
+def test_only_function_bodies_count_as_lazy_imports():
+  tree = import_graph.ast.parse(
+      "import jaxgan.cpu.a\n"
+      "class C:\n  import jaxgan.cpu.b\n  def f(self):\n"
+      "    import jaxgan.cpu.c\n"
+      "def g():\n  from jaxgan.cpu import d\n"
+  )
+  found = import_graph.top_level_imports(tree, "jaxgan.x", False)
+  assert {"jaxgan.cpu.a", "jaxgan.cpu.b"} <= found
+  assert not found & {"jaxgan.cpu.c", "jaxgan.cpu", "jaxgan.cpu.d"}
 
 
 def _python(code: str, *args: str) -> str:
@@ -54,7 +77,7 @@ def _python(code: str, *args: str) -> str:
 
 def test_importing_the_step_loads_neither_pil_nor_a_command_line():
   code = (
-      "import sys, jaxgan.step; print(sorted(m for m in sys.modules if "
+      "import sys, jaxgan.gan.step; print(sorted(m for m in sys.modules if "
       "m == 'PIL' or m.startswith(('PIL.', 'jaxgan.cli', 'absl.app'))))"
   )
   assert _python(code) == "[]"
@@ -67,9 +90,9 @@ def test_importing_the_step_loads_neither_pil_nor_a_command_line():
 )
 def test_the_metrics_writer_keeps_an_installed_torch_out(tmp_path):
   # tensorboardX imports torch when it can; torch beside XLA aborted test
-  # workers inside XLA steps (jaxgan/writers.py).
+  # workers inside XLA steps (jaxgan/run/writers.py).
   code = (
-      "import sys; from jaxgan import writers; w = writers.Writer(sys.argv[1]);"
+      "import sys; from jaxgan.run import writers; w = writers.Writer(sys.argv[1]);"
       " w.scalars(1, {'a': 1.0}); w.close();"
       " print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
   )

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from jaxgan import extractors, inception_port
-from jaxgan.errors import UserError
+from jaxgan.metrics import extractors, inception_port
+from jaxgan.core.errors import UserError
 from jaxgan.models import inception
 
 _TORCH_NAMES = {

@@ -7,8 +7,8 @@ import ml_collections
 import numpy as np
 import pytest
 
-from jaxgan import losses
-from jaxgan.errors import UserError
+from jaxgan.gan import losses
+from jaxgan.core.errors import UserError
 
 REAL = jnp.array([2.0, -1.0, 0.0])
 FAKE = jnp.array([-3.0, 0.5, 1.0])

@@ -6,7 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import experiment, models, train
+from jaxgan import models
+from jaxgan.experiment import builder as experiment
+from jaxgan.run import train
 from tests.conftest import tiny_config
 from tests.step_test import _batches, _mesh, _run
 

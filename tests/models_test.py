@@ -4,10 +4,11 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxgan import models, state as state_lib
+from jaxgan import models
+from jaxgan.gan import state as state_lib
 from jaxgan.data import sources
-from jaxgan.errors import UserError
-from jaxgan.validate import validate_config
+from jaxgan.core.errors import UserError
+from jaxgan.experiment.checks import validate_config
 from tests.conftest import tiny_config
 
 # (name, resolution, channels, g_width, d_width) -> (G params, D params),

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import workdir as workdir_lib
+from jaxgan.experiment import workdir as workdir_lib
 from tests.conftest import ROOT, cpu_env, free_port
 
 STEPS = [
@@ -240,7 +240,7 @@ def test_evaluation_gathers_samples_from_both_processes(tmp_path, labelled):
 
 AGREE = """
 import sys
-from jaxgan import runtime
+from jaxgan.core import runtime
 runtime.initialize(
     coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2])
 )

@@ -1,4 +1,4 @@
-"""oneDNN's forms of DCGAN's convolution (models/onednn.py): built and
+"""oneDNN's forms of DCGAN's convolution (cpu/onednn.py): built and
 loaded here, equal to XLA's convolution and its autodiff in values, first and
 second gradients, under vmap and on 4 devices; refused clearly off float32;
 left out of conv4x4's choices where they cannot run."""
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
 
-from jaxgan.models import conv4x4, onednn
+from jaxgan.cpu import conv4x4, onednn
 
 
 def _close(a, b, what=""):

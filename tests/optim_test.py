@@ -8,7 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import checkpoint, experiment, state as state_lib, train
+from jaxgan.experiment import checkpoint, builder as experiment
+from jaxgan.gan import state as state_lib
+from jaxgan.run import train
 from tests.conftest import tiny_config
 from tests.step_test import _batches, _mesh
 

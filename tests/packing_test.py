@@ -9,9 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import experiment, models, penalties, runtime, validate
-from jaxgan.errors import UserError
-from jaxgan import step as step_lib
+from jaxgan import models
+from jaxgan.core import runtime
+from jaxgan.experiment import builder as experiment, checks as validate
+from jaxgan.gan import penalties
+from jaxgan.core.errors import UserError
+from jaxgan.gan import step as step_lib
 from jaxgan.models import dcgan, packing, toy
 from tests.conftest import tiny_config
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import penalties
+from jaxgan.gan import penalties
 from jaxgan.models import dcgan
 
 W = jnp.array([0.5, -2.0, 1.5])

@@ -10,7 +10,9 @@ import optax
 import pytest
 from flax import traverse_util
 
-from jaxgan import experiment, progressive, runtime
+from jaxgan.core import runtime
+from jaxgan.experiment import builder as experiment
+from jaxgan.gan import progressive
 from jaxgan.models import progan
 from tests.conftest import tiny_config
 from tests.step_test import _mesh

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import extractors, inception_port
+from jaxgan.metrics import extractors, inception_port
 from jaxgan.metrics import fid, kid
 from tests.conftest import ROOT, cpu_env
 from tests.inception_test import _torch_state_dict

@@ -15,7 +15,9 @@ import pytest
 from PIL import Image
 
 from benchmarks import fault_injection
-from jaxgan import checkpoint, nonfinite, train
+from jaxgan.experiment import checkpoint
+from jaxgan.gan import nonfinite
+from jaxgan.run import train
 from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
 
 

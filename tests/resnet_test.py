@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from jaxgan import latent, losses, train
+from jaxgan.gan import latent, losses
+from jaxgan.run import train
 from jaxgan.models import resnet
 from jaxgan.models.conditioning import Conditioning
 from tests.conftest import tiny_config

@@ -7,7 +7,9 @@ import numpy as np
 from jax.sharding import Mesh
 
 from configs import default
-from jaxgan import experiment, runtime
+from jaxgan.core import runtime
+from jaxgan.cpu import xla_flags
+from jaxgan.experiment import builder as experiment
 
 FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler"
 SEQUENTIAL = {FLAG[2:]: "false"}
@@ -41,9 +43,9 @@ def test_a_flag_the_user_names_is_kept(monkeypatch):
 
 
 def test_dcgan_runs_convolutions_one_at_a_time_and_the_mlp_does_not():
-  assert runtime.xla_cpu_flags("dcgan") == SEQUENTIAL
-  assert runtime.xla_cpu_flags("mlp") == {}
-  assert runtime.xla_cpu_flags("began") == {}
+  assert xla_flags.for_model("dcgan") == SEQUENTIAL
+  assert xla_flags.for_model("mlp") == {}
+  assert xla_flags.for_model("began") == {}
 
 
 def test_auto_conv_impl_takes_the_matmul_forms_on_cpu_only():

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import train, views
+from jaxgan.inference import views
+from jaxgan.run import train
 from jaxgan.data import toy
-from jaxgan.errors import UserError
+from jaxgan.core.errors import UserError
 from jaxgan.metrics import modes
 from tests.conftest import ROOT, cpu_env, tiny_config
 
@@ -267,7 +268,7 @@ def test_mode_errors(info_run, tmp_path, idx_dir):
 
 
 def test_slerp_keeps_the_norm_path_and_ends():
-  from jaxgan import latent  # pylint: disable=g-import-not-at-top
+  from jaxgan.gan import latent  # pylint: disable=g-import-not-at-top
 
   rng = np.random.default_rng(0)
   a, b = rng.normal(size=(3, 100)), rng.normal(size=(3, 100))

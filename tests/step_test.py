@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from jax.sharding import Mesh
 
-from jaxgan import experiment, runtime
-from jaxgan.runtime import AXIS
+from jaxgan.core import runtime
+from jaxgan.experiment import builder as experiment
+from jaxgan.core.runtime import AXIS
 from tests.conftest import tiny_config
 
 

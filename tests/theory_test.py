@@ -20,7 +20,7 @@ import numpy as np
 import optax
 import pytest
 
-from jaxgan import losses, penalties
+from jaxgan.gan import losses, penalties
 
 
 def _samples(probs_in_tenths):

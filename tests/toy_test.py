@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxgan.data import sources, toy
-from jaxgan.errors import DataError
+from jaxgan.core.errors import DataError
 from jaxgan.metrics import modes
 
 RING, GRID = toy.MIXTURES["ring8"], toy.MIXTURES["grid25"]

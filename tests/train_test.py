@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from jaxgan import checkpoint, train
+from jaxgan.experiment import checkpoint
+from jaxgan.run import train
 from tests.conftest import ROOT, cpu_env, tiny_config
 
 

@@ -17,12 +17,16 @@ import pytest
 from jax.sharding import Mesh
 
 from jaxgan import augment as augment_lib
-from jaxgan import experiment, latent, losses, models, pairs, runtime
-from jaxgan import step as step_lib
-from jaxgan.errors import UserError
-from jaxgan.runtime import AXIS
+from jaxgan import models
+from jaxgan.core import runtime
+from jaxgan.experiment import builder as experiment
+from jaxgan.gan import latent, losses
+from jaxgan.models import pairs
+from jaxgan.gan import step as step_lib
+from jaxgan.core.errors import UserError
+from jaxgan.core.runtime import AXIS
 from jaxgan.models import progan
-from jaxgan.validate import validate_config
+from jaxgan.experiment.checks import validate_config
 from tests.conftest import tiny_config
 
 # Architecture -> overrides of configs/tiny.py that make it small. DCGAN's

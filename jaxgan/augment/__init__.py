@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from jaxgan.augment import ada, diffaugment
-from jaxgan.errors import UserError
+from jaxgan.core.errors import UserError
 
 NAMES = ("none", "diffaugment", "ada")
 # ADA pipelines by name: 'bgc' is the paper's default for small datasets.

@@ -23,7 +23,7 @@ import numpy as np
 from absl import logging as absl_logging
 
 from jaxgan.data import toy
-from jaxgan.errors import DataError
+from jaxgan.core.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"

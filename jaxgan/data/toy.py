@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from jaxgan.errors import DataError
+from jaxgan.core.errors import DataError
 
 DATA_SEED = 1234  # The dataset is fixed, like a file on disk.
 

@@ -8,8 +8,8 @@ switches the model implements (model.d_spectral_norm, model.d_minibatch_std,
 model.d_norm other than its default, loss.feature_matching), and
 `conditioning` whether it takes labels and InfoGAN codes
 (model.conditioning, model.info_*; models/conditioning.py); `progressive`
-marks a model that grows by stages (ProGAN; jaxgan/progressive.py);
-`pairs` lists the image-to-image tasks (data.pairs, jaxgan/pairs.py) of a
+marks a model that grows by stages (ProGAN; jaxgan/gan/progressive.py);
+`pairs` lists the image-to-image tasks (data.pairs, jaxgan/models/pairs.py) of a
 model whose G maps a source image to its target, and `d_source` marks a D
 that judges (source, image) pairs (pix2pix's) rather than images alone.
 `model.d_pack` wraps the discriminator of any other unconditional model in
@@ -27,7 +27,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
-from jaxgan.errors import UserError
+from jaxgan.core.errors import UserError
 from jaxgan.models import began, conditioning, dcgan, mlp, packing, pix2pix
 from jaxgan.models import progan, resnet, srgan, toy
 
@@ -57,7 +57,7 @@ class BuildOptions:
     bn_axis_name: mesh axis to average batch-norm statistics over, or None
       for per-device statistics.
     conv_impl: 'xla', 'matmul' or 'tuned': the form of DCGAN's 4x4 stride-2
-      convolutions (models/conv4x4.py).
+      convolutions (cpu/conv4x4.py).
     data_scale: the 2-D toys' data scale (their MLPs work in its units).
   """
 

@@ -13,7 +13,7 @@
   (`class_logits`), trained by the cross-entropy terms of step.py.
 
 InfoGAN (Chen et al. 2016) needs no labels: G's input carries latent codes
-(jaxgan/latent.py) and D has a Q head on its shared trunk (`info`: the
+(jaxgan/gan/latent.py) and D has a Q head on its shared trunk (`info`: the
 categorical code's logits, then the continuous codes' means).
 
 The heads are sown as ('intermediates', name), like D's 'features', so a

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 
 from jaxgan.models import conditioning
 from jaxgan.models.conditioning import Conditioning
-from jaxgan.models.conv4x4 import Conv4x4s2, ConvTranspose4x4s2
+from jaxgan.models.strided import Conv4x4s2, ConvTranspose4x4s2
 from jaxgan.models.layers import LEAKY_SLOPE, minibatch_stddev, spectral
 
 SUPPORTED_RESOLUTIONS = (28, 32, 64, 128)
@@ -90,7 +90,7 @@ class Generator(nn.Module):
   bn_axis_name: str | None = None
   dtype: Any = None
   cond: Conditioning = Conditioning()
-  conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
+  conv_impl: str = "xla"  # models/strided.py: an IMPLS name.
   fc_hidden: int = 0  # > 0: a hidden FC layer before the projection.
   # True: a sigmoid output for [0, 1] pixels (InfoGAN's code), returned as
   # 2 sigmoid - 1 so that images stay in [-1, 1] outside the networks.
@@ -158,7 +158,7 @@ class Discriminator(nn.Module):
   minibatch_std: bool = False
   dtype: Any = None
   cond: Conditioning = Conditioning()
-  conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
+  conv_impl: str = "xla"  # models/strided.py: an IMPLS name.
   fc_hidden: int = 0  # > 0: a hidden FC layer after the convolutions.
   leaky_slope: float = LEAKY_SLOPE  # LeakyReLU's negative slope (D and Q).
   unit_range: bool = False  # True: D reads (x + 1) / 2, pixels in [0, 1].

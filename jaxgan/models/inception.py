@@ -6,7 +6,7 @@ FID patches (average pools in the A, C and first E blocks exclude padding;
 the last E block max-pools its pool branch). Module names follow the
 PyTorch state dict (`Mixed_5b.branch1x1.conv.weight` is
 `params['Mixed_5b']['branch1x1']['conv']['kernel']`), so the converter in
-`jaxgan/inception_port.py` is a renaming and transposition.
+`jaxgan/metrics/inception_port.py` is a renaming and transposition.
 
 Input protocols (`protocol`), both from uint8 images with grayscale repeated
 to 3 channels:

@@ -14,7 +14,7 @@ As the authors' PyTorch code (`networks.py`, `UnetGenerator`,
   ones (log2(size) - 5 of them: none below 64x64); tanh output. The skips
   carry the down-path maps before the next block's LeakyReLU (the
   reference's in-place activations also change the skipped copy). The
-  strided layers compute in models/conv4x4.py's forms (`conv_impl`).
+  strided layers compute in models/strided.py (`conv_impl`).
 - D: a PatchGAN on the source and the image concatenated along channels:
   4x4 convolutions, `n_layers` of stride 2 (64, 128, 256, ... capped at
   8x), one more of stride 1, then a 1-channel stride-1 output; batch norm
@@ -33,8 +33,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import pairs
-from jaxgan.models.conv4x4 import Conv4x4s2, ConvTranspose4x4s2
+from jaxgan.models import pairs
+from jaxgan.models.strided import Conv4x4s2, ConvTranspose4x4s2
 from jaxgan.models.dcgan import BatchNorm
 
 
@@ -47,7 +47,7 @@ def patch_layers(size: int) -> int:
 class _Strided(nn.Module):
   """4x4 stride-2 convolution with padding 1 (`up`: the transposed one that
   doubles the size, PyTorch's ConvTranspose2d(k=4, s=2, p=1)) in
-  models/conv4x4.py's forms, with an optional bias."""
+  models/strided.py, with an optional bias."""
 
   features: int
   kernel_init: Any
@@ -93,7 +93,7 @@ class UNetGenerator(nn.Module):
   bn_axis_name: str | None = None
   dropout: float = 0.5
   dtype: Any = None
-  conv_impl: str = "matmul"  # models/conv4x4.py: an IMPLS name.
+  conv_impl: str = "xla"  # models/strided.py: an IMPLS name.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:

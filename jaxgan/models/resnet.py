@@ -29,7 +29,7 @@ BigGAN (`BigGenerator`, `BigDiscriminator`; ajbrock/BigGAN-PyTorch):
   sum pooling, a linear output plus the projection with a spectrally
   normalised embedding.
 - Orthogonal initialisation; the orthogonal regulariser of the paper is in
-  jaxgan/losses.py (`orthogonal_penalty`), applied by the step.
+  jaxgan/gan/losses.py (`orthogonal_penalty`), applied by the step.
 
 Self-attention (`Attention`, SAGAN's non-local block): theta, phi, g 1x1
 convolutions (C/8, C/8, C/2 channels, spectrally normalised), phi and g

@@ -21,7 +21,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import pairs
+from jaxgan.models import pairs
 from jaxgan.models.dcgan import BatchNorm
 
 

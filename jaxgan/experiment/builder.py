@@ -1,0 +1,307 @@
+"""An experiment, built once from a config: models, optimisers, loss, step.
+
+`build(config, mesh)` returns one frozen `Experiment` that every caller
+shares (the training loop, sampling, evaluation, ahead-of-time compilation,
+the tests and the benchmarks): the conditioning and the bound loss are
+computed here once, and nobody reads a result by key.
+"""
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import ml_collections
+import optax
+from jax.sharding import Mesh
+
+from jaxgan import augment, models
+from jaxgan.gan import latent, losses
+from jaxgan.metrics import extractors
+from jaxgan.models import pairs
+from jaxgan.gan import penalties
+from jaxgan.gan import progressive
+from jaxgan.core import runtime
+from jaxgan.gan import regularizers
+from jaxgan.core.errors import UserError
+from jaxgan.gan import state as state_lib
+from jaxgan.gan import step as step_lib
+from jaxgan.data import sources
+from jaxgan.models import conditioning, progan
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  """Everything a config makes, computed once.
+
+  Attributes:
+    config: the (validated) config it was built from.
+    mesh: the devices it runs on.
+    spec: the model's registry entry (models.MODELS).
+    generator, discriminator: the Linen modules.
+    g_tx, d_tx: their optimisers.
+    loss: the loss with its hyper-parameters bound.
+    cond: the conditioning (labels, InfoGAN codes).
+    options: what the train step applies (step.StepOptions).
+    conv_impl: DCGAN's convolution form on this mesh's backend ('xla',
+      'matmul' or 'tuned'; runtime.conv_impl).
+    data_shape: one example's shape, (H, W, C) or (2,) for the 2-D toys.
+    abstract_state: the train state's shapes, dtypes and shardings
+      (`jax.ShapeDtypeStruct`s; nothing computed): a restore target, and
+      what ahead-of-time compilation needs.
+    train_step: (state, batch, step) -> (state, metrics); see
+      `step.make_train_step` (`.programs()` lists its compiled variants).
+    schedule: a progressive run's stages (progressive.Schedule), or None.
+  """
+
+  config: ml_collections.ConfigDict
+  mesh: Mesh
+  spec: models.ModelSpec
+  generator: nn.Module
+  discriminator: nn.Module
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  loss: losses.GanLoss
+  cond: conditioning.Conditioning
+  options: step_lib.StepOptions
+  conv_impl: str
+  data_shape: tuple[int, ...]
+  abstract_state: Any
+  train_step: Callable
+  schedule: progressive.Schedule | None
+  _init: Callable = dataclasses.field(repr=False)
+
+  @property
+  def points(self) -> bool:
+    """The 2-D toys: G draws points, not images."""
+    return sources.is_toy(self.config.data)
+
+  @property
+  def input_dim(self) -> int:
+    """Width of G's input: noise and InfoGAN codes."""
+    return latent.input_dim(self.config.model.z_dim, self.cond)
+
+  @property
+  def image_to_image(self) -> bool:
+    """G maps source images (data.pairs) to targets, not noise to images."""
+    return self.options.image_to_image
+
+  @property
+  def nets(self) -> step_lib.Networks:
+    return step_lib.Networks(
+        self.generator, self.discriminator, self.g_tx, self.d_tx
+    )
+
+  def initial_state(self) -> state_lib.TrainState:
+    """The train state of step 0 from `config.seed`, replicated on the mesh."""
+    return self._init(jax.random.PRNGKey(self.config.seed))
+
+  def stage_at(self, step: int):
+    """A progressive run's stage at `step` (None for other runs)."""
+    return None if self.schedule is None else self.schedule.stage_at(step)
+
+  def generator_at(self, step: int) -> tuple[nn.Module, dict[str, Any]]:
+    """G as a state that has completed `step` iterations draws: a
+    progressive G at the stage and alpha of its last iteration, with the
+    inputs that stage takes; others as built."""
+    if self.schedule is None:
+      return self.generator, {}
+    last = max(step - 1, 0)
+    stage = self.schedule.stage_at(last)
+    module = self.generator.clone(level=stage.level, fading=stage.fading)
+    return module, {"alpha": stage.alpha(last)}
+
+  def reset_optimizers(self, state) -> state_lib.TrainState:
+    """`state` with fresh optimizer states (a progressive run's new stage,
+    as the paper's code does), replicated on the mesh."""
+    return _reset(state, self.g_tx, self.d_tx)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2), donate_argnums=0)
+def _reset(state, g_tx, d_tx):
+  return state.replace(
+      g_opt_state=g_tx.init(state.g_params),
+      d_opt_state=d_tx.init(state.d_params),
+  )
+
+
+def g_input_shape(config, cond: conditioning.Conditioning) -> tuple[int, ...]:
+  """One generator input's shape: (noise and codes,), or an image-to-image
+  run's source image (h, w, c)."""
+  if config.data.pairs != "none":
+    return pairs.source_shape(
+        config.data.pairs, sources.data_shape(config.data)
+    )
+  return (latent.input_dim(config.model.z_dim, cond),)
+
+
+def step_options(
+    config, loss: losses.GanLoss, cond: conditioning.Conditioning
+) -> step_lib.StepOptions:
+  """What the iteration applies, from a validated config."""
+  penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
+  return step_lib.StepOptions(
+      loss=loss,
+      penalty=penalty,
+      penalty_weight=float(config.penalty.weight) if penalty else 0.0,
+      penalty_every=int(config.penalty.every),
+      weight_clip=float(config.loss.weight_clip),
+      feature_matching=float(config.loss.feature_matching),
+      z_dim=config.model.z_dim,
+      noise=config.model.noise,
+      ema_decay=float(config.model.ema_decay),
+      skip_nonfinite=config.train.on_nonfinite == "skip",
+      cond=cond,
+      acgan_weight=float(config.loss.acgan_weight),
+      info_weight=float(config.loss.info_weight),
+      drift=float(config.loss.drift),
+      ortho_reg=float(config.loss.ortho_reg),
+      augment=augment.from_config(config),
+      bcr_real=float(config.loss.bcr_real),
+      bcr_fake=float(config.loss.bcr_fake),
+      lecam=float(config.loss.lecam),
+      lecam_decay=float(config.loss.lecam_decay),
+      d_pack=int(config.model.d_pack),
+      pairs=config.data.pairs,
+      d_source=models.get_spec(config.model.name).d_source,
+      recon=config.loss.recon,
+      recon_weight=float(config.loss.recon_weight),
+      adv_weight=float(config.loss.adv_weight),
+      content=content_features(config),
+  )
+
+
+def content_features(config) -> Callable | None:
+  """loss.recon='classifier''s content features: the domain classifier's
+  (eval.classifier, $JAXGAN_CLASSIFIER or the one shipped for the data),
+  checked against the data's shape; None for other losses."""
+  if config.loss.recon != "classifier":
+    return None
+  classifier = extractors.ClassifierExtractor(
+      extractors.extractor_path(config, "classifier")
+  )
+  classifier.check_images(
+      sources.data_shape(config.data), "loss.recon='classifier''s targets"
+  )
+  return classifier.content()
+
+
+def initial_loss_state(config, loss: losses.GanLoss) -> dict:
+  """The adaptive state of a run's losses and regularisers: the loss's
+  own (BEGAN's k_t), ADA's p and accumulators, LeCam's anchors."""
+  state = dict(loss.init_state())
+  state.update(augment.init_state(augment.from_config(config)))
+  if config.loss.lecam:
+    state.update(regularizers.lecam_init())
+  return state
+
+
+def _stage_variant(resolution: int):
+  """The options and modules of a progressive run's stage: G and D at its
+  level (fading or not), real images brought to it (models/progan.py)."""
+
+  def variant(stage, opts, nets):
+    reals = functools.partial(
+        progan.real_images,
+        resolution=resolution,
+        level=stage.level,
+        fading=stage.fading,
+    )
+    at = dict(level=stage.level, fading=stage.fading)
+    return (
+        dataclasses.replace(
+            opts, stage=stage, reals=lambda x, alpha: reals(x, alpha=alpha)
+        ),
+        nets._replace(
+            generator=nets.generator.clone(**at),
+            discriminator=nets.discriminator.clone(**at),
+        ),
+    )
+
+  return variant
+
+
+def build(
+    config: ml_collections.ConfigDict,
+    mesh: Mesh,
+    log: Callable[[str], None] | None = None,
+) -> Experiment:
+  """The experiment of a validated `config` on `mesh`'s devices.
+
+  Nothing is computed on the devices: the state is only its shapes
+  (`Experiment.initial_state()` computes it), so this also serves devices
+  this machine does not have (jaxgan/run/topologies.py). `log` reports the
+  compilation of a progressive run's stages as they come.
+  """
+  spec = models.get_spec(config.model.name)
+  cond = conditioning.from_config(config)
+  platform = runtime.platform(mesh)
+  conv_impl = runtime.conv_impl(config.model.conv_impl, platform)
+  if conv_impl == "tuned" and platform != jax.local_devices()[0].platform:
+    raise UserError(
+        f"model.conv_impl='tuned' times the forms on this machine's "
+        f"{jax.local_devices()[0].platform} devices, not on {platform}; use "
+        f"model.conv_impl='auto' or 'xla'"
+    )
+  mixture = sources.toy_mixture(config.data)
+  build_options = models.BuildOptions(
+      bn_axis_name=runtime.AXIS if config.model.bn_cross_device else None,
+      conv_impl=conv_impl,
+      data_scale=mixture.scale if mixture else 1.0,
+  )
+  generator, discriminator = models.get_models(config, cond, build_options)
+  g_tx, d_tx = state_lib.make_optimizers(config)
+  loss = losses.get_loss(config.loss)
+  data_shape = sources.data_shape(config.data)
+  init = jax.jit(
+      functools.partial(
+          state_lib.init_state,
+          generator=generator,
+          discriminator=discriminator,
+          g_tx=g_tx,
+          d_tx=d_tx,
+          g_input_shape=g_input_shape(config, cond),
+          data_shape=data_shape,
+          d_source_shape=(
+              pairs.source_shape(config.data.pairs, data_shape)
+              if spec.d_source
+              else None
+          ),
+          loss_state=initial_loss_state(config, loss),
+          labelled=cond.labelled,
+          d_pack=config.model.d_pack,
+      ),
+      out_shardings=runtime.replicated(mesh),
+  )
+  abstract_state = init.eval_shape(jax.random.PRNGKey(config.seed))
+  options = step_options(config, loss, cond)
+  nets = step_lib.Networks(generator, discriminator, g_tx, d_tx)
+  schedule = progressive.Schedule(config) if spec.progressive else None
+  train_step = step_lib.make_train_step(
+      options,
+      mesh,
+      nets,
+      batch_size=config.train.batch_size,
+      schedule=schedule,
+      stage_variant=_stage_variant(config.data.image_size),
+      log=log,
+  )
+  return Experiment(
+      config=config,
+      mesh=mesh,
+      spec=spec,
+      generator=generator,
+      discriminator=discriminator,
+      g_tx=g_tx,
+      d_tx=d_tx,
+      loss=loss,
+      cond=cond,
+      options=options,
+      conv_impl=conv_impl,
+      data_shape=data_shape,
+      abstract_state=abstract_state,
+      train_step=train_step,
+      schedule=schedule,
+      _init=init,
+  )
