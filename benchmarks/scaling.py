@@ -47,7 +47,6 @@ def time_config(config, steps: int, repeats: int) -> dict:
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
-  from jaxgan.cpu import xla_flags
   from jaxgan.experiment import builder as experiment
 
   mesh = runtime.make_mesh()
@@ -188,6 +187,7 @@ def main():
   )
   args = parser.parse_args()
   from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
+  from jaxgan.cpu import xla_flags
   from jaxgan.experiment import builder as experiment
   # As jaxgan.main, DCGAN's XLA flags before JAX starts (every part is DCGAN).
   runtime.set_xla_flags(xla_flags.for_model(_config().model.name))

@@ -36,18 +36,16 @@ labels, after the best one-to-one code->class matching
 
 Samples come from generate.Sampler with the fixed noise seed
 generate.EVAL_SEED (the same samples every time for the same state), as
-uint8 like the real images. `evaluate_run` is `python -m jaxgan.evaluate`.
+uint8 like the real images. jaxgan/evaluate.py is the command line that
+opens a run's checkpoint and evaluates it.
 """
 
-import time
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan.experiment import workdir as workdir_lib
-from jaxgan.gan import latent
 from jaxgan.inference import generate
 from jaxgan.metrics import extractors
 from jaxgan.gan import step as step_lib
@@ -402,152 +400,3 @@ def evaluator_for(
       reference_split=reference_split,
       log=log,
   )
-
-
-def _open(
-    workdir: str,
-    *,
-    step: int | None,
-    best: bool,
-    untrained: bool,
-    num_samples: int,
-    classifier: str | None,
-    inception: str | None,
-    inception_protocol: str | None,
-):
-  """(run, evaluator) of `python -m jaxgan.evaluate`'s flags."""
-  if num_samples < 10:
-    raise UserError(f"--num_samples={num_samples} must be at least 10")
-  if sum([step is not None, best, untrained]) > 1:
-    raise UserError("give at most one of --step, --best and --untrained")
-  if classifier and inception:
-    raise UserError("give --classifier or --inception, not both")
-  if untrained:
-    run = workdir_lib.untrained_run(workdir)
-  else:
-    run = workdir_lib.load_run(
-        workdir,
-        step,
-        subdir=workdir_lib.BEST if best else workdir_lib.CHECKPOINTS,
-    )
-  config = run.config
-  kind = (
-      "inception"
-      if inception
-      else "classifier"
-      if classifier
-      else config.eval.extractor
-  )
-  path = inception or classifier or extractors.extractor_path(config)
-  if not path and not run.experiment.image_to_image:
-    raise UserError(
-        "no feature extractor: give --classifier=DIR (train one "
-        "with python -m jaxgan.classifier) or --inception=FILE, "
-        "or set eval.classifier / eval.inception in the run's "
-        f"config or ${extractors.ENV_CLASSIFIER}"
-    )
-  evaluator = Evaluator(
-      run.experiment,
-      extractors.make_extractor(
-          kind, path, inception_protocol or config.eval.inception_protocol
-      )
-      if path
-      else None,
-      num_samples=num_samples,
-      reference_split=config.eval.reference_split,
-      log=lambda *a: None,
-  )
-  return run, evaluator
-
-
-def evaluate_run(
-    workdir: str,
-    *,
-    step: int | None = None,
-    best: bool = False,
-    untrained: bool = False,
-    num_samples: int = 10_000,
-    classifier: str | None = None,
-    inception: str | None = None,
-    raw: bool = False,
-    inception_protocol: str | None = None,
-    truncation: float | None = None,
-) -> dict[str, Any]:
-  """The metrics and protocol of one checkpoint of a run (see
-  `python -m jaxgan.evaluate`)."""
-  t0 = time.perf_counter()
-  run, evaluator = _open(
-      workdir,
-      step=step,
-      best=best,
-      untrained=untrained,
-      num_samples=num_samples,
-      classifier=classifier,
-      inception=inception,
-      inception_protocol=inception_protocol,
-  )
-  latent.check_truncation(truncation, run.config.model.noise)
-  config = run.config
-  ema = config.model.ema_decay > 0 and not raw
-  t1 = time.perf_counter()
-  metrics = evaluator(run.state, ema=ema, truncation=truncation)
-  codes = code_accuracy(
-      run.experiment,
-      num_samples=num_samples,
-      reference_split=config.eval.reference_split,
-  )
-  if codes is not None:
-    metrics["info_accuracy"] = codes(run.state)
-  t2 = time.perf_counter()
-  return {
-      "workdir": workdir,
-      "step": int(run.step),
-      "checkpoint": (
-          "untrained" if untrained else "best" if best else "checkpoints"
-      ),
-      **metrics,
-      ("baseline" if evaluator.targets is not None else "real_data_floor"): {
-          "split": evaluator.floor_split,
-          **(evaluator.floor or {}),
-      },
-      "protocol": {**evaluator.protocol(ema=ema), "truncation": truncation},
-      "seconds": {
-          "setup": round(t1 - t0, 1),
-          "generate_and_measure": round(t2 - t1, 1),
-      },
-  }
-
-
-def truncation_sweep(
-    workdir: str,
-    values: list[float | None],
-    *,
-    step: int | None = None,
-    best: bool = False,
-    num_samples: int = 10_000,
-    classifier: str | None = None,
-    inception: str | None = None,
-    raw: bool = False,
-    inception_protocol: str | None = None,
-) -> list[dict[str, Any]]:
-  """The metrics of one checkpoint at each truncation in `values` (None: no
-  truncation): BigGAN's fidelity/variety trade-off (Brock et al. 2019,
-  Fig. 2), one row per value."""
-  run, evaluator = _open(
-      workdir,
-      step=step,
-      best=best,
-      untrained=False,
-      num_samples=num_samples,
-      classifier=classifier,
-      inception=inception,
-      inception_protocol=inception_protocol,
-  )
-  for value in values:  # All of them before the first evaluation.
-    latent.check_truncation(value, run.config.model.noise, "--truncation_sweep")
-  ema = run.config.model.ema_decay > 0 and not raw
-  rows = []
-  for value in values:
-    metrics = evaluator(run.state, ema=ema, truncation=value)
-    rows.append({"truncation": value, "step": int(run.step), **metrics})
-  return rows

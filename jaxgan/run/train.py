@@ -234,6 +234,7 @@ def _loop(
     outputs.real_grid(source)
   progress = report.Progress(exp, start_step)
   every = lambda n: n and (step % n == 0 or step == train.num_steps)
+  in_flight = None
   while step < train.num_steps:
     stage = exp.stage_at(step)
     if (
@@ -251,6 +252,14 @@ def _loop(
       saver.checkpointer.wait()
       raise
     state, metrics = exp.train_step(state, batch, step)
+    # At most one step in flight: the host waits for the previous step
+    # before going on, so a stop request (SIGTERM: a preemption notice) is
+    # honoured within one iteration instead of after every step the host
+    # had dispatched ahead; the host still prepares the next batch while
+    # this step runs.
+    if in_flight is not None:
+      jax.block_until_ready(in_flight)
+    in_flight = metrics
     step += 1
     if step == start_step + 1:
       _log_tuning(exp, tuned_before)
