@@ -36,7 +36,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
 from jaxgan.experiment import builder as experiment  # pylint: disable=g-import-not-at-top
-from jaxgan.gan import step
+from jaxgan.models import apply
 import bench_configs  # pylint: disable=g-import-not-at-top
 
 
@@ -53,7 +53,7 @@ def timed(name: str, batch: int, steps: int, repeats: int) -> dict:
   )
 
   def out_sum(p, x):
-    return jnp.sum(step.apply_model(d, p, stats, x, train=True)[0])
+    return jnp.sum(apply.apply_model(d, p, stats, x, train=True)[0])
 
   two = jax.jit(jax.grad(lambda p, r, f: out_sum(p, r) + out_sum(p, f)))
   one = jax.jit(jax.grad(lambda p, r, f: out_sum(p, jnp.concatenate([r, f]))))

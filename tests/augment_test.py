@@ -373,7 +373,7 @@ def test_d_overfitting_diagnostic_is_d_on_fixed_batches(labelled, tmp_path):
   from jaxgan.run import train
   from jaxgan.core import runtime  # pylint: disable=g-import-not-at-top
   from jaxgan.experiment import builder as experiment
-  from jaxgan.gan import step as step_lib  # pylint: disable=g-import-not-at-top
+  from jaxgan.models import apply as step_lib  # pylint: disable=g-import-not-at-top
   from jaxgan.data import pipeline  # pylint: disable=g-import-not-at-top
   from tests.conftest import tiny_config  # pylint: disable=g-import-not-at-top
 

@@ -2,8 +2,6 @@
 one, the packed D against its inner D on hand-built packs, and the penalties
 taken per pack."""
 
-import types
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,9 +10,8 @@ import pytest
 from jaxgan import models
 from jaxgan.core import runtime
 from jaxgan.experiment import builder as experiment, checks as validate
-from jaxgan.gan import penalties
+from jaxgan.gan import penalties, regularizers
 from jaxgan.core.errors import UserError
-from jaxgan.gan import step as step_lib
 from jaxgan.models import dcgan, packing, toy
 from tests.conftest import tiny_config
 
@@ -142,10 +139,14 @@ def batch():
 
 
 def _penalty(name, real, fake, keys, m):
-  opts = types.SimpleNamespace(d_pack=m, penalty=penalties.PENALTIES[name])
   return float(
-      step_lib._penalty(  # pylint: disable=protected-access
-          opts, _critic_of_samples, jnp.asarray(real), jnp.asarray(fake), keys
+      regularizers.penalty_on_packs(
+          penalties.PENALTIES[name],
+          m,
+          _critic_of_samples,
+          jnp.asarray(real),
+          jnp.asarray(fake),
+          keys,
       )
   )
 

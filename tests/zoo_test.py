@@ -22,7 +22,7 @@ from jaxgan.core import runtime
 from jaxgan.experiment import builder as experiment
 from jaxgan.gan import latent, losses
 from jaxgan.models import pairs
-from jaxgan.gan import step as step_lib
+from jaxgan.gan import options as options_lib
 from jaxgan.core.errors import UserError
 from jaxgan.core.runtime import AXIS
 from jaxgan.models import progan
@@ -262,7 +262,7 @@ def _d_outside_the_step(exp, state, batch, num_devices, augmented=True):
     )[0]
     real_d = real[part]
     if aug.enabled and augmented:
-      keys = step_lib.sample_keys(z_key, local, d * local)
+      keys = options_lib.sample_keys(z_key, local, d * local)
       p = augment_lib.p_of(aug, state.loss_state)
       real_d, fake = aug(real_d, keys.aug_real, p), aug(fake, keys.aug_fake, p)
     d_vars = {"params": state.d_params}

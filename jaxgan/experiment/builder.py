@@ -26,7 +26,8 @@ from jaxgan.core import runtime
 from jaxgan.gan import regularizers
 from jaxgan.core.errors import UserError
 from jaxgan.gan import state as state_lib
-from jaxgan.gan import step as step_lib
+from jaxgan.gan import options as options_lib
+from jaxgan.gan import programs
 from jaxgan.data import sources
 from jaxgan.models import conditioning, progan
 
@@ -64,7 +65,7 @@ class Experiment:
   d_tx: optax.GradientTransformation
   loss: losses.GanLoss
   cond: conditioning.Conditioning
-  options: step_lib.StepOptions
+  options: options_lib.StepOptions
   conv_impl: str
   data_shape: tuple[int, ...]
   abstract_state: Any
@@ -88,8 +89,8 @@ class Experiment:
     return self.options.image_to_image
 
   @property
-  def nets(self) -> step_lib.Networks:
-    return step_lib.Networks(
+  def nets(self) -> options_lib.Networks:
+    return options_lib.Networks(
         self.generator, self.discriminator, self.g_tx, self.d_tx
     )
 
@@ -138,10 +139,10 @@ def g_input_shape(config, cond: conditioning.Conditioning) -> tuple[int, ...]:
 
 def step_options(
     config, loss: losses.GanLoss, cond: conditioning.Conditioning
-) -> step_lib.StepOptions:
+) -> options_lib.StepOptions:
   """What the iteration applies, from a validated config."""
   penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
-  return step_lib.StepOptions(
+  return options_lib.StepOptions(
       loss=loss,
       penalty=penalty,
       penalty_weight=float(config.penalty.weight) if penalty else 0.0,
@@ -276,9 +277,9 @@ def build(
   )
   abstract_state = init.eval_shape(jax.random.PRNGKey(config.seed))
   options = step_options(config, loss, cond)
-  nets = step_lib.Networks(generator, discriminator, g_tx, d_tx)
+  nets = options_lib.Networks(generator, discriminator, g_tx, d_tx)
   schedule = progressive.Schedule(config) if spec.progressive else None
-  train_step = step_lib.make_train_step(
+  train_step = programs.make_train_step(
       options,
       mesh,
       nets,

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from jaxgan.core.errors import UserError
 
@@ -243,3 +244,17 @@ def get_loss(loss_config) -> GanLoss:
           functools.partial(loss.update, **hparams) if loss.update else None
       ),
   )
+
+
+def reconstruction(
+    kind: str, fake: jax.Array, real: jax.Array, content=None
+) -> jax.Array:
+  """The distance of G's outputs to their targets: the mean per-pixel
+  'l1' (pix2pix) or 'mse' (SRResNet-MSE), or 'classifier': the mean
+  squared distance of their `content` features (SRGAN's VGG loss with the
+  domain classifier for VGG; the targets' features are constants)."""
+  fake, real = fake.astype(jnp.float32), real.astype(jnp.float32)
+  if kind == "classifier":
+    fake, real = content(fake), lax.stop_gradient(content(real))
+  diff = fake - real
+  return jnp.mean(jnp.abs(diff)) if kind == "l1" else jnp.mean(diff * diff)

@@ -15,12 +15,24 @@
   the reference's 0.99) are adaptive state in the train state's
   `loss_state` ('lecam_real', 'lecam_fake'), updated after each D update
   from the global batch's means, so every device keeps the same.
+
+`discriminator_terms` computes every term D's loss adds to the adversarial
+one besides the class/code heads (the gradient penalty, on packs with
+PacGAN; ProGAN's drift; bCR; LeCam), and `update_loss_state` the adaptive
+state D's update moves (LeCam's anchors, ADA's sign accumulators).
+`feature_matching` is G's term of Salimans et al. 2016.
 """
+
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
+from jaxgan import augment as augment_lib
 from jaxgan.augment import ada
+from jaxgan.core.runtime import AXIS
+from jaxgan.models import packing
 
 # bCR's T: x-flip and integer translation of ADA's pipeline, always on.
 BCR_TRANSFORMS = ("xflip", "xint")
@@ -61,3 +73,106 @@ def lecam_update(loss_state, real_mean, fake_mean, decay: float):
       "lecam_fake": decay * loss_state["lecam_fake"]
       + (1.0 - decay) * fake_mean,
   }
+
+
+def penalty_on_packs(penalty: Callable, d_pack: int, d_fn, real, fake, keys):
+  """`penalty` on D's own samples: with packing (d_pack > 1), the packs (one
+  interpolation weight, one input gradient norm per pack; a pack's key is
+  that of its first sample)."""
+  m = d_pack
+  if m == 1:
+    return penalty(d_fn, real, fake, keys)
+  return penalty(
+      lambda x: d_fn(packing.unpack(x, m)),
+      packing.pack(real, m),
+      packing.pack(fake, m),
+      keys[::m],
+  )
+
+
+class DiscriminatorTerms(NamedTuple):
+  """D's extra terms, unweighted: the gradient penalty (0 when off), ProGAN's
+  drift E[D(x)^2] (always computed; weighted by `loss.drift`), and `extra`
+  (bCR's 'bcr_real' / 'bcr_fake', 'lecam': only those that apply), with
+  their weights in `weights`."""
+
+  penalty: jax.Array
+  drift: jax.Array
+  extra: dict
+  weights: dict
+
+  def add_to(self, total: jax.Array, opts) -> jax.Array:
+    """`total` plus each weighted term, in this order: penalty, drift,
+    extras."""
+    total = total + opts.penalty_weight * self.penalty + opts.drift * self.drift
+    for name, value in self.extra.items():
+      total += self.weights[name] * value
+    return total
+
+
+def discriminator_terms(
+    opts, d_fn, real, fake, real_out, fake_out, loss_state, keys
+) -> DiscriminatorTerms:
+  """The terms of `DiscriminatorTerms` for one D update.
+
+  Args:
+    opts: the step's options (gan/options.py `StepOptions`).
+    d_fn: images -> D's outputs with the parameters being differentiated
+      (batch statistics from these extra passes are not kept).
+    real, fake: the images D judged (augmented where D's inputs are).
+    real_out, fake_out: D's outputs on them.
+    loss_state: the adaptive state before the update (LeCam's anchors).
+    keys: the update's per-sample keys (options.SampleKeys).
+  """
+  drift = jnp.mean(jnp.square(real_out))
+  penalty = jnp.zeros((), jnp.float32)
+  if opts.applies_penalty:
+    penalty = penalty_on_packs(
+        opts.penalty, opts.d_pack, d_fn, real, fake, keys.penalty
+    )
+  extra, weights = {}, {}
+  if opts.bcr_real or opts.bcr_fake:
+    for name, x, out, weight, k in (
+        ("real", real, real_out, opts.bcr_real, keys.bcr_real),
+        ("fake", fake, fake_out, opts.bcr_fake, keys.bcr_fake),
+    ):
+      if weight:
+        out_t = d_fn(bcr_transform(x, k))
+        extra[f"bcr_{name}"] = consistency(out, out_t)
+        weights[f"bcr_{name}"] = weight
+  if opts.lecam:
+    extra["lecam"] = lecam(real_out, fake_out, loss_state)
+    weights["lecam"] = opts.lecam
+  return DiscriminatorTerms(penalty, drift, extra, weights)
+
+
+def update_loss_state(opts, loss_state, real_out, fake_out):
+  """The adaptive state after a D update, from the global batch (per-device
+  means averaged, so every device computes the same): LeCam's anchors and
+  ADA's count of D's signs on augmented reals."""
+  if opts.lecam:
+    loss_state = lecam_update(
+        loss_state,
+        lax.pmean(jnp.mean(real_out), AXIS),
+        lax.pmean(jnp.mean(fake_out), AXIS),
+        opts.lecam_decay,
+    )
+  if opts.augment.name == "ada":
+    loss_state = augment_lib.ada_accumulate(
+        loss_state,
+        lax.psum(jnp.sum(jnp.sign(real_out)), AXIS),
+        lax.psum(real_out.shape[0], AXIS),
+    )
+  return loss_state
+
+
+def feature_matching(real_features, fake_features) -> jax.Array:
+  """Salimans et al. 2016, Sec. 3.1: |E f(x) - E f(G(z))|^2 on D's last
+  hidden layer f (the real side held constant)."""
+  return jnp.sum(
+      (
+          jnp.mean(lax.stop_gradient(real_features), axis=0)
+          - jnp.mean(fake_features, axis=0)
+      )
+      ** 2
+  )

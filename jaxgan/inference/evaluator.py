@@ -48,7 +48,7 @@ import numpy as np
 
 from jaxgan.inference import generate
 from jaxgan.metrics import extractors
-from jaxgan.gan import step as step_lib
+from jaxgan.models.apply import apply_model, to_model_input
 from jaxgan.data import pipeline
 from jaxgan.core.errors import UserError
 from jaxgan.experiment.builder import Experiment
@@ -323,11 +323,11 @@ def code_classifier(exp: Experiment) -> Callable | None:
 
   @jax.jit
   def classify(state, images):
-    _, _, sown = step_lib.apply_model(
+    _, _, sown = apply_model(
         exp.discriminator,
         state.d_params,
         state.d_batch_stats,
-        step_lib.to_model_input(images),
+        to_model_input(images),
         train=False,
         collect=("info",),
     )

@@ -17,7 +17,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from jaxgan.core import images, runtime
 from jaxgan.gan import latent
 from jaxgan.models import pairs
-from jaxgan.gan import step as step_lib
+from jaxgan.models.apply import to_model_input
 from jaxgan.experiment.builder import Experiment
 
 EVAL_SEED = 12345  # Evaluation's noise, apart from training's and sample's.
@@ -54,7 +54,7 @@ def sources(exp: Experiment, targets: np.ndarray) -> np.ndarray:
   """float32 source images (data.pairs) of uint8 target images, computed
   as the train step computes them from its real batch."""
   name = exp.config.data.pairs
-  fn = jax.jit(lambda x: pairs.source_of(name, step_lib.to_model_input(x)))
+  fn = jax.jit(lambda x: pairs.source_of(name, to_model_input(x)))
   return _in_batches(fn, targets)
 
 

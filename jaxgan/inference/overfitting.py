@@ -23,7 +23,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan.core import runtime
 from jaxgan.inference import generate
-from jaxgan.gan import step as step_lib
+from jaxgan.models.apply import apply_model, to_model_input
 from jaxgan.data import pipeline, sources
 from jaxgan.experiment.builder import Experiment
 
@@ -69,7 +69,7 @@ class Overfitting:
     g, d = exp.generator, exp.discriminator
 
     def d_mean(state, x, labels):
-      out, _ = step_lib.apply_model(
+      out, _ = apply_model(
           d,
           state.d_params,
           state.d_batch_stats,
@@ -80,7 +80,7 @@ class Overfitting:
       return jax.lax.pmean(jnp.mean(out.astype(jnp.float32)), runtime.AXIS)
 
     def body(state, train_x, train_y, held_x, held_y, z, fake_y):
-      fake, _ = step_lib.apply_model(
+      fake, _ = apply_model(
           g,
           state.g_params,
           state.g_batch_stats,
@@ -89,12 +89,8 @@ class Overfitting:
           labels=fake_y if labelled else None,
       )
       return {
-          "d_out_train": d_mean(
-              state, step_lib.to_model_input(train_x), train_y
-          ),
-          "d_out_heldout": d_mean(
-              state, step_lib.to_model_input(held_x), held_y
-          ),
+          "d_out_train": d_mean(state, to_model_input(train_x), train_y),
+          "d_out_heldout": d_mean(state, to_model_input(held_x), held_y),
           "d_out_fake": d_mean(state, fake, fake_y),
       }
 

@@ -10,7 +10,7 @@
   class embedding with its last hidden layer to its logit.
 - 'acgan' (Odena et al. 2017): G gets the one-hot label with z; D is
   unconditional but has a second head that classifies its input
-  (`class_logits`), trained by the cross-entropy terms of step.py.
+  (`class_logits`), trained by the cross-entropy terms of gan/heads.py.
 
 InfoGAN (Chen et al. 2016) needs no labels: G's input carries latent codes
 (jaxgan/gan/latent.py) and D has a Q head on its shared trunk (`info`: the
