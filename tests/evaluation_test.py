@@ -1,16 +1,18 @@
 """The domain classifier, evaluation during training and the evaluate CLI."""
 
 import json
+import math
 import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from jaxgan.experiment import checkpoint
 from jaxgan.metrics import extractors
-from jaxgan.run import train
+from jaxgan.run import plots, train
 from jaxgan.models.feature_net import FEATURE_DIM
 from jaxgan.core.errors import UserError
 from tests.conftest import ROOT, cpu_env, tiny_config
@@ -212,7 +214,16 @@ def test_a_shipped_classifier_is_the_default_for_its_data(
   ]
   final = [r for r in rows if "fd" in r][-1]
   assert {"density", "coverage", "kid", "classifier_score"} <= set(final)
-  assert (workdir / "metrics.png").stat().st_size > 1000
+  # metrics.png: the panels of these rows (plots_test checks their curves).
+  titles = [ax.get_title() for ax in plots.metrics_figure(rows).axes]
+  assert titles[:3] == [
+      "losses",
+      "D on real and generated data",
+      "gradient norms",
+  ]
+  assert {"fd", "kid", "classifier_score", "density", "coverage"} <= set(titles)
+  with Image.open(workdir / "metrics.png") as png:
+    assert png.size == (1008, 224 * math.ceil(len(titles) / 3))
 
 
 def test_the_committed_classifier_matches_its_record():

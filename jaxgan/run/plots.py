@@ -96,8 +96,20 @@ def metrics_png(
     title: str = "",
     floor: dict[str, float] | None = None,
 ) -> bytes:
-  """The curves of metrics.jsonl rows as PNG file contents; `floor`: the
-  real-data values of evaluated metrics, drawn as dashed lines."""
+  """`metrics_figure(rows, title, floor)` as PNG file contents."""
+  buffer = io.BytesIO()
+  metrics_figure(rows, title, floor).savefig(buffer, format="png")
+  return buffer.getvalue()
+
+
+def metrics_figure(
+    rows: list[dict[str, Any]],
+    title: str = "",
+    floor: dict[str, float] | None = None,
+) -> Figure:
+  """The curves of metrics.jsonl rows, one panel per `panels` entry;
+  `floor`: the real-data values of evaluated metrics, drawn as dashed
+  lines."""
   series = _series(rows)
   layout = panels(rows)
   cols = 3
@@ -126,9 +138,7 @@ def metrics_png(
     if len(keys) > 1:
       ax.legend(fontsize=7)
   fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format="png")
-  return buffer.getvalue()
+  return fig
 
 
 def sweep_png(rows: list[dict[str, Any]], floor=None) -> bytes:
