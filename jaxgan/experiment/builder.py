@@ -1,9 +1,10 @@
 """An experiment, built once from a config: models, optimisers, loss, step.
 
-`build(config, mesh)` returns one frozen `Experiment` that every caller
-shares (the training loop, sampling, evaluation, ahead-of-time compilation,
-the tests and the benchmarks): the conditioning and the bound loss are
-computed here once, and nobody reads a result by key.
+`build(config, mesh)` checks the config (checks.validate_config, which
+resolves each of its pieces once) and returns one frozen `Experiment` that
+every caller shares (the training loop, sampling, evaluation, ahead-of-time
+compilation, the tests and the benchmarks): the pieces are computed once,
+and nobody reads a result by key.
 """
 
 import dataclasses
@@ -20,11 +21,11 @@ from jaxgan import augment, models
 from jaxgan.gan import latent, losses
 from jaxgan.metrics import extractors
 from jaxgan.models import pairs
-from jaxgan.gan import penalties
 from jaxgan.gan import progressive
 from jaxgan.core import runtime
 from jaxgan.gan import regularizers
 from jaxgan.core.errors import UserError
+from jaxgan.experiment import checks
 from jaxgan.gan import state as state_lib
 from jaxgan.gan import options as options_lib
 from jaxgan.gan import programs
@@ -48,6 +49,10 @@ class Experiment:
     conv_impl: DCGAN's convolution form on this mesh's backend ('xla',
       'matmul' or 'tuned'; runtime.conv_impl).
     data_shape: one example's shape, (H, W, C) or (2,) for the 2-D toys.
+    mixture: the 2-D toy's mixture (sources.toy_mixture), or None.
+    augmentation: what D's inputs go through (augment.Augment).
+    extractor_path: the weights of eval.extractor, or None (no feature-based
+      evaluation).
     abstract_state: the train state's shapes, dtypes and shardings
       (`jax.ShapeDtypeStruct`s; nothing computed): a restore target, and
       what ahead-of-time compilation needs.
@@ -68,6 +73,9 @@ class Experiment:
   options: options_lib.StepOptions
   conv_impl: str
   data_shape: tuple[int, ...]
+  mixture: Any
+  augmentation: augment.Augment
+  extractor_path: str | None
   abstract_state: Any
   train_step: Callable
   schedule: progressive.Schedule | None
@@ -127,72 +135,33 @@ def _reset(state, g_tx, d_tx):
   )
 
 
-def g_input_shape(config, cond: conditioning.Conditioning) -> tuple[int, ...]:
+def g_input_shape(
+    config, cond: conditioning.Conditioning, data_shape: tuple[int, ...]
+) -> tuple[int, ...]:
   """One generator input's shape: (noise and codes,), or an image-to-image
   run's source image (h, w, c)."""
   if config.data.pairs != "none":
-    return pairs.source_shape(
-        config.data.pairs, sources.data_shape(config.data)
-    )
+    return pairs.source_shape(config.data.pairs, data_shape)
   return (latent.input_dim(config.model.z_dim, cond),)
 
 
-def step_options(
-    config, loss: losses.GanLoss, cond: conditioning.Conditioning
-) -> options_lib.StepOptions:
-  """What the iteration applies, from a validated config."""
-  penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
-  return options_lib.StepOptions(
-      loss=loss,
-      penalty=penalty,
-      penalty_weight=float(config.penalty.weight) if penalty else 0.0,
-      penalty_every=int(config.penalty.every),
-      weight_clip=float(config.loss.weight_clip),
-      feature_matching=float(config.loss.feature_matching),
-      z_dim=config.model.z_dim,
-      noise=config.model.noise,
-      ema_decay=float(config.model.ema_decay),
-      skip_nonfinite=config.train.on_nonfinite == "skip",
-      cond=cond,
-      acgan_weight=float(config.loss.acgan_weight),
-      info_weight=float(config.loss.info_weight),
-      drift=float(config.loss.drift),
-      ortho_reg=float(config.loss.ortho_reg),
-      augment=augment.from_config(config),
-      bcr_real=float(config.loss.bcr_real),
-      bcr_fake=float(config.loss.bcr_fake),
-      lecam=float(config.loss.lecam),
-      lecam_decay=float(config.loss.lecam_decay),
-      d_pack=int(config.model.d_pack),
-      pairs=config.data.pairs,
-      d_source=models.get_spec(config.model.name).d_source,
-      recon=config.loss.recon,
-      recon_weight=float(config.loss.recon_weight),
-      adv_weight=float(config.loss.adv_weight),
-      content=content_features(config),
-  )
-
-
-def content_features(config) -> Callable | None:
-  """loss.recon='classifier''s content features: the domain classifier's
-  (eval.classifier, $JAXGAN_CLASSIFIER or the one shipped for the data),
-  checked against the data's shape; None for other losses."""
-  if config.loss.recon != "classifier":
+def content_features(path: str | None, data_shape) -> Callable | None:
+  """loss.recon='classifier''s content features: the domain classifier's at
+  `path`, checked against the data's shape; None for other losses."""
+  if path is None:
     return None
-  classifier = extractors.ClassifierExtractor(
-      extractors.extractor_path(config, "classifier")
-  )
-  classifier.check_images(
-      sources.data_shape(config.data), "loss.recon='classifier''s targets"
-  )
+  classifier = extractors.ClassifierExtractor(path)
+  classifier.check_images(data_shape, "loss.recon='classifier''s targets")
   return classifier.content()
 
 
-def initial_loss_state(config, loss: losses.GanLoss) -> dict:
+def initial_loss_state(
+    config, loss: losses.GanLoss, augmentation: augment.Augment
+) -> dict:
   """The adaptive state of a run's losses and regularisers: the loss's
   own (BEGAN's k_t), ADA's p and accumulators, LeCam's anchors."""
   state = dict(loss.init_state())
-  state.update(augment.init_state(augment.from_config(config)))
+  state.update(augment.init_state(augmentation))
   if config.loss.lecam:
     state.update(regularizers.lecam_init())
   return state
@@ -228,15 +197,17 @@ def build(
     mesh: Mesh,
     log: Callable[[str], None] | None = None,
 ) -> Experiment:
-  """The experiment of a validated `config` on `mesh`'s devices.
+  """The experiment of `config` on `mesh`'s devices.
 
-  Nothing is computed on the devices: the state is only its shapes
+  The config is checked first (checks.validate_config: a `UserError` names
+  the first problem) and its pieces resolved there, once. Nothing is
+  computed on the devices: the state is only its shapes
   (`Experiment.initial_state()` computes it), so this also serves devices
   this machine does not have (jaxgan/run/topologies.py). `log` reports the
   compilation of a progressive run's stages as they come.
   """
-  spec = models.get_spec(config.model.name)
-  cond = conditioning.from_config(config)
+  pieces = checks.validate_config(config, mesh.size)
+  spec, cond, loss = pieces.spec, pieces.cond, pieces.loss
   platform = runtime.platform(mesh)
   conv_impl = runtime.conv_impl(config.model.conv_impl, platform)
   if conv_impl == "tuned" and platform != jax.local_devices()[0].platform:
@@ -245,16 +216,16 @@ def build(
         f"{jax.local_devices()[0].platform} devices, not on {platform}; use "
         f"model.conv_impl='auto' or 'xla'"
     )
-  mixture = sources.toy_mixture(config.data)
   build_options = models.BuildOptions(
       bn_axis_name=runtime.AXIS if config.model.bn_cross_device else None,
       conv_impl=conv_impl,
-      data_scale=mixture.scale if mixture else 1.0,
+      data_scale=pieces.mixture.scale if pieces.mixture else 1.0,
   )
-  generator, discriminator = models.get_models(config, cond, build_options)
+  generator, discriminator = models.get_models(
+      config, cond, build_options, spec
+  )
   g_tx, d_tx = state_lib.make_optimizers(config)
-  loss = losses.get_loss(config.loss)
-  data_shape = sources.data_shape(config.data)
+  data_shape = pieces.data_shape
   init = jax.jit(
       functools.partial(
           state_lib.init_state,
@@ -262,21 +233,28 @@ def build(
           discriminator=discriminator,
           g_tx=g_tx,
           d_tx=d_tx,
-          g_input_shape=g_input_shape(config, cond),
+          g_input_shape=g_input_shape(config, cond, data_shape),
           data_shape=data_shape,
           d_source_shape=(
               pairs.source_shape(config.data.pairs, data_shape)
               if spec.d_source
               else None
           ),
-          loss_state=initial_loss_state(config, loss),
+          loss_state=initial_loss_state(config, loss, pieces.augmentation),
           labelled=cond.labelled,
           d_pack=config.model.d_pack,
       ),
       out_shardings=runtime.replicated(mesh),
   )
   abstract_state = init.eval_shape(jax.random.PRNGKey(config.seed))
-  options = step_options(config, loss, cond)
+  options = options_lib.from_config(
+      config,
+      loss=loss,
+      cond=cond,
+      augmentation=pieces.augmentation,
+      d_source=spec.d_source,
+      content=content_features(pieces.classifier_path, data_shape),
+  )
   nets = options_lib.Networks(generator, discriminator, g_tx, d_tx)
   schedule = progressive.Schedule(config) if spec.progressive else None
   train_step = programs.make_train_step(
@@ -301,6 +279,9 @@ def build(
       options=options,
       conv_impl=conv_impl,
       data_shape=data_shape,
+      mixture=pieces.mixture,
+      augmentation=pieces.augmentation,
+      extractor_path=pieces.extractor_path,
       abstract_state=abstract_state,
       train_step=train_step,
       schedule=schedule,

@@ -4,9 +4,16 @@ Every check raises `UserError` with one line that names the offending value
 and the fix. Combinations that cannot work (a gradient penalty through batch
 norm, BEGAN without an autoencoder, WGAN without a Lipschitz constraint, ...)
 are refused here rather than left to diverge.
+
+`validate_config` resolves each piece of the config once (the model's spec,
+the bound loss, the conditioning, the data's shape, the toy mixture, the
+augmentation, the feature extractors' weights), checks them together and
+returns them (`Pieces`); experiment.build consumes them.
 """
 
+import dataclasses
 import math
+from typing import Any
 
 import jax
 import ml_collections
@@ -45,10 +52,72 @@ def _in_range(name: str, value, low: float, high: float, note: str = ""):
     raise UserError(f"{name}={value!r} must be in [{low}, {high}]{note}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Pieces:
+  """A valid config's pieces, each resolved once.
+
+  Attributes:
+    spec: the model's registry entry (models.MODELS).
+    loss: the bound loss (losses.get_loss).
+    cond: labels and InfoGAN codes (conditioning.from_config).
+    data_shape: one example's shape, (H, W, C) or (2,) for the 2-D toys.
+    mixture: the 2-D toy's mixture (sources.toy_mixture), or None.
+    augmentation: what D's inputs go through (augment.from_config).
+    extractor_path: the weights of eval.extractor (extractors.extractor_path),
+      or None: no feature-based evaluation.
+    classifier_path: loss.recon='classifier''s domain classifier, or None.
+  """
+
+  spec: models.ModelSpec
+  loss: losses.GanLoss
+  cond: conditioning.Conditioning
+  data_shape: tuple[int, ...]
+  mixture: Any
+  augmentation: augment.Augment
+  extractor_path: str | None
+  classifier_path: str | None
+
+
 def validate_config(
     config: ml_collections.ConfigDict, num_devices: int | None = None
-) -> None:
-  """Raises UserError for the first problem found in `config`."""
+) -> Pieces:
+  """The config's `Pieces`; raises UserError for the first problem found."""
+  _check_fields(config)
+  validate_data(config.data)
+  _check_numbers(config)
+  spec = models.get_spec(config.model.name)
+  loss = losses.get_loss(config.loss)
+  _check_conditioning_fields(config)
+  cond = conditioning.from_config(config)
+  _check_data_and_model(config, spec)
+  _check_conditioning(config, spec, cond)
+  _check_loss_and_model(config, loss, spec)
+  devices = num_devices or jax.device_count()
+  _check_packing(config, spec, cond, devices)
+  _check_regularizers(config, loss, spec, devices)
+  _check_progressive(config, spec, devices)
+  _check_resnet(config, spec, cond)
+  _check_little_data(config, loss, spec)
+  toy = sources.is_toy(config.data)
+  extractor_path = None if toy else extractors.extractor_path(config)
+  classifier_path = None
+  if config.loss.recon == "classifier":
+    classifier_path = extractors.extractor_path(config, "classifier")
+  _check_pairs(config, spec, extractor_path, classifier_path)
+  return Pieces(
+      spec=spec,
+      loss=loss,
+      cond=cond,
+      data_shape=sources.data_shape(config.data),
+      mixture=sources.toy_mixture(config.data),
+      augmentation=augment.from_config(config),
+      extractor_path=extractor_path,
+      classifier_path=classifier_path,
+  )
+
+
+def _check_fields(config) -> None:
+  """The fields checked on their own."""
   t = config.train
   for name in (
       "batch_size",
@@ -88,19 +157,6 @@ def validate_config(
   _one_of("model.conv_impl", config.model.conv_impl, runtime.CONV_IMPLS)
   _one_of("optim.name", config.optim.name, state_lib.OPTIMIZERS)
   _one_of("optim.schedule", config.optim.schedule, state_lib.SCHEDULES)
-  validate_data(config.data)
-  _check_numbers(config)
-  spec = models.get_spec(config.model.name)
-  loss = losses.get_loss(config.loss)
-  _check_data_and_model(config, spec)
-  _check_conditioning(config, spec)
-  _check_loss_and_model(config, loss, spec)
-  _check_packing(config, spec, num_devices or jax.device_count())
-  _check_regularizers(config, loss, spec, num_devices or jax.device_count())
-  _check_progressive(config, spec, num_devices or jax.device_count())
-  _check_resnet(config, spec)
-  _check_little_data(config, loss)
-  _check_pairs(config, spec)
 
 
 def validate_data(data: ml_collections.ConfigDict) -> None:
@@ -205,7 +261,7 @@ def _check_progressive(config, spec: models.ModelSpec, num_devices: int):
       )
 
 
-def _check_resnet(config, spec: models.ModelSpec) -> None:
+def _check_resnet(config, spec: models.ModelSpec, cond) -> None:
   """The ResNet family's own fields (sngan, biggan)."""
   m, c = config.model, config.loss
   _in_range("loss.ortho_reg", c.ortho_reg, 0.0, float("inf"))
@@ -226,7 +282,7 @@ def _check_resnet(config, spec: models.ModelSpec) -> None:
       )
   if m.name == "biggan":
     chunks = resnet.num_chunks(config.data.image_size)
-    width = latent.input_dim(m.z_dim, conditioning.from_config(config))
+    width = latent.input_dim(m.z_dim, cond)
     if width % chunks:
       raise UserError(
           f"BigGAN splits G's input (model.z_dim={m.z_dim} plus InfoGAN "
@@ -236,7 +292,7 @@ def _check_resnet(config, spec: models.ModelSpec) -> None:
       )
 
 
-def _check_little_data(config, loss) -> None:
+def _check_little_data(config, loss, spec: models.ModelSpec) -> None:
   """Augmentation, bCR, LeCam, data.num_examples and the D-overfitting
   diagnostic (the limited-data tools)."""
   a, c, d = config.augment, config.loss, config.data
@@ -278,10 +334,7 @@ def _check_little_data(config, loss) -> None:
         f"outputs; loss.name={c.name!r} reads reconstruction errors: "
         "set them to 0"
     )
-  if (
-      config.eval.d_overfitting
-      and models.get_spec(config.model.name).progressive
-  ):
+  if config.eval.d_overfitting and spec.progressive:
     raise UserError(
         "eval.d_overfitting=True reads D at one resolution; a progressive "
         f"model.name={config.model.name!r} changes it: set it to False"
@@ -300,7 +353,7 @@ def _check_little_data(config, loss) -> None:
     )
 
 
-def _check_packing(config, spec: models.ModelSpec, num_devices: int):
+def _check_packing(config, spec: models.ModelSpec, cond, num_devices: int):
   """model.d_pack: PacGAN's packs of samples (models/packing.py)."""
   m = config.model.d_pack
   _positive_int("model.d_pack", m)
@@ -313,7 +366,6 @@ def _check_packing(config, spec: models.ModelSpec, num_devices: int):
         f"model.d_pack={m!r} is for discriminators that score their input; "
         f"model.name={model!r} has {what} discriminator: set model.d_pack=1"
     )
-  cond = conditioning.from_config(config)
   if cond.labelled or cond.info:
     raise UserError(
         f"model.d_pack={m!r} scores m samples at once, but "
@@ -354,7 +406,9 @@ def _check_data_and_model(config, spec: models.ModelSpec) -> None:
     )
 
 
-def _check_pairs(config, spec: models.ModelSpec) -> None:
+def _check_pairs(
+    config, spec: models.ModelSpec, extractor_path, classifier_path
+) -> None:
   """Image-to-image models and data.pairs go together; the noise-to-image
   machinery (labels, codes, packing, augmentation) does not apply."""
   d, m, c = config.data, config.model, config.loss
@@ -408,17 +462,13 @@ def _check_pairs(config, spec: models.ModelSpec) -> None:
           f"{key} is not implemented for the image-to-image model "
           f"model.name={m.name!r}; turn it off"
       )
-  if config.eval.primary not in ("psnr", "ssim") and not (
-      extractors.extractor_path(config)
-  ):
+  if config.eval.primary not in ("psnr", "ssim") and not extractor_path:
     raise UserError(
         f"eval.primary={config.eval.primary!r} needs a feature extractor, "
         f"and there is none for data.source={d.source!r}: set "
         "eval.primary='psnr' or 'ssim', or give eval.classifier"
     )
-  if c.recon == "classifier" and not extractors.extractor_path(
-      config, "classifier"
-  ):
+  if c.recon == "classifier" and not classifier_path:
     raise UserError(
         "loss.recon='classifier' takes its content features from a domain "
         f"classifier, and none is shipped for data.source={d.source!r}: "
@@ -432,7 +482,8 @@ def _check_pairs(config, spec: models.ModelSpec) -> None:
     )
 
 
-def _check_conditioning(config, spec: models.ModelSpec) -> None:
+def _check_conditioning_fields(config) -> None:
+  """The fields conditioning.from_config reads, before it reads them."""
   m, c = config.model, config.loss
   _one_of("model.conditioning", m.conditioning, conditioning.MODES)
   for name in ("info_categorical", "info_continuous"):
@@ -449,7 +500,10 @@ def _check_conditioning(config, spec: models.ModelSpec) -> None:
     )
   for name in ("acgan_weight", "info_weight", "drift"):
     _in_range(f"loss.{name}", c[name], 0.0, float("inf"))
-  cond = conditioning.from_config(config)
+
+
+def _check_conditioning(config, spec: models.ModelSpec, cond) -> None:
+  m = config.model
   if not (cond.labelled or cond.info):
     return
   if not spec.conditioning:

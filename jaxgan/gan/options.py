@@ -1,5 +1,6 @@
-"""What the train step applies (`StepOptions`), resolved once from the
-config by experiment.build, and the per-sample keys of one update."""
+"""What the train step applies (`StepOptions`, made by `from_config` from
+the config and its resolved pieces in experiment.build), the networks it
+trains, and the per-sample keys of one update."""
 
 import dataclasses
 from typing import Any, Callable, NamedTuple
@@ -148,3 +149,47 @@ class Networks(NamedTuple):
   discriminator: nn.Module
   g_tx: optax.GradientTransformation
   d_tx: optax.GradientTransformation
+
+
+def from_config(
+    config,
+    *,
+    loss: losses.GanLoss,
+    cond: conditioning.Conditioning,
+    augmentation: augment_lib.Augment,
+    d_source: bool,
+    content: Callable | None,
+) -> StepOptions:
+  """What the iteration applies, from a validated config and the pieces
+  checks.validate_config resolved (`d_source`: the model's D judges
+  (source, image) pairs; `content`: loss.recon='classifier''s features)."""
+  penalty = penalties.PENALTIES[loss.penalty or config.penalty.name]
+  return StepOptions(
+      loss=loss,
+      penalty=penalty,
+      penalty_weight=float(config.penalty.weight) if penalty else 0.0,
+      penalty_every=int(config.penalty.every),
+      weight_clip=float(config.loss.weight_clip),
+      feature_matching=float(config.loss.feature_matching),
+      z_dim=config.model.z_dim,
+      noise=config.model.noise,
+      ema_decay=float(config.model.ema_decay),
+      skip_nonfinite=config.train.on_nonfinite == "skip",
+      cond=cond,
+      acgan_weight=float(config.loss.acgan_weight),
+      info_weight=float(config.loss.info_weight),
+      drift=float(config.loss.drift),
+      ortho_reg=float(config.loss.ortho_reg),
+      augment=augmentation,
+      bcr_real=float(config.loss.bcr_real),
+      bcr_fake=float(config.loss.bcr_fake),
+      lecam=float(config.loss.lecam),
+      lecam_decay=float(config.loss.lecam_decay),
+      d_pack=int(config.model.d_pack),
+      pairs=config.data.pairs,
+      d_source=d_source,
+      recon=config.loss.recon,
+      recon_weight=float(config.loss.recon_weight),
+      adv_weight=float(config.loss.adv_weight),
+      content=content,
+  )

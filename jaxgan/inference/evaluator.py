@@ -383,7 +383,7 @@ def evaluator_for(
 ) -> Evaluator | None:
   """The run's configured evaluator, or None without an extractor (an
   image-to-image run is still measured by PSNR and SSIM)."""
-  path = extractors.extractor_path(exp.config)
+  path = exp.extractor_path
   if not path and not exp.image_to_image:
     return None
   extractor = (

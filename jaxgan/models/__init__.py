@@ -416,6 +416,7 @@ def get_models(
     config: ml_collections.ConfigDict,
     cond: conditioning.Conditioning | None = None,
     options: BuildOptions = BuildOptions(),
+    spec: ModelSpec | None = None,
 ) -> tuple[nn.Module, nn.Module]:
   """Builds (generator, discriminator) for `config.model.name`.
 
@@ -424,11 +425,11 @@ def get_models(
     cond: its conditioning (`conditioning.from_config(config)` if None).
     options: what the caller resolved (batch-norm axis, convolution form,
       data scale).
+    spec: the model's registry entry (`get_spec(config.model.name)` if None).
   """
   cond = conditioning.from_config(config) if cond is None else cond
-  generator, discriminator = get_spec(config.model.name).build(
-      config, cond, options
-  )
+  spec = get_spec(config.model.name) if spec is None else spec
+  generator, discriminator = spec.build(config, cond, options)
   if config.model.d_pack > 1:  # PacGAN (models/packing.py).
     discriminator = packing.Packed(discriminator, config.model.d_pack)
   return generator, discriminator

@@ -18,7 +18,7 @@ from jaxgan.run import best as best_lib
 from jaxgan.core import images as image_lib, runtime
 from jaxgan.experiment import workdir as workdir_lib
 from jaxgan.run import writers
-from jaxgan.data import pipeline, sources
+from jaxgan.data import pipeline
 from jaxgan.experiment.builder import Experiment
 from jaxgan.metrics import modes
 
@@ -49,7 +49,7 @@ class Outputs:
   def real_grid(self, source) -> None:
     data = self.exp.config.data
     if self.exp.points:
-      mixture = sources.toy_mixture(data)
+      mixture = self.exp.mixture
       self.writer.image(
           0,
           "real",
@@ -72,7 +72,7 @@ class Outputs:
       grid = generate.pair_grid(self.exp, self.fixed_z, out, self.fixed_targets)
       self.writer.image(step, "samples", grid, f"step_{step:07d}.png")
     elif self.exp.points:
-      mixture = sources.toy_mixture(self.exp.config.data)
+      mixture = self.exp.mixture
       self.writer.image(
           step,
           "samples",
@@ -114,7 +114,7 @@ class Outputs:
     if self.exp.points:
       m = modes.mode_metrics(
           self.sampler(state, self.fixed_z),
-          sources.toy_mixture(self.exp.config.data),
+          self.exp.mixture,
       )
       # reverse_kl is undefined (inf) without any high-quality sample.
       self.writer.scalars(

@@ -21,7 +21,6 @@ from jax.sharding import Mesh
 from jaxgan.core import runtime
 from jaxgan.experiment import builder as experiment
 from jaxgan.core.errors import UserError
-from jaxgan.experiment.checks import validate_config
 
 
 def topology_devices(name: str) -> list:
@@ -51,11 +50,10 @@ def compile_for(config, devices: list) -> dict:
   """Compiles every train-step program of `config` for `devices`."""
   count = len(devices)
   hosts = len({d.process_index for d in devices})
-  validate_config(config, count)
-  batch = config.train.batch_size
-  per_host, per_device = runtime.batch_sizes(batch, count, hosts)
   mesh = Mesh(np.array(devices), (runtime.AXIS,))
   exp = experiment.build(config, mesh)
+  batch = config.train.batch_size
+  per_host, per_device = runtime.batch_sizes(batch, count, hosts)
   dtype = np.float32 if exp.points else np.uint8
   sharding = runtime.batch_sharding(mesh)
 

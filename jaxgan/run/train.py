@@ -26,7 +26,6 @@ from jaxgan.core.errors import UserError, os_errors
 from jaxgan.experiment.builder import Experiment
 from jaxgan.run.outputs import Outputs, make_outputs
 from jaxgan.run.signals import StopRequest
-from jaxgan.experiment.checks import validate_config
 
 
 class _Saver:
@@ -65,11 +64,10 @@ def train_and_evaluate(
   checkpoints is found (`UserError`) before anything in the workdir is
   written.
   """
-  validate_config(config, jax.device_count())
+  exp = experiment.build(config, runtime.make_mesh(), log=runtime.log)
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size
   )
-  exp = experiment.build(config, runtime.make_mesh(), log=runtime.log)
   with os_errors(f"data.source={config.data.source}"):
     source = pipeline.training_source(config.data)
     largest = max(
