@@ -7,9 +7,11 @@ Runs the real command twice in a fresh workdir each:
 1. a calibration run of 14 steps logging every step, whose step lines' arrival
    times give the iteration time (the median of the last 8 gaps);
 2. the measured run with the config's own log interval: SIGTERM `--delay`
-   seconds after the start, then the time until the line "stopped at step N;
-   checkpoint saved" (printed once the checkpoint is written) and until the
-   process exits.
+   seconds after the start, then the time until the loop stops ("stop
+   requested: saving a checkpoint of step N", printed when it sees the
+   request; runs before that line existed have no such figure), until the
+   line "stopped at step N; checkpoint saved" (printed once the checkpoint is
+   written) and until the process exits.
 It prints both in seconds and in iterations, the CPU, and the stopped step.
 """
 
@@ -112,6 +114,7 @@ def signal_latency(args) -> dict:
     proc.wait()
     ended = time.monotonic()
     thread.join()
+  seen = [t for t, l in lines if l.startswith("stop requested")]
   saved = [t for t, l in lines if "checkpoint saved" in l]
   stopped = [l for _, l in lines if l.startswith("stopped at step")]
   if proc.returncode or not saved:
@@ -120,6 +123,7 @@ def signal_latency(args) -> dict:
         + "\n".join(l for _, l in lines[-20:])
     )
   return {
+      "to_stop": seen[0] - sent if seen else None,
       "to_saved": saved[0] - sent,
       "to_exit": ended - sent,
       "stopped": stopped[0] if stopped else "?",
@@ -139,6 +143,11 @@ def main():
   print(f"cpu: {_cpu()}, {os.cpu_count()} cores")
   print(f"config: {args.config} {' '.join(args.overrides)}")
   print(f"iteration: {it:.3f} s")
+  if got["to_stop"] is not None:
+    print(
+        f"SIGTERM -> loop stopped: {got['to_stop']:.2f} s "
+        f"({got['to_stop'] / it:.2f} iterations)"
+    )
   print(
       f"SIGTERM -> checkpoint saved: {got['to_saved']:.2f} s "
       f"({got['to_saved'] / it:.2f} iterations); -> exit "

@@ -21,7 +21,7 @@ Data: Debian's dataset-fashion-mnist with its labels, 28x28 centre-padded
 to 32x32; the Fashion-MNIST classifier that ships with jaxgan measures
 class accuracy and per-class FD.
 
-Cost and results on 2 CPU cores: README, "The ResNet family".
+Cost and results on 2 CPU cores: docs/results.md, "The ResNet family".
 """
 
 from configs import cgan_fashion_mnist

@@ -22,8 +22,8 @@ trivial baseline (the edge map itself) scores. See the triples
 
 Measured (2 CPU cores shared with other runs; 1,200 iterations, 1,925 s;
 10,000 test images): PSNR 20.56 dB, SSIM 0.747, FD-fashion_mnist 1.45,
-against the edge maps' 1.85 dB, -0.001 and 224.1 (README, "Image-to-image
-GANs").
+against the edge maps' 1.85 dB, -0.001 and 224.1 (docs/results.md,
+"Image-to-image: pix2pix and SRGAN").
 """
 
 from configs import default

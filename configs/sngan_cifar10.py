@@ -21,7 +21,7 @@ decayed linearly to 0. One difference: the reference's G update draws 128
 samples, here G and D use the same batch of 64.
 
 Evaluation: no domain classifier ships for CIFAR-10; FID and IS need
-converted Inception weights (README, "FID against the references"):
+converted Inception weights (docs/results.md, "FID, checked against the reference implementations"):
 --config.eval.extractor=inception --config.eval.inception=/path/to/pt_inception.msgpack.
 Paper anchors (not reproduced here): IS 8.22, FID 21.7 (unconditional).
 

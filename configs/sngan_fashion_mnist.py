@@ -13,14 +13,14 @@ batch 64, the learning rate decayed linearly to 0 over the run) but for
 2 D updates per G update instead of 5, chosen by measurement on 2 CPU
 cores: after ~400 s of training FD 132 with 2 D updates (300 iterations)
 against 191 for 1 D update with TTUR (G 1e-4, D 4e-4, betas (0, 0.999);
-400 iterations) and 207 for the paper's 5 (50 iterations at 136 s; README,
+400 iterations) and 207 for the paper's 5 (50 iterations at 136 s; docs/results.md,
 "The ResNet family").
 
 Data: Debian's dataset-fashion-mnist, 28x28 centre-padded to 32x32 as for
 the default DCGAN; the Fashion-MNIST classifier that ships with jaxgan
 evaluates it.
 
-Cost and results on 2 CPU cores: README, "The ResNet family".
+Cost and results on 2 CPU cores: docs/results.md, "The ResNet family".
 """
 
 from configs import dcgan_fashion_mnist

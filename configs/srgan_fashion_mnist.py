@@ -25,8 +25,8 @@ on test images, each beside bicubic upsampling's. Triples (input, shown
 
 Measured (2 CPU cores shared with other runs; 1,200 iterations, 1,676 s;
 10,000 test images): PSNR 20.40 dB, SSIM 0.684, FD-fashion_mnist 14.54,
-against bicubic upsampling's 16.77 dB, 0.453 and 176.5 (README,
-"Image-to-image GANs").
+against bicubic upsampling's 16.77 dB, 0.453 and 176.5 (docs/results.md,
+"Image-to-image: pix2pix and SRGAN").
 """
 
 from configs import default

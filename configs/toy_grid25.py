@@ -15,7 +15,7 @@ seeds 0-2: 25/25 modes, 96.4%, 94.1% and 96.2% high quality, reverse KL
 At 20k iterations and Adam 2e-4 the same networks reached 78-82%; lr 4e-4
 on seed 1 gave 94.3% at 32k against lr 8e-4's 95.4%. A config argument
 (e.g. :wgan_gp) takes that loss's paper settings instead (its learning
-rates, R1 every iteration). Measured numbers in the README.
+rates, R1 every iteration). Measured numbers in docs/results.md.
 """
 
 from configs import paper_losses, toy_ring8

@@ -161,6 +161,11 @@ class Checkpointer:
         force or step % self.every_steps == 0
     ) and step not in self._manager.all_steps()
 
+  def warm_up(self, state) -> None:
+    """Compiles the fingerprint of states like `state` now, so that the
+    first save (a preemption's, perhaps) does not wait for the compiler."""
+    fingerprint(state)
+
   def save(
       self,
       step: int,

@@ -24,7 +24,7 @@ def get_config() -> ml_collections.ConfigDict:
   # (2-D Gaussian mixtures; image_size/channels/preprocess are then unused).
   config.data.source = "idx:/usr/share/datasets/fashion-mnist"
   config.data.split = "train"
-  config.data.image_size = 32  # Square output resolution: 28, 32, 64, 128.
+  config.data.image_size = 32  # Square output resolution (per model: README).
   config.data.channels = 1
   # 'pad' | 'resize' | 'center_crop_resize' | 'none' (see data/pipeline.py).
   config.data.preprocess = "pad"
@@ -37,7 +37,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.tfds_data_dir = ml_collections.config_dict.placeholder(str)
   # Train on a fixed subset: the first num_examples of a permutation of
   # the split drawn with subset_seed (the same subset whatever config.seed);
-  # 0 = all of it. The limited-data experiments (README) use 600 and 6,000.
+  # 0 = all of it. The limited-data experiments (docs/results.md) use 600 and 6,000.
   config.data.num_examples = 0
   config.data.subset_seed = 0
   config.data.num_threads = 2  # grain reader threads.
@@ -49,7 +49,8 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.model = ml_collections.ConfigDict()
   # 'dcgan' | 'progan' | 'sngan' | 'biggan' | 'mlp' | 'began' (images);
-  # 'toy_mlp' | 'toy_began' (2-D toys).
+  # 'pix2pix' | 'srgan' (image-to-image, with data.pairs); 'toy_mlp' |
+  # 'toy_began' (2-D toys). README.md's models table lists each one's sizes.
   config.model.name = "dcgan"
   config.model.z_dim = 100
   config.model.noise = "normal"  # 'normal' N(0, 1) | 'uniform' U(-1, 1)

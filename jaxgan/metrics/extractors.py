@@ -213,7 +213,7 @@ def _split_fingerprint(data_json: str, split: str) -> str | None:
   data = config_dict.ConfigDict(json.loads(data_json))
   try:
     images, labels = pipeline.load_split(data, split)
-  except UserError:
+  except (UserError, OSError):  # Unreadable data is reported where it is read.
     return None
   return pipeline.fingerprint(images, labels)
 

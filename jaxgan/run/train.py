@@ -6,6 +6,7 @@ there is one, so running the same command again continues a stopped run with
 the same step count and data order.
 """
 
+import contextlib
 import math
 
 import jax
@@ -16,6 +17,7 @@ from jaxgan.experiment import builder as experiment
 from jaxgan.inference import evaluator as evaluation
 from jaxgan.run import health as health_lib, report
 from jaxgan.core import runtime
+from jaxgan.experiment import lock as lock_lib
 from jaxgan.experiment import workdir as workdir_lib
 from jaxgan.gan import state as state_lib
 from jaxgan.inference import overfitting
@@ -65,6 +67,8 @@ def train_and_evaluate(
   written.
   """
   exp = experiment.build(config, runtime.make_mesh(), log=runtime.log)
+  with os_errors(f"--workdir={workdir}"):
+    lock_lib.check_free(workdir)
   per_process_batch, per_device_batch = runtime.batch_sizes(
       config.train.batch_size
   )
@@ -105,36 +109,68 @@ def train_and_evaluate(
     state = exp.initial_state()
   # Nothing in the workdir has been written before this point.
   workdir_lib.create(workdir)
-  if new_config and runtime.is_writer():
-    workdir_lib.write_config(config, workdir)
-  if checkpointer is None:
-    checkpointer = workdir_lib.make_checkpointer(config, workdir)
-  report.start(
-      exp,
-      state,
-      workdir=workdir,
-      num_examples=len(source),
-      per_process_batch=per_process_batch,
-      per_device_batch=per_device_batch,
-  )
-  for note in notes:
-    runtime.log(f"note: {note}")
-  if restored_step is not None:
-    runtime.log(f"resumed from checkpoint at step {restored_step}")
-  writer = writers.Writer(workdir, enabled=runtime.is_writer())
-  outputs = make_outputs(exp, workdir, writer, evaluator, codes, overfit)
-  saver = _Saver(
-      checkpointer,
-      health_lib.Health(state, skip=config.train.on_nonfinite == "skip"),
-      restored_step,
-  )
-  with StopRequest() as stop:
+  with _workdir_lock(workdir):
+    if new_config and runtime.is_writer():
+      workdir_lib.write_config(config, workdir)
+    if checkpointer is None:
+      checkpointer = workdir_lib.make_checkpointer(config, workdir)
+    report.start(
+        exp,
+        state,
+        workdir=workdir,
+        num_examples=len(source),
+        per_process_batch=per_process_batch,
+        per_device_batch=per_device_batch,
+    )
+    for note in notes:
+      runtime.log(f"note: {note}")
+    if restored_step is not None:
+      runtime.log(f"resumed from checkpoint at step {restored_step}")
+    writer = writers.Writer(workdir, enabled=runtime.is_writer())
+    outputs = make_outputs(exp, workdir, writer, evaluator, codes, overfit)
+    saver = _Saver(
+        checkpointer,
+        health_lib.Health(state, skip=config.train.on_nonfinite == "skip"),
+        restored_step,
+    )
+    checkpointer.warm_up(state)
+    with StopRequest() as stop:
+      try:
+        return _loop(exp, state, source, saver, outputs, stop)
+      finally:
+        checkpointer.close()
+        outputs.close()
+        writer.close()
+
+
+@contextlib.contextmanager
+def _workdir_lock(workdir: str):
+  """Process 0 holds the lock on `workdir` inside (no lock for gs://
+  workdirs); every process raises the UserError when another run holds
+  it."""
+  if fs.is_remote(workdir):
+    yield
+    return
+  lock, error = None, None
+  if runtime.is_writer():
+    lock = lock_lib.WorkdirLock(workdir)
     try:
-      return _loop(exp, state, source, saver, outputs, stop)
-    finally:
-      checkpointer.close()
-      outputs.close()
-      writer.close()
+      note = lock.acquire()
+    except UserError as e:
+      lock, error = None, e
+    else:
+      if note:
+        runtime.log(f"note: {note}")
+  if runtime.any_process(error is not None):
+    raise error or UserError(
+        f"--workdir={workdir} is in use by another run (process 0 says "
+        "which); wait for it to end or use another --workdir"
+    )
+  try:
+    yield
+  finally:
+    if lock is not None:
+      lock.release()
 
 
 class _Batches:
@@ -249,14 +285,16 @@ def _loop(
       saver.save(state, step, force=True)
       saver.checkpointer.wait()
       raise
-    state, metrics = exp.train_step(state, batch, step)
-    # At most one step in flight: the host waits for the previous step
-    # before going on, so a stop request (SIGTERM: a preemption notice) is
-    # honoured within one iteration instead of after every step the host
-    # had dispatched ahead; the host still prepares the next batch while
-    # this step runs.
+    # The host fetched this batch while the previous step ran; now it waits
+    # for that step before dispatching another, so a stop request (SIGTERM:
+    # a preemption notice) is honoured within the step that is running
+    # instead of after every step the host had dispatched ahead.
     if in_flight is not None:
       jax.block_until_ready(in_flight)
+    if runtime.any_process(stop.requested):
+      runtime.log(f"stop requested: saving a checkpoint of step {step}")
+      break
+    state, metrics = exp.train_step(state, batch, step)
     in_flight = metrics
     step += 1
     if step == start_step + 1:
@@ -277,8 +315,6 @@ def _loop(
     if every(config.eval.every_steps) or step == train.num_steps:
       outputs.evaluate(state, step, saver.check)
     saver.save(state, step)
-    if runtime.any_process(stop.requested):
-      break
   saver.save(state, step, force=True)
   saver.checkpointer.wait()
   if step < train.num_steps:
