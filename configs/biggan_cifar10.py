@@ -26,10 +26,11 @@ the first step (the script starts it at 1,000). No self-attention at 32x32
 (the script has none); add it with --config.model.attention_res=16. The paper's ImageNet TTUR (G 1e-4,
 D 4e-4) is --config.optim.g_lr=1e-4 --config.optim.d_lr=4e-4.
 
-Evaluation: no domain classifier ships for CIFAR-10; FID and IS need
-converted Inception weights (docs/results.md, "FID, checked against the reference implementations"):
---config.eval.extractor=inception --config.eval.inception=/path/to/pt_inception.msgpack.
-Paper anchors (not reproduced here): IS 9.22, FID 14.73 (conditional).
+Evaluation: no domain classifier ships for CIFAR-10; FID and IS need converted
+Inception weights (docs/results.md, "FID, checked against the reference
+implementations"): --config.eval.extractor=inception
+--config.eval.inception=/path/to/pt_inception.msgpack. Paper anchors (not
+reproduced here): IS 9.22, FID 14.73 (conditional).
 
 Cost: 125,000 iterations of 4 D + 1 G updates. Ahead-of-time compilation
 for a TPU topology reports the memory and FLOPs of one iteration; batch 50

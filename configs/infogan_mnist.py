@@ -29,11 +29,12 @@ images, against their labels after the best one-to-one matching (the paper:
       --code=c1 --num=10 --out=c1.png   (and --code=c2, --code=c3)
 
 Measured on the 10,000 MNIST test images (--config.data.source=idx:DIR
---config.data.split=test; docs/results.md: "Conditional GANs and InfoGAN"), seeds 0-4: info_accuracy
-0.882, 0.954, 0.953, 0.953, 0.897 after 5,000 iterations, mean 0.928
-(tanh on [-1, 1] instead: 0.894, 0.956, 0.956, 0.899, 0.746, mean 0.890).
-Seed 2's c1 traversal (benchmarks/results/infogan/c1_unit_seed2.png)
-draws one digit per category, all ten.
+--config.data.split=test; docs/results.md: "Conditional GANs and InfoGAN"),
+seeds 0-4: info_accuracy 0.882, 0.954, 0.953, 0.953, 0.897 after 5,000
+iterations, mean 0.928 (tanh on [-1, 1] instead: 0.894, 0.956, 0.956, 0.899,
+0.746, mean 0.890). Seed 2's c1 traversal
+(benchmarks/results/infogan/c1_unit_seed2.png) draws one digit per category, all
+ten.
 """
 
 from configs import default

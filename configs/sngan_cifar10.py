@@ -20,10 +20,11 @@ global sum pooling, linear; hinge loss, Adam lr 2e-4 with betas (0, 0.9),
 decayed linearly to 0. One difference: the reference's G update draws 128
 samples, here G and D use the same batch of 64.
 
-Evaluation: no domain classifier ships for CIFAR-10; FID and IS need
-converted Inception weights (docs/results.md, "FID, checked against the reference implementations"):
---config.eval.extractor=inception --config.eval.inception=/path/to/pt_inception.msgpack.
-Paper anchors (not reproduced here): IS 8.22, FID 21.7 (unconditional).
+Evaluation: no domain classifier ships for CIFAR-10; FID and IS need converted
+Inception weights (docs/results.md, "FID, checked against the reference
+implementations"): --config.eval.extractor=inception
+--config.eval.inception=/path/to/pt_inception.msgpack. Paper anchors (not
+reproduced here): IS 8.22, FID 21.7 (unconditional).
 
 Cost: 50,000 iterations of 5 D + 1 G updates. Ahead-of-time compilation for
 a TPU topology reports the memory and FLOPs of one iteration:

@@ -5,16 +5,15 @@ Launch:
       --workdir=runs/sngan_fashion_mnist
 
 The paper's CIFAR-10 ResNet (configs/sngan_cifar10.py) at a quarter of its
-width: G z 128 -> 4x4x64 -> three up-blocks of 64 channels -> BN, ReLU,
-conv 3x3, tanh; D an optimised block and three blocks of 32 channels, all
-spectrally normalised, ReLU, global sum pooling, linear. The paper's
-training setup otherwise (hinge loss, Adam lr 2e-4 with betas (0, 0.9),
-batch 64, the learning rate decayed linearly to 0 over the run) but for
-2 D updates per G update instead of 5, chosen by measurement on 2 CPU
-cores: after ~400 s of training FD 132 with 2 D updates (300 iterations)
-against 191 for 1 D update with TTUR (G 1e-4, D 4e-4, betas (0, 0.999);
-400 iterations) and 207 for the paper's 5 (50 iterations at 136 s; docs/results.md,
-"The ResNet family").
+width: G z 128 -> 4x4x64 -> three up-blocks of 64 channels -> BN, ReLU, conv
+3x3, tanh; D an optimised block and three blocks of 32 channels, all spectrally
+normalised, ReLU, global sum pooling, linear. The paper's training setup
+otherwise (hinge loss, Adam lr 2e-4 with betas (0, 0.9), batch 64, the learning
+rate decayed linearly to 0 over the run) but for 2 D updates per G update
+instead of 5, chosen by measurement on 2 CPU cores: after ~400 s of training FD
+132 with 2 D updates (300 iterations) against 191 for 1 D update with TTUR (G
+1e-4, D 4e-4, betas (0, 0.999); 400 iterations) and 207 for the paper's 5 (50
+iterations at 136 s; docs/results.md, "The ResNet family").
 
 Data: Debian's dataset-fashion-mnist, 28x28 centre-padded to 32x32 as for
 the default DCGAN; the Fashion-MNIST classifier that ships with jaxgan

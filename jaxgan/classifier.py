@@ -3,13 +3,13 @@
   python -m jaxgan.classifier --data.source=idx:/usr/share/datasets/fashion-mnist \
       --workdir=runs/classifier_fashion_mnist
 
-trains a small CNN on the `train` split of a labelled image source, reports
-its accuracy on the `test` split, and writes `classifier.msgpack` and
-`classifier.json` to --workdir (jaxgan/metrics/feature_net_training.py). Give that
-directory to a GAN run as `--config.eval.classifier=DIR` or to
-`python -m jaxgan.evaluate --classifier=DIR`. The numbers it gives compare
-only with numbers from the same classifier file (the checksum is printed
-with every evaluation).
+trains a small CNN on the `train` split of a labelled image source, reports its
+accuracy on the `test` split, and writes `classifier.msgpack` and
+`classifier.json` to --workdir (jaxgan/metrics/feature_net_training.py). Give
+that directory to a GAN run as `--config.eval.classifier=DIR` or to `python -m
+jaxgan.evaluate --classifier=DIR`. The numbers it gives compare only with
+numbers from the same classifier file (the checksum is printed with every
+evaluation).
 """
 
 import shlex

@@ -3,17 +3,17 @@
   python -m jaxgan.evaluate --workdir=DIR [--step=S | --best | --untrained] \
       [--num_samples=10000] [--classifier=DIR | --inception=FILE] [--raw]
 
-Prints one JSON line: the metrics of jaxgan/inference/evaluator.py (FD-<dataset>, KID,
-classifier score, precision/recall, class coverage) and the protocol they
-were measured with (extractor and its weights' checksum, numbers of generated
-and reference samples, reference split, resize, EMA or raw generator, noise
-seed). The extractor is --classifier or --inception, else the run's
-eval.extractor with eval.classifier / eval.inception or their environment
+Prints one JSON line: the metrics of jaxgan/inference/evaluator.py
+(FD-<dataset>, KID, classifier score, precision/recall, class coverage) and the
+protocol they were measured with (extractor and its weights' checksum, numbers
+of generated and reference samples, reference split, resize, EMA or raw
+generator, noise seed). The extractor is --classifier or --inception, else the
+run's eval.extractor with eval.classifier / eval.inception or their environment
 variables ($JAXGAN_CLASSIFIER, $JAXGAN_INCEPTION), else the classifier that
 ships with jaxgan for the run's data. --best evaluates <workdir>/best/;
---untrained the generator as initialised (a baseline). --truncation=T draws
-z from the normal truncated at T; --truncation_sweep=0.25,0.5,1,none prints
-one line per value and plots FD and classifier score against T (BigGAN's
+--untrained the generator as initialised (a baseline). --truncation=T draws z
+from the normal truncated at T; --truncation_sweep=0.25,0.5,1,none prints one
+line per value and plots FD and classifier score against T (BigGAN's
 fidelity/variety trade-off).
 """
 

@@ -4,10 +4,10 @@
   python -m jaxgan.inception_weights --src=pt_inception-2015-12-05-6726825d.pth \
       --out=inception_fid.msgpack
 
-writes the Flax variables of `jaxgan.models.inception.InceptionV3` and a
-`.json` beside them (jaxgan/metrics/inception_port.py). Point `eval.inception` (or
-$JAXGAN_INCEPTION) at the .msgpack and set `eval.extractor='inception'` to
-log FID and IS.
+writes the Flax variables of `jaxgan.models.inception.InceptionV3` and a `.json`
+beside them (jaxgan/metrics/inception_port.py). Point `eval.inception` (or
+$JAXGAN_INCEPTION) at the .msgpack and set `eval.extractor='inception'` to log
+FID and IS.
 """
 
 import os

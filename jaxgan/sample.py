@@ -31,12 +31,11 @@ triples, or the uint8 source images given with --inputs (an .npy file or a
 folder of PNG/JPEG files of the source's shape), drawn as (input, output)
 pairs. .png (the picture) or .npy (the outputs).
 
-Uses the run's saved config.json and its latest checkpoint (or --step), and
-the EMA generator when the run has one (model.ema_decay > 0); the views are
-drawn by jaxgan/inference/views.py. For the 2-D toys (data.source toy:*), .npy gets
-float32 (N, 2) points, .png a scatter plot over the true mode centres, and
-the mode metrics of the samples (metrics/modes.py) are printed as one JSON
-line.
+Uses the run's saved config.json and its latest checkpoint (or --step), and the
+EMA generator when the run has one (model.ema_decay > 0); the views are drawn by
+jaxgan/inference/views.py. For the 2-D toys (data.source toy:*), .npy gets
+float32 (N, 2) points, .png a scatter plot over the true mode centres, and the
+mode metrics of the samples (metrics/modes.py) are printed as one JSON line.
 """
 
 import json

@@ -2,8 +2,8 @@
 
 The mesh and its axis name, which process writes files, the per-process and
 per-device batch, turning a process-local batch into a global array, and the
-backend-specific choices of a run: whether the CPU runs it, which form of DCGAN's
-convolutions a backend gets (`conv_impl`), and keeping libtpu quiet on
+backend-specific choices of a run: whether the CPU runs it, which form of
+DCGAN's convolutions a backend gets (`conv_impl`), and keeping libtpu quiet on
 machines without a TPU.
 """
 
@@ -22,9 +22,9 @@ AXIS = "data"  # The mesh axis the batch is split over.
 def set_xla_flags(flags: dict[str, str]) -> None:
   """Adds XLA flags (name -> value) to $XLA_FLAGS, each unless it names it.
 
-  XLA reads the variable when JAX starts its first backend, so this runs
-  before that: in jaxgan.main with the model's flags
-  (jaxgan/cpu/xla_flags.py), and in the benchmarks. To keep XLA's own choice, name the flag in $XLA_FLAGS.
+  XLA reads the variable when JAX starts its first backend, so this runs before
+  that: in jaxgan.main with the model's flags (jaxgan/cpu/xla_flags.py), and in
+  the benchmarks. To keep XLA's own choice, name the flag in $XLA_FLAGS.
   """
   current = os.environ.get("XLA_FLAGS", "")
   extra = [

@@ -1,9 +1,9 @@
 """XLA:CPU flags a model's training runs faster with (CPU backend only)."""
 
-# model.name -> its flags. XLA:CPU's concurrency-optimised scheduler lets independent
-# operations run side by side; for DCGAN these are convolutions (D's passes
-# over the real and the fake batch) that then compete for the same cores and
-# caches: with it off, DCGAN's iteration measured 5-12% faster on 2 cores,
+# model.name -> its flags. XLA:CPU's concurrency-optimised scheduler lets
+# independent operations run side by side; for DCGAN these are convolutions (D's
+# passes over the real and the fake batch) that then compete for the same cores
+# and caches: with it off, DCGAN's iteration measured 5-12% faster on 2 cores,
 # while the MLP GAN (8-15%) and BEGAN (5%) were slower without it
 # (benchmarks/BENCHMARKS.md).
 _BY_MODEL = {

@@ -35,9 +35,9 @@ def get_config() -> ml_collections.ConfigDict:
   # a hash of the image); 'none' for noise-to-image models.
   config.data.pairs = "none"
   config.data.tfds_data_dir = ml_collections.config_dict.placeholder(str)
-  # Train on a fixed subset: the first num_examples of a permutation of
-  # the split drawn with subset_seed (the same subset whatever config.seed);
-  # 0 = all of it. The limited-data experiments (docs/results.md) use 600 and 6,000.
+  # Train on a fixed subset: the first num_examples of a permutation of the
+  # split drawn with subset_seed (the same subset whatever config.seed); 0 = all
+  # of it. The limited-data experiments (docs/results.md) use 600 and 6,000.
   config.data.num_examples = 0
   config.data.subset_seed = 0
   config.data.num_threads = 2  # grain reader threads.
@@ -105,15 +105,16 @@ def get_config() -> ml_collections.ConfigDict:
   # Koyama 2018) | 'acgan' (auxiliary classifier D, Odena et al. 2017).
   config.model.conditioning = "none"
   config.model.num_classes = 10  # Labels 0..num_classes-1 (when conditioned).
-  # InfoGAN codes joined to z, recovered by a Q head on D (jaxgan/gan/latent.py):
-  # one categorical code with this many categories (0 = none), and this many
-  # continuous U(-1, 1) codes.
+  # InfoGAN codes joined to z, recovered by a Q head on D
+  # (jaxgan/gan/latent.py): one categorical code with this many categories (0 =
+  # none), and this many continuous U(-1, 1) codes.
   config.model.info_categorical = 0
   config.model.info_continuous = 0
 
   config.loss = ml_collections.ConfigDict()
   # 'minimax' | 'non_saturating' | 'wgan' | 'wgan_gp' | 'least_squares' |
-  # 'dragan' | 'hinge' | 'relativistic_average' | 'began' (jaxgan/gan/losses.py).
+  # 'dragan' | 'hinge' | 'relativistic_average' | 'began'
+  # (jaxgan/gan/losses.py).
   config.loss.name = "non_saturating"
   config.loss.label_smoothing = (
       0.0  # One-sided (real target 1 - s); BCE losses.
@@ -203,10 +204,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.dtype = "float32"
 
   # Quality metrics during training; for the 2-D toys: modes covered,
-  # high-quality fraction and reverse KL (jaxgan/metrics/modes.py).
-  # Images: FD, KID, classifier score, precision/recall and class coverage
-  # with a domain classifier (python -m jaxgan.classifier; jaxgan/inference/evaluator.py)
-  # when eval.classifier (or $JAXGAN_CLASSIFIER) names its directory; the best
+  # high-quality fraction and reverse KL (jaxgan/metrics/modes.py). Images: FD,
+  # KID, classifier score, precision/recall and class coverage with a domain
+  # classifier (python -m jaxgan.classifier; jaxgan/inference/evaluator.py) when
+  # eval.classifier (or $JAXGAN_CLASSIFIER) names its directory; the best
   # checkpoint by eval.primary is kept in <workdir>/best/.
   config.eval = ml_collections.ConfigDict()
   config.eval.every_steps = 0  # 0 = only at the end of training.
@@ -223,12 +224,13 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.reference_split = (
       "test"  # Real images the samples are compared with.
   )
-  # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' | 'classifier_score'.
+  # 'fd' | 'kid' (lower is better) | 'precision' | 'recall' |
+  # 'classifier_score'.
   config.eval.primary = "fd"
   # Log D's mean output on fixed batches of training reals, held-out reals
-  # (eval.reference_split) and generated images every
-  # train.log_every_steps (d_out_train, d_out_heldout, d_out_fake): the
-  # ADA paper's Fig. 1, D memorising its training set (jaxgan/inference/overfitting.py).
+  # (eval.reference_split) and generated images every train.log_every_steps
+  # (d_out_train, d_out_heldout, d_out_fake): the ADA paper's Fig. 1, D
+  # memorising its training set (jaxgan/inference/overfitting.py).
   config.eval.d_overfitting = False
 
   # Progressive growing (model.name='progan'; jaxgan/gan/progressive.py): stages

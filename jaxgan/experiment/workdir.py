@@ -4,8 +4,9 @@ The one module that knows the workdir's layout and the compatibility of a
 saved config with the current code:
 
 - `config.json` holds the config a run started with; `load_config` lays it
-  over the current defaults (jaxgan/experiment/defaults.py), so keys added since the run
-  was saved take their default and nobody needs `config.get(key, default)`.
+  over the current defaults (jaxgan/experiment/defaults.py), so keys added since
+  the run was saved take their default and nobody needs
+  `config.get(key, default)`.
 - `check` compares a resuming run's config with the saved one: changed keys
   are reported, and a change to a key that fixes the shapes of the saved state
   (`SHAPE_KEYS`) is refused, since its checkpoints could not be restored.

@@ -1,10 +1,10 @@
 """The device's side of the non-finite checks: which quantities, as bit masks.
 
-Every update of the training step (jaxgan/gan/updates.py) checks the quantities in
-CHECKED for NaN or Inf, as one int32 bit mask agreed by all devices
-(`mask`); `record` keeps the first and last bad iterations in
-`TrainState.health`, and with `train.on_nonfinite='skip'` `keep_if` leaves
-the state as it was. jaxgan/run/health.py reads the record on the host.
+Every update of the training step (jaxgan/gan/updates.py) checks the quantities
+in CHECKED for NaN or Inf, as one int32 bit mask agreed by all devices (`mask`);
+`record` keeps the first and last bad iterations in `TrainState.health`, and
+with `train.on_nonfinite='skip'` `keep_if` leaves the state as it was.
+jaxgan/run/health.py reads the record on the host.
 """
 
 import jax

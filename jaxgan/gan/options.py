@@ -34,8 +34,8 @@ class StepOptions:
     acgan_weight: weight of ACGAN's class cross-entropy in both losses.
     info_weight: InfoGAN's lambda: D (its Q head) and G both subtract
       lambda * L_I (latent.information) from their losses.
-    skip_nonfinite: an update with a NaN or Inf in a `nonfinite.CHECKED` quantity
-      leaves the parameters, optimizer and batch statistics as they were
+    skip_nonfinite: an update with a NaN or Inf in a `nonfinite.CHECKED`
+      quantity leaves the parameters, optimizer and batch statistics as they were
       (`train.on_nonfinite='skip'`); by default it is applied and the host
       stops training at the next log or checkpoint step.
     drift: weight of ProGAN's drift term, drift * E[D(x)^2] on real

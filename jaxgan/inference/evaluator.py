@@ -1,8 +1,8 @@
 """Image quality of a generator, measured with a feature extractor.
 
-`Evaluator` holds the extractor (`eval.extractor`: the domain classifier or
-the FID Inception; jaxgan/metrics/extractors.py) and the reference statistics of real
-images, and turns a train state into metrics:
+`Evaluator` holds the extractor (`eval.extractor`: the domain classifier or the
+FID Inception; jaxgan/metrics/extractors.py) and the reference statistics of
+real images, and turns a train state into metrics:
 
 - `fd`: the Frechet distance between the extractor's features of generated
   and real images ("FD-<dataset>"; FID when the extractor is Inception);

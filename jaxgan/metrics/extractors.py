@@ -3,15 +3,15 @@
 `eval.extractor` picks one:
 
 - 'classifier': a domain classifier trained by jaxgan itself
-  (`python -m jaxgan.classifier`; jaxgan/metrics/feature_net_training.py), read from a
-  directory holding `classifier.msgpack` (its parameters) and
-  `classifier.json` (architecture, data protocol, accuracy, the weights'
-  SHA-256 and reference values). Its 128-d penultimate activations are the
-  features of "FD-<dataset>"; its logits give the classifier score. The
-  package ships the classifiers in `jaxgan/assets/classifiers/` (Fashion-MNIST
-  at 32x32, zero-padded): a run whose data is the one a shipped classifier
-  was trained for (the same preprocessing, and the same test split by
-  fingerprint) uses it when it names none.
+  (`python -m jaxgan.classifier`; jaxgan/metrics/feature_net_training.py), read
+  from a directory holding `classifier.msgpack` (its parameters) and
+  `classifier.json` (architecture, data protocol, accuracy, the weights' SHA-256
+  and reference values). Its 128-d penultimate activations are the features of
+  "FD-<dataset>"; its logits give the classifier score. The package ships the
+  classifiers in `jaxgan/assets/classifiers/` (Fashion-MNIST at 32x32,
+  zero-padded): a run whose data is the one a shipped classifier was trained for
+  (the same preprocessing, and the same test split by fingerprint) uses it when
+  it names none.
 - 'inception': the FID Inception (jaxgan/models/inception.py) with weights
   converted from pytorch-fid's file (jaxgan/metrics/inception_port.py).
 

@@ -4,12 +4,12 @@
 jaxgan/models/feature_net.py on the `train` split of a labelled image source
 (images preprocessed exactly as the GAN sees them: `data.image_size`,
 `data.preprocess`, ...), reports its accuracy on the `test` split, and writes
-`<workdir>/classifier.msgpack` (the parameters) and
-`<workdir>/classifier.json` (architecture, data protocol, accuracy, the
-weights' SHA-256 and reference values), which jaxgan/metrics/extractors.py reads.
-The reference values are the FD between train and test images (what a
-perfect generator would get) and the FD of uniform noise images against the
-test images. The command line is `python -m jaxgan.classifier`.
+`<workdir>/classifier.msgpack` (the parameters) and `<workdir>/classifier.json`
+(architecture, data protocol, accuracy, the weights' SHA-256 and reference
+values), which jaxgan/metrics/extractors.py reads. The reference values are the
+FD between train and test images (what a perfect generator would get) and the FD
+of uniform noise images against the test images. The command line is `python -m
+jaxgan.classifier`.
 """
 
 import hashlib

@@ -9,11 +9,11 @@ SHA-256). jaxgan cannot download it here; on a machine that has it:
   python -m jaxgan.inception_weights --src=pt_inception-2015-12-05-6726825d.pth \
       --out=inception_fid.msgpack
 
-writes the Flax variables of `jaxgan.models.inception.InceptionV3` (conv
-kernels OIHW -> HWIO, batch-norm scale/bias/mean/var, the 2048 x 1008 fc) as
-a msgpack file with a `.json` beside it (source file, its SHA-256, the
-converted file's SHA-256) with `write`. Point `eval.inception` (or $JAXGAN_INCEPTION) at
-the .msgpack and set `eval.extractor='inception'` to log FID and IS.
+writes the Flax variables of `jaxgan.models.inception.InceptionV3` (conv kernels
+OIHW -> HWIO, batch-norm scale/bias/mean/var, the 2048 x 1008 fc) as a msgpack
+file with a `.json` beside it (source file, its SHA-256, the converted file's
+SHA-256) with `write`. Point `eval.inception` (or $JAXGAN_INCEPTION) at the
+.msgpack and set `eval.extractor='inception'` to log FID and IS.
 """
 
 import hashlib
