@@ -9,7 +9,6 @@ import pytest
 from configs import paper_losses
 from jaxgan import models
 from jaxgan.experiment import builder as experiment
-from jaxgan.models import conditioning
 from jaxgan.data import sources
 from jaxgan.experiment.checks import validate_config
 from tests.conftest import ROOT
@@ -76,12 +75,12 @@ def test_config_loads_and_validates(path, arg):
       node = node[part]
   # As on one device (the toy configs' batch of 100 gives minibatch-stddev
   # groups of 4 there; on 4 devices validate_config asks for another batch).
-  validate_config(config, num_devices=1)
+  pieces = validate_config(config, num_devices=1)
   assert path.read_text().count("python -m jaxgan.main") >= 1  # Launch line.
-  generator, _ = models.get_models(config)
-  cond = conditioning.from_config(config)
+  cond = pieces.cond
+  generator, _ = models.get_models(config, cond, spec=pieces.spec)
   # Noise and codes, or an image-to-image model's source image.
-  z = jnp.zeros((1, *experiment.g_input_shape(config, cond)))
+  z = jnp.zeros((1, *experiment.g_input_shape(config, cond, pieces.data_shape)))
   kwargs = {"labels": jnp.zeros((1,), jnp.int32)} if cond.labelled else {}
   shape = jax.eval_shape(
       lambda: generator.apply(

@@ -256,9 +256,9 @@ KERNEL_GRAD_CHUNKS = 4
 
 def kernel_grad_xla_chunked(x: jax.Array, dy: jax.Array) -> jax.Array:
   """`kernel_grad_xla` summed over KERNEL_GRAD_CHUNKS slices of the batch:
-  the same sum in another order. On a Zen 4 EPYC 12-31% faster than one
-  call, and 1.5-2.1x faster than the space-to-depth matmuls, on DCGAN-64's
-  inner layers in isolation (benchmarks/BENCHMARKS.md)."""
+  the same sum in another order. On a Zen 4 EPYC faster than one call and
+  than the space-to-depth matmuls on DCGAN-64's inner layers
+  (benchmarks/BENCHMARKS.md)."""
   n = x.shape[0]
   k = max(d for d in range(1, KERNEL_GRAD_CHUNKS + 1) if n % d == 0)
   m = n // k
