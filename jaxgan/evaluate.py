@@ -99,7 +99,7 @@ def _open(
       if classifier
       else config.eval.extractor
   )
-  path = inception or classifier or extractors.extractor_path(config)
+  path = inception or classifier or run.experiment.extractor_path
   if not path and not run.experiment.image_to_image:
     raise UserError(
         "no feature extractor: give --classifier=DIR (train one "
