@@ -4,8 +4,11 @@
 (an unknown or mistyped `--config.a.b=v`, a missing or failing config file, a
 missing required flag) and `UserError`s raised by `main` are printed as one
 line, `error: <what and how to fix it>`, with exit status 2; a non-finite
-loss stops training with exit status 3. Any other exception is a bug and
-keeps its traceback.
+loss stops training with exit status 3; an output of the run that could not
+be written (`WriteError`: a full disk, a quota, a read-only file system)
+with exit status 4, the line naming the file, the error and the checkpoint
+the same command resumes from. Any other exception is a bug and keeps its
+traceback.
 """
 
 import pathlib
@@ -16,12 +19,13 @@ from typing import Callable, NoReturn
 from absl import app, flags, logging
 
 from jaxgan.core import runtime
-from jaxgan.core.errors import UserError
+from jaxgan.core.errors import UserError, WriteError
 
 FLAGS = flags.FLAGS
 
 EXIT_USER_ERROR = 2
 EXIT_NON_FINITE = 3
+EXIT_WRITE_ERROR = 4
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
@@ -171,5 +175,7 @@ def run(main: Callable[[list[str]], None]) -> None:
       fail(str(e))
     except FloatingPointError as e:
       fail(str(e), EXIT_NON_FINITE)
+    except WriteError as e:
+      fail(str(e), EXIT_WRITE_ERROR)
 
   app.run(wrapped, flags_parser=parse_flags)

@@ -2,8 +2,9 @@
 
 Config fields are overridden with --config.a.b=v (ml_collections config_flags).
 User errors (bad flags, config, data, workdir or checkpoints) print one line
-and exit with status 2, a non-finite loss with status 3 (jaxgan/cli.py); the
-loop itself lives in jaxgan/run/train.py.
+and exit with status 2, a non-finite loss with status 3, an output that
+cannot be written (a full disk) with status 4 (jaxgan/cli.py); the loop
+itself lives in jaxgan/run/train.py.
 """
 
 from absl import flags

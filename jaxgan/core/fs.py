@@ -36,7 +36,11 @@ def write_bytes(p: str | os.PathLike, data: bytes) -> None:
     target.write_bytes(data)
     return
   tmp = path(os.fspath(p) + ".tmp")
-  tmp.write_bytes(data)
+  try:
+    tmp.write_bytes(data)
+  except OSError:  # A full disk: no half-written file stays.
+    tmp.unlink(missing_ok=True)
+    raise
   os.replace(tmp, target)
 
 

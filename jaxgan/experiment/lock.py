@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from jaxgan.core import fs
-from jaxgan.core.errors import UserError
+from jaxgan.core.errors import UserError, WriteError, writing
 
 LOCK = "lock.json"
 HEARTBEAT_SECONDS = 30.0
@@ -157,8 +157,12 @@ class WorkdirLock:
             f"{describe(holder) if holder else 'unreadable lock file'})"
         )
         continue
-      with os.fdopen(fd, "wb") as f:
-        f.write(self._record())
+      try:
+        with writing(self.path), os.fdopen(fd, "wb") as f:
+          f.write(self._record())
+      except WriteError:  # A full disk: no half-written lock stays.
+        os.remove(self.path)
+        raise
       self._thread = threading.Thread(
           target=self._beat, name="jaxgan-workdir-lock", daemon=True
       )

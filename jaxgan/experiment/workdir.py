@@ -24,7 +24,7 @@ import ml_collections
 
 from jaxgan.core import fs, runtime
 from jaxgan.experiment import checkpoint, defaults, builder as experiment
-from jaxgan.core.errors import UserError, os_errors
+from jaxgan.core.errors import UserError, os_errors, writing
 
 CONFIG = "config.json"
 CHECKPOINTS = "checkpoints"
@@ -170,10 +170,11 @@ def create(workdir: str) -> None:
 
 
 def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  fs.write_bytes(
-      os.path.join(workdir, CONFIG),
-      json.dumps(_as_dict(config), indent=2, sort_keys=True).encode(),
-  )
+  with writing(os.path.join(workdir, CONFIG)):
+    fs.write_bytes(
+        os.path.join(workdir, CONFIG),
+        json.dumps(_as_dict(config), indent=2, sort_keys=True).encode(),
+    )
 
 
 def make_checkpointer(config, workdir: str) -> checkpoint.Checkpointer:

@@ -2,6 +2,7 @@
 
 from jaxgan import metrics
 from jaxgan.core import runtime
+from jaxgan.core.errors import writing
 from jaxgan.experiment import checkpoint
 
 
@@ -16,9 +17,10 @@ class BestCheckpoint:
     self.key = primary
     self.lower = metrics.PRIMARY[primary]
     self.value = None
-    self._ckpt = checkpoint.Checkpointer(
-        directory, every_steps=1, max_to_keep=1
-    )
+    with writing(directory):
+      self._ckpt = checkpoint.Checkpointer(
+          directory, every_steps=1, max_to_keep=1
+      )
     step = self._ckpt.latest_step()
     info = self._ckpt.info(step) if step is not None else None
     if info is not None:

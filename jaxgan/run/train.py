@@ -8,6 +8,7 @@ the same step count and data order.
 
 import contextlib
 import math
+import sys
 
 import jax
 import ml_collections
@@ -22,9 +23,9 @@ from jaxgan.experiment import workdir as workdir_lib
 from jaxgan.gan import state as state_lib
 from jaxgan.inference import overfitting
 from jaxgan.run import writers
-from jaxgan.experiment.checkpoint import Checkpointer
+from jaxgan.experiment.checkpoint import Checkpointer, last_complete_step
 from jaxgan.data import pipeline
-from jaxgan.core.errors import UserError, os_errors
+from jaxgan.core.errors import UserError, WriteError, os_errors
 from jaxgan.experiment.builder import Experiment
 from jaxgan.run.outputs import Outputs, make_outputs
 from jaxgan.run.signals import StopRequest
@@ -50,7 +51,9 @@ class _Saver:
     return self.health.check(state, step, self.last_saved)
 
   def save(self, state, step: int, force: bool = False) -> None:
-    """Saves `step` when due (or forced), after checking the state."""
+    """Saves `step` when due (or forced), after checking the state; first
+    raises `WriteError` when an asynchronous save has failed."""
+    self.checkpointer.check()
     if self.checkpointer.due(step, force):
       self.check(state, step)
       self.checkpointer.save(step, state, force=force)
@@ -109,7 +112,7 @@ def train_and_evaluate(
     state = exp.initial_state()
   # Nothing in the workdir has been written before this point.
   workdir_lib.create(workdir)
-  with _workdir_lock(workdir):
+  with _resumable(workdir), _workdir_lock(workdir):
     if new_config and runtime.is_writer():
       workdir_lib.write_config(config, workdir)
     if checkpointer is None:
@@ -138,9 +141,33 @@ def train_and_evaluate(
       try:
         return _loop(exp, state, source, saver, outputs, stop)
       finally:
-        checkpointer.close()
-        outputs.close()
-        writer.close()
+        _close_all(checkpointer.close, outputs.close, writer.close)
+
+
+@contextlib.contextmanager
+def _resumable(workdir: str):
+  """A `WriteError` inside (an output that could not be written) gets the
+  complete checkpoint that the same command resumes from."""
+  try:
+    yield
+  except WriteError as e:
+    directory = workdir_lib.checkpoints_dir(workdir)
+    raise e.resuming(last_complete_step(directory)) from None
+
+
+def _close_all(*closers) -> None:
+  """Calls every closer, even after one fails, so that no file is left to
+  be flushed (and fail again) at exit; the first error is raised unless
+  another is already on its way out (the first error wins)."""
+  leaving = sys.exc_info()[1]
+  first = None
+  for close in closers:
+    try:
+      close()
+    except Exception as e:  # pylint: disable=broad-except
+      first = first or e
+  if first is not None and leaving is None:
+    raise first
 
 
 @contextlib.contextmanager
