@@ -91,13 +91,13 @@ def _open(
         step,
         subdir=workdir_lib.BEST if best else workdir_lib.CHECKPOINTS,
     )
-  config = run.config
+  settings = run.experiment.eval
   kind = (
       "inception"
       if inception
       else "classifier"
       if classifier
-      else config.eval.extractor
+      else settings.extractor
   )
   path = inception or classifier or run.experiment.extractor_path
   if not path and not run.experiment.image_to_image:
@@ -110,12 +110,12 @@ def _open(
   evaluator = evaluation.Evaluator(
       run.experiment,
       extractors.make_extractor(
-          kind, path, inception_protocol or config.eval.inception_protocol
+          kind, path, inception_protocol or settings.inception_protocol
       )
       if path
       else None,
       num_samples=num_samples,
-      reference_split=config.eval.reference_split,
+      reference_split=settings.reference_split,
       log=lambda *a: None,
   )
   return run, evaluator
@@ -147,15 +147,15 @@ def _evaluate_run(
       inception=inception,
       inception_protocol=inception_protocol,
   )
-  latent.check_truncation(truncation, run.config.model.noise)
-  config = run.config
-  ema = config.model.ema_decay > 0 and not raw
+  exp = run.experiment
+  latent.check_truncation(truncation, exp.options.noise)
+  ema = exp.has_ema and not raw
   t1 = time.perf_counter()
   metrics = evaluator(run.state, ema=ema, truncation=truncation)
   codes = evaluation.code_accuracy(
-      run.experiment,
+      exp,
       num_samples=num_samples,
-      reference_split=config.eval.reference_split,
+      reference_split=exp.eval.reference_split,
   )
   if codes is not None:
     metrics["info_accuracy"] = codes(run.state)
@@ -205,8 +205,10 @@ def _truncation_sweep(
       inception_protocol=inception_protocol,
   )
   for value in values:  # All of them before the first evaluation.
-    latent.check_truncation(value, run.config.model.noise, "--truncation_sweep")
-  ema = run.config.model.ema_decay > 0 and not raw
+    latent.check_truncation(
+        value, run.experiment.options.noise, "--truncation_sweep"
+    )
+  ema = run.experiment.has_ema and not raw
   rows = []
   for value in values:
     metrics = evaluator(run.state, ema=ema, truncation=value)

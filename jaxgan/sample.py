@@ -47,7 +47,6 @@ from absl import flags
 from jaxgan import cli
 from jaxgan.core import images
 from jaxgan.inference import views
-from jaxgan.data import sources
 from jaxgan.core.errors import UserError, os_errors
 from jaxgan.metrics import modes
 
@@ -155,7 +154,7 @@ def main(argv):
     print(f"wrote --mode={mode}: {len(picture.images)} images to {out}")
     return
   samples = views.samples(drawer, FLAGS.num, FLAGS.seed)
-  mixture = sources.toy_mixture(drawer.config.data)
+  mixture = drawer.experiment.mixture
   if out.endswith(".npy"):
     np.save(out, samples)
   elif mixture is not None:

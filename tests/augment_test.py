@@ -455,8 +455,8 @@ def test_the_step_shows_d_augmented_reals_and_fakes(overrides):
       0,
   )
   metrics = jax.device_get(metrics)
-  want = zoo_test._d_outside_the_step(exp, before, batch, 2)  # pylint: disable=protected-access
-  plain = zoo_test._d_outside_the_step(exp, before, batch, 2, augmented=False)  # pylint: disable=protected-access
+  want = zoo_test._d_outside_the_step(config, exp, before, batch, 2)  # pylint: disable=protected-access
+  plain = zoo_test._d_outside_the_step(config, exp, before, batch, 2, augmented=False)  # pylint: disable=protected-access
   for key, value in want.items():
     np.testing.assert_allclose(
         metrics[key], value, rtol=1e-4, atol=1e-6, err_msg=key

@@ -292,7 +292,7 @@ def test_slerp_keeps_the_norm_path_and_ends():
 
 def test_truncation_reaches_the_generator_and_the_cli(tmp_path, info_run):
   # Only z is truncated; the InfoGAN codes are drawn as without it.
-  z_dim = views.Drawer(str(info_run)).config.model.z_dim
+  z_dim = views.Drawer(str(info_run)).experiment.options.z_dim
   plain = views.Drawer(str(info_run)).inputs(7, 500)
   cut = views.Drawer(str(info_run), truncation=0.3).inputs(7, 500)
   assert np.abs(plain[:, :z_dim]).max() > 2.0

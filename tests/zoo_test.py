@@ -213,14 +213,13 @@ def test_impossible_combinations_are_refused(combination):
     validate_config(_config(*combination), num_devices=2)
 
 
-def _d_outside_the_step(exp, state, batch, num_devices, augmented=True):
+def _d_outside_the_step(config, exp, state, batch, num_devices, augmented=True):
   """The logged d_loss, d_real and d_fake of step 0 recomputed without the
   step's code: per device, G's output on its slice of the global noise and
   D's outputs on the real and the generated slice (augmented as the config
   says, with the per-sample keys of step.sample_keys, unless not
   `augmented`), with the step's keys (fold_in(key, step), then the update
-  index, then the device)."""
-  config = exp.config
+  index, then the device); `config` is the one `exp` was built from."""
   aug = augment_lib.from_config(config)
   key = jax.random.fold_in(state.key, 0)
   z_key, drop_key = jax.random.split(jax.random.fold_in(key, 0))
@@ -328,7 +327,7 @@ def test_one_step(arch, loss, reg):
   penalty = REGULARIZERS[reg].get("penalty.name") or losses.LOSSES[loss].penalty
   assert ("d_penalty" in metrics) == bool(penalty)
   # The logged loss and outputs are D's on this batch and this noise.
-  for key, value in _d_outside_the_step(exp, before, batch, 2).items():
+  for key, value in _d_outside_the_step(config, exp, before, batch, 2).items():
     np.testing.assert_allclose(
         metrics[key], value, rtol=1e-4, atol=1e-6, err_msg=key
     )

@@ -27,6 +27,7 @@ import io
 from typing import Any, Iterator, Sequence
 
 import grain
+import ml_collections
 import numpy as np
 from PIL import Image
 
@@ -279,11 +280,17 @@ def make_iterator(
   return iter(it_ds.batch(steps_per_iteration, drop_remainder=True))
 
 
+def with_split(data_config, split: str) -> ml_collections.ConfigDict:
+  """A mutable copy of a data block (frozen or not) that reads `split`."""
+  cfg = ml_collections.FrozenConfigDict(data_config).as_configdict()
+  cfg.split = split
+  return cfg
+
+
 def load_split(data_config, split: str) -> tuple[np.ndarray, np.ndarray]:
   """All (uint8 images, int32 labels) of a split, preprocessed as for the GAN
   (the domain classifier's data, and evaluation's reference images)."""
-  cfg = data_config.copy_and_resolve_references()
-  cfg.split = split
+  cfg = with_split(data_config, split)
   source = sources.get_source(cfg)
   fn = preprocess_for(cfg)
   examples = [source[i] for i in range(len(source))]

@@ -25,11 +25,10 @@ from jaxgan.gan import progressive
 from jaxgan.core import runtime
 from jaxgan.gan import regularizers
 from jaxgan.core.errors import UserError
-from jaxgan.experiment import checks
+from jaxgan.experiment import checks, settings
 from jaxgan.gan import state as state_lib
 from jaxgan.gan import options as options_lib
 from jaxgan.gan import programs
-from jaxgan.data import sources
 from jaxgan.models import conditioning, progan
 
 
@@ -37,8 +36,13 @@ from jaxgan.models import conditioning, progan
 class Experiment:
   """Everything a config makes, computed once.
 
+  Nothing after build reads the raw config: its pieces are resolved here,
+  and the few fields the loop, the outputs and the evaluators read are the
+  settings (jaxgan/experiment/settings.py).
+
   Attributes:
-    config: the (validated) config it was built from.
+    config_json: the (validated) config it was built from, as JSON: what
+      the workdir's config.json holds (experiment/workdir.py).
     mesh: the devices it runs on.
     spec: the model's registry entry (models.MODELS).
     generator, discriminator: the Linen modules.
@@ -53,6 +57,11 @@ class Experiment:
     augmentation: what D's inputs go through (augment.Augment).
     extractor_path: the weights of eval.extractor, or None (no feature-based
       evaluation).
+    data_config: the config's data block, frozen: what the data layer
+      (jaxgan/data/) reads; nothing else reads its fields.
+    train, data, eval, checkpoint, summary: the settings
+      (experiment/settings.py) of the loop, the data, evaluation, the
+      checkpoints and the start-up lines.
     abstract_state: the train state's shapes, dtypes and shardings
       (`jax.ShapeDtypeStruct`s; nothing computed): a restore target, and
       what ahead-of-time compilation needs.
@@ -61,7 +70,7 @@ class Experiment:
     schedule: a progressive run's stages (progressive.Schedule), or None.
   """
 
-  config: ml_collections.ConfigDict
+  config_json: str
   mesh: Mesh
   spec: models.ModelSpec
   generator: nn.Module
@@ -76,6 +85,12 @@ class Experiment:
   mixture: Any
   augmentation: augment.Augment
   extractor_path: str | None
+  data_config: ml_collections.FrozenConfigDict
+  train: settings.Train
+  data: settings.Data
+  eval: settings.Eval
+  checkpoint: settings.Checkpoint
+  summary: settings.Summary
   abstract_state: Any
   train_step: Callable
   schedule: progressive.Schedule | None
@@ -84,12 +99,18 @@ class Experiment:
   @property
   def points(self) -> bool:
     """The 2-D toys: G draws points, not images."""
-    return sources.is_toy(self.config.data)
+    return self.mixture is not None
 
   @property
   def input_dim(self) -> int:
     """Width of G's input: noise and InfoGAN codes."""
-    return latent.input_dim(self.config.model.z_dim, self.cond)
+    return latent.input_dim(self.options.z_dim, self.cond)
+
+  @property
+  def has_ema(self) -> bool:
+    """G's parameters have an EMA (model.ema_decay > 0; else the EMA equals
+    the raw generator)."""
+    return self.options.ema_decay > 0
 
   @property
   def image_to_image(self) -> bool:
@@ -104,7 +125,7 @@ class Experiment:
 
   def initial_state(self) -> state_lib.TrainState:
     """The train state of step 0 from `config.seed`, replicated on the mesh."""
-    return self._init(jax.random.PRNGKey(self.config.seed))
+    return self._init(jax.random.PRNGKey(self.train.seed))
 
   def stage_at(self, step: int):
     """A progressive run's stage at `step` (None for other runs)."""
@@ -192,6 +213,21 @@ def _stage_variant(resolution: int):
   return variant
 
 
+def _conv_impl(name: str, mesh: Mesh) -> str:
+  """model.conv_impl `name` resolved for `mesh`'s backend
+  (runtime.conv_impl); 'tuned' times the forms here, so only on this
+  machine's devices."""
+  platform = runtime.platform(mesh)
+  conv_impl = runtime.conv_impl(name, platform)
+  if conv_impl == "tuned" and platform != jax.local_devices()[0].platform:
+    raise UserError(
+        f"model.conv_impl='tuned' times the forms on this machine's "
+        f"{jax.local_devices()[0].platform} devices, not on {platform}; use "
+        f"model.conv_impl='auto' or 'xla'"
+    )
+  return conv_impl
+
+
 def build(
     config: ml_collections.ConfigDict,
     mesh: Mesh,
@@ -208,14 +244,7 @@ def build(
   """
   pieces = checks.validate_config(config, mesh.size)
   spec, cond, loss = pieces.spec, pieces.cond, pieces.loss
-  platform = runtime.platform(mesh)
-  conv_impl = runtime.conv_impl(config.model.conv_impl, platform)
-  if conv_impl == "tuned" and platform != jax.local_devices()[0].platform:
-    raise UserError(
-        f"model.conv_impl='tuned' times the forms on this machine's "
-        f"{jax.local_devices()[0].platform} devices, not on {platform}; use "
-        f"model.conv_impl='auto' or 'xla'"
-    )
+  conv_impl = _conv_impl(config.model.conv_impl, mesh)
   build_options = models.BuildOptions(
       bn_axis_name=runtime.AXIS if config.model.bn_cross_device else None,
       conv_impl=conv_impl,
@@ -267,7 +296,7 @@ def build(
       log=log,
   )
   return Experiment(
-      config=config,
+      config_json=config.to_json_best_effort(),
       mesh=mesh,
       spec=spec,
       generator=generator,
@@ -282,6 +311,12 @@ def build(
       mixture=pieces.mixture,
       augmentation=pieces.augmentation,
       extractor_path=pieces.extractor_path,
+      data_config=ml_collections.FrozenConfigDict(config.data),
+      train=settings.Train.from_config(config),
+      data=settings.Data.from_config(config),
+      eval=settings.Eval.from_config(config),
+      checkpoint=settings.Checkpoint.from_config(config),
+      summary=settings.Summary.from_config(config),
       abstract_state=abstract_state,
       train_step=train_step,
       schedule=schedule,

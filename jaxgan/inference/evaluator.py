@@ -116,11 +116,11 @@ def pair_targets(exp: Experiment, num: int) -> np.ndarray:
   """uint8 targets of an image-to-image run's sample grids: `num` fixed
   images of eval.reference_split, or of the training split when the source
   has no such split."""
-  data, split = exp.config.data, exp.config.eval.reference_split
+  data, split = exp.data_config, exp.eval.reference_split
   try:
     return reference_images(data, split, num)[0]
   except UserError:
-    return reference_images(data, data.split, num)[0]
+    return reference_images(data, exp.data.split, num)[0]
 
 
 def reference_images(
@@ -149,7 +149,7 @@ class Evaluator:
       log: Callable[[str], None] = print,
   ):
     self.exp, self.extractor = exp, extractor
-    self.source = exp.config.data.source
+    self.source = exp.data.source
     if extractor is not None:
       self.extractor.check_images(
           exp.data_shape, "the run's images (data.image_size, channels)"
@@ -159,7 +159,7 @@ class Evaluator:
     self.num_samples = num_samples
     self.reference_split = reference_split
     images, self.real_labels = reference_images(
-        exp.config.data, reference_split, num_samples
+        exp.data_config, reference_split, num_samples
     )
     self.num_reference = len(images)
     if extractor is not None:
@@ -177,7 +177,7 @@ class Evaluator:
       self.floor = self.metrics_of(generate.baseline(exp, self.sources))
       self.floor_split = reference_split
       floor = (
-          f"; the baseline ({BASELINES[exp.config.data.pairs]}) scores "
+          f"; the baseline ({BASELINES[exp.options.pairs]}) scores "
           + describe(self.floor, self.fd_label)
       )
     else:
@@ -206,7 +206,7 @@ class Evaluator:
     split = "train" if self.reference_split != "train" else "test"
     try:
       images, _ = reference_images(
-          self.exp.config.data, split, self.num_samples
+          self.exp.data_config, split, self.num_samples
       )
     except UserError:
       return None, None
@@ -349,7 +349,7 @@ class CodeAccuracy:
   ):
     self.classify = classify
     self.images, self.labels = reference_images(
-        exp.config.data, reference_split, num_samples
+        exp.data_config, reference_split, num_samples
     )
 
   def __call__(self, state, batch: int = 500) -> float:
@@ -388,7 +388,7 @@ def evaluator_for(
     return None
   extractor = (
       extractors.make_extractor(
-          exp.config.eval.extractor, path, exp.config.eval.inception_protocol
+          exp.eval.extractor, path, exp.eval.inception_protocol
       )
       if path
       else None

@@ -42,10 +42,10 @@ def inputs(
 ) -> np.ndarray:
   """(num, input_dim) generator inputs of `seed`: noise (truncated at
   `truncation`: latent.sample_noise), then InfoGAN codes."""
-  m = exp.config.model
+  o = exp.options
   return np.array(
       latent.draw(
-          jax.random.PRNGKey(seed), num, m.z_dim, m.noise, exp.cond, truncation
+          jax.random.PRNGKey(seed), num, o.z_dim, o.noise, exp.cond, truncation
       )
   )
 
@@ -53,14 +53,14 @@ def inputs(
 def sources(exp: Experiment, targets: np.ndarray) -> np.ndarray:
   """float32 source images (data.pairs) of uint8 target images, computed
   as the train step computes them from its real batch."""
-  name = exp.config.data.pairs
+  name = exp.options.pairs
   fn = jax.jit(lambda x: pairs.source_of(name, to_model_input(x)))
   return _in_batches(fn, targets)
 
 
 def baseline(exp: Experiment, source: np.ndarray) -> np.ndarray:
   """uint8 outputs of the task's trivial baseline (pairs.baseline)."""
-  name, size = exp.config.data.pairs, exp.config.data.image_size
+  name, size = exp.options.pairs, exp.data.image_size
   fn = jax.jit(lambda s: to_uint8(pairs.baseline(name, s, size)))
   return _in_batches(fn, source)
 
@@ -81,7 +81,7 @@ def pair_grid(
 ) -> np.ndarray:
   """A grid image of (source, output[, target]) tuples, `per_row` to a
   row; sources smaller than the targets shown in nearest-neighbour blocks."""
-  size = exp.config.data.image_size
+  size = exp.data.image_size
   shown = np.asarray(to_uint8(pairs.to_target_size(jnp.asarray(source), size)))
   columns = [shown, outputs] + ([] if targets is None else [targets])
   tiles = np.stack(columns, axis=1).reshape(-1, *outputs.shape[1:])

@@ -46,13 +46,11 @@ class Overfitting:
   def __init__(
       self, exp: Experiment, source, reference_split: str, num=NUM_IMAGES
   ):
-    config = exp.config
     # Whole packs of PacGAN's D on every device.
-    devices = exp.mesh.size * config.model.d_pack
+    devices = exp.mesh.size * exp.options.d_pack
     num = max(devices, num // devices * devices)
-    train_x, train_y = _first(source, config.data, num)
-    held = config.data.copy_and_resolve_references()
-    held.split = reference_split
+    train_x, train_y = _first(source, exp.data_config, num)
+    held = pipeline.with_split(exp.data_config, reference_split)
     held_x, held_y = _first(sources.get_source(held), held, num)
     n = min(len(train_x), len(held_x)) // devices * devices
     self.exp, self.num = exp, n  # Images per set.

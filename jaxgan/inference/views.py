@@ -35,14 +35,12 @@ class Drawer:
     """truncation: draw z from the normal truncated at it (BigGAN's
     truncation trick; normal noise only)."""
     run = workdir_lib.load_run(workdir, step)
-    self.config, self.experiment = run.config, run.experiment
+    self.experiment = run.experiment
     self.state, self.truncation = run.state, truncation
-    latent.check_truncation(truncation, self.config.model.noise)
+    latent.check_truncation(truncation, self.experiment.options.noise)
     self.cond = self.experiment.cond
     self.sampler = generate.Sampler(
-        self.experiment,
-        ema=self.config.model.ema_decay > 0,
-        batch_size=batch_size,
+        self.experiment, ema=self.experiment.has_ema, batch_size=batch_size
     )
 
   def inputs(self, seed: int, num: int) -> np.ndarray:
@@ -162,7 +160,7 @@ def traversal(
     drawer: Drawer, num: int, seed: int, code: str, steps: int, span: float
 ) -> Picture:
   """InfoGAN: vary one code across the columns, the rest fixed per row."""
-  cond, z_dim = drawer.cond, drawer.config.model.z_dim
+  cond, z_dim = drawer.cond, drawer.experiment.options.z_dim
   names = (["c1"] if cond.info_categorical else []) + [
       f"c{i + 1 + bool(cond.info_categorical)}"
       for i in range(cond.info_continuous)
@@ -257,7 +255,7 @@ def translations(
   output) pairs. Returns (uint8 outputs, grid image)."""
   exp = drawer.experiment
   if inputs:
-    source_shape = pairs.source_shape(exp.config.data.pairs, exp.data_shape)
+    source_shape = pairs.source_shape(exp.options.pairs, exp.data_shape)
     given = load_inputs(inputs, source_shape)
     source = given.astype(np.float32) / 127.5 - 1.0  # As the step's reals.
     outputs = drawer.images(source)

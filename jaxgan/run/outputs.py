@@ -47,7 +47,6 @@ class Outputs:
     return self.overfitting(state) if self.overfitting else {}
 
   def real_grid(self, source) -> None:
-    data = self.exp.config.data
     if self.exp.points:
       mixture = self.exp.mixture
       self.writer.image(
@@ -62,7 +61,7 @@ class Outputs:
       self.writer.image_grid(
           0,
           "real",
-          pipeline.preview(source, data, len(self.fixed_z)),
+          pipeline.preview(source, self.exp.data_config, len(self.fixed_z)),
           "real.png",
       )
 
@@ -132,7 +131,7 @@ class Outputs:
       )
     name = os.path.basename(os.path.normpath(self.writer.workdir))
     floor = self.evaluator.floor if self.evaluator is not None else None
-    self.writer.curves(f"{name} ({self.exp.config.model.name})", floor)
+    self.writer.curves(f"{name} ({self.exp.summary.model})", floor)
 
   def close(self) -> None:
     if self.best is not None:
@@ -147,19 +146,16 @@ def make_outputs(
     codes,
     overfitting=None,
 ) -> Outputs:
-  config = exp.config
   # Toys: a scatter of eval.num_samples points; images: a grid.
-  num = (
-      config.eval.num_samples if exp.points else config.train.num_sample_images
-  )
-  fixed_z, fixed_targets = generate.inputs(exp, config.seed + 1, num), None
+  num = exp.eval.num_samples if exp.points else exp.train.num_sample_images
+  fixed_z, fixed_targets = generate.inputs(exp, exp.train.seed + 1, num), None
   if exp.image_to_image:  # Held-out images' sources, and the images.
     fixed_targets = evaluation.pair_targets(exp, num)
     fixed_z = generate.sources(exp, fixed_targets)
   return Outputs(
       exp=exp,
       writer=writer,
-      sampler=generate.Sampler(exp, ema=config.model.ema_decay > 0),
+      sampler=generate.Sampler(exp, ema=exp.has_ema),
       fixed_z=fixed_z,
       fixed_targets=fixed_targets,
       fixed_labels=(
@@ -172,7 +168,7 @@ def make_outputs(
       best=(
           best_lib.BestCheckpoint(
               workdir_lib.checkpoints_dir(workdir, workdir_lib.BEST),
-              config.eval.primary,
+              exp.eval.primary,
           )
           if evaluator is not None
           else None

@@ -11,31 +11,30 @@ from jaxgan.experiment.builder import Experiment
 
 
 def regularizers(exp: Experiment) -> str:
-  """' + r1 penalty x10 + spectral norm ...' for the start-up line."""
-  config, cond = exp.config, exp.cond
+  """' + r1 penalty x10 + spectral norm ...' for the start-up line: what
+  the step applies (exp.options), named as the config names it."""
+  o, cond, named = exp.options, exp.cond, exp.summary
   parts = []
-  if config.penalty.name != "none":
+  if named.penalty != "none":
     parts.append(
-        f"{config.penalty.name} penalty x{config.penalty.weight:g}"
-        + (f" every {config.penalty.every}" if config.penalty.every > 1 else "")
+        f"{named.penalty} penalty x{o.penalty_weight:g}"
+        + (f" every {o.penalty_every}" if o.penalty_every > 1 else "")
     )
-  for key, label in (
-      ("weight_clip", "weight clip"),
-      ("label_smoothing", "label smoothing"),
-      ("feature_matching", "feature matching"),
+  for value, label in (
+      (o.weight_clip, "weight clip"),
+      (named.label_smoothing, "label smoothing"),
+      (o.feature_matching, "feature matching"),
   ):
-    if config.loss[key]:
-      parts.append(f"{label} {config.loss[key]:g}")
-  if config.loss.recon != "none":
-    kind = {"classifier": "classifier-feature"}.get(
-        config.loss.recon, config.loss.recon
-    )
-    parts.append(f"{kind} reconstruction x{config.loss.recon_weight:g}")
-  if config.loss.adv_weight != 1:
-    parts.append(f"adversarial loss x{config.loss.adv_weight:g}")
-  if config.model.d_spectral_norm:
+    if value:
+      parts.append(f"{label} {value:g}")
+  if o.recon != "none":
+    kind = {"classifier": "classifier-feature"}.get(o.recon, o.recon)
+    parts.append(f"{kind} reconstruction x{o.recon_weight:g}")
+  if o.adv_weight != 1:
+    parts.append(f"adversarial loss x{o.adv_weight:g}")
+  if named.d_spectral_norm:
     parts.append("spectral norm")
-  if config.model.d_minibatch_std:
+  if named.d_minibatch_std:
     parts.append("minibatch stddev")
   if cond.labelled:
     parts.append(f"{cond.mode} conditioning on {cond.num_classes} classes")
@@ -46,7 +45,7 @@ def regularizers(exp: Experiment) -> str:
     ]
     parts.append(
         f"InfoGAN codes ({' + '.join(c for c in codes if c)}) x"
-        f"{config.loss.info_weight:g}"
+        f"{o.info_weight:g}"
     )
   return "".join(f" + {p}" for p in parts)
 
@@ -61,21 +60,21 @@ def start(
     per_device_batch: int,
 ) -> None:
   """The start-up lines: devices and batches, model and loss, workdir."""
-  config = exp.config
+  train, named = exp.train, exp.summary
   runtime.log(
       f"jaxgan: {jax.device_count()} {jax.devices()[0].platform} "
       f"device(s) over {jax.process_count()} process(es); global "
-      f"batch {config.train.batch_size}, per process "
+      f"batch {train.batch_size}, per process "
       f"{per_process_batch}, per device {per_device_batch}; "
-      f"{config.train.d_steps} D step(s) per G step"
+      f"{train.d_steps} D step(s) per G step"
   )
   shape = "x".join(map(str, exp.data_shape))
   runtime.log(
-      f"model {config.model.name}: G "
+      f"model {named.model}: G "
       f"{state_lib.param_count(state.g_params):,} params, D "
       f"{state_lib.param_count(state.d_params):,} params; loss "
-      f"{config.loss.name}{regularizers(exp)}; data "
-      f"{config.data.source} ({num_examples:,} examples -> {shape})"
+      f"{named.loss}{regularizers(exp)}; data "
+      f"{exp.data.source} ({num_examples:,} examples -> {shape})"
   )
   runtime.log(
       f"workdir {fs.absolute(workdir)}: checkpoints/, samples/, "
@@ -96,9 +95,8 @@ class Progress:
   """The progress line of a log step, with the rate since the last one."""
 
   def __init__(self, exp: Experiment, start_step: int):
-    config = exp.config
-    self.num_steps = config.train.num_steps
-    self.images_per_step = config.train.d_steps * config.train.batch_size
+    self.num_steps = exp.train.num_steps
+    self.images_per_step = exp.train.d_steps * exp.train.batch_size
     # D's outputs are probabilities for the cross-entropy losses only.
     self.labels = (
         ("D(x)", "D(G(z))") if exp.loss.probability else ("D_real", "D_fake")

@@ -52,21 +52,21 @@ def compile_for(config, devices: list) -> dict:
   hosts = len({d.process_index for d in devices})
   mesh = Mesh(np.array(devices), (runtime.AXIS,))
   exp = experiment.build(config, mesh)
-  batch = config.train.batch_size
+  batch, d_steps = exp.train.batch_size, exp.train.d_steps
   per_host, per_device = runtime.batch_sizes(batch, count, hosts)
   dtype = np.float32 if exp.points else np.uint8
   sharding = runtime.batch_sharding(mesh)
 
   def batch_spec(global_batch: int):
     images = jax.ShapeDtypeStruct(
-        (config.train.d_steps, global_batch, *exp.data_shape),
+        (d_steps, global_batch, *exp.data_shape),
         dtype,
         sharding=sharding,
     )
     if not exp.cond.labelled:
       return images
     return images, jax.ShapeDtypeStruct(
-        (config.train.d_steps, global_batch), np.int32, sharding=sharding
+        (d_steps, global_batch), np.int32, sharding=sharding
     )
 
   programs = []
