@@ -7,11 +7,13 @@ saved config with the current code:
   over the current defaults (jaxgan/experiment/defaults.py), so keys added since
   the run was saved take their default and nobody needs
   `config.get(key, default)`.
-- `check` compares a resuming run's config with the saved one: changed keys
+- `check` compares a resuming run's config (its JSON,
+  `Experiment.config_json`) with the saved one: changed keys
   are reported, and a change to a key that fixes the shapes of the saved state
   (`SHAPE_KEYS`) is refused, since its checkpoints could not be restored.
 - `load_run` rebuilds a run's experiment and restores a checkpoint, for
-  `jaxgan.sample`, `jaxgan.evaluate` and the tests.
+  `jaxgan.sample`, `jaxgan.evaluate` and the tests; the saved config is
+  read here and by experiment.build only.
 """
 
 import dataclasses
@@ -24,6 +26,7 @@ import ml_collections
 
 from jaxgan.core import fs, runtime
 from jaxgan.experiment import checkpoint, defaults, builder as experiment
+from jaxgan.experiment import settings
 from jaxgan.core.errors import UserError, os_errors, writing
 
 CONFIG = "config.json"
@@ -117,8 +120,10 @@ def _as_dict(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return json.loads(config.to_json_best_effort())
 
 
-def check(config: ml_collections.ConfigDict, workdir: str) -> bool:
-  """Checks `workdir` without writing; returns whether config.json is new.
+def check(config_json: str, workdir: str) -> bool:
+  """Checks `workdir` for the config of JSON `config_json`
+  (Experiment.config_json) without writing; returns whether config.json
+  is new.
 
   On resume, changed keys are reported; changed shape keys are refused,
   since the checkpoints could not be restored into this model.
@@ -144,7 +149,7 @@ def check(config: ml_collections.ConfigDict, workdir: str) -> bool:
     if not path.exists():
       return True
     previous = _as_dict(overlay(defaults.get_config(), _read_saved(path)))
-  current = _as_dict(config)
+  current = json.loads(config_json)
   changed = sorted(_diff(previous, current))
   shape_changes = [k for k in changed if k in SHAPE_KEYS]
   if shape_changes:
@@ -169,30 +174,33 @@ def create(workdir: str) -> None:
     fs.path(workdir).mkdir(parents=True, exist_ok=True)
 
 
-def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+def write_config(config_json: str, workdir: str) -> None:
+  """<workdir>/config.json of the config of JSON `config_json`
+  (Experiment.config_json)."""
   with writing(os.path.join(workdir, CONFIG)):
     fs.write_bytes(
         os.path.join(workdir, CONFIG),
-        json.dumps(_as_dict(config), indent=2, sort_keys=True).encode(),
+        json.dumps(json.loads(config_json), indent=2, sort_keys=True).encode(),
     )
 
 
-def make_checkpointer(config, workdir: str) -> checkpoint.Checkpointer:
-  """The run's rolling checkpoints, as `config.checkpoint` says."""
+def make_checkpointer(
+    checkpoints: settings.Checkpoint, workdir: str
+) -> checkpoint.Checkpointer:
+  """The run's rolling checkpoints, as `checkpoint.*` says."""
   with os_errors(f"--workdir={workdir}"):
     return checkpoint.Checkpointer(
         checkpoints_dir(workdir),
-        every_steps=config.checkpoint.every_steps,
-        max_to_keep=config.checkpoint.max_to_keep,
-        async_save=config.checkpoint.async_save,
+        every_steps=checkpoints.every_steps,
+        max_to_keep=checkpoints.max_to_keep,
+        async_save=checkpoints.async_save,
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-  """A run loaded back: its config, experiment, and a restored state."""
+  """A run loaded back: its experiment and a restored state."""
 
-  config: ml_collections.ConfigDict
   experiment: experiment.Experiment
   state: Any
   step: int
@@ -201,7 +209,7 @@ class Run:
 def load_run(
     workdir: str, step: int | None = None, *, subdir: str = CHECKPOINTS
 ) -> Run:
-  """A run's config, experiment (on all devices) and checkpoint state.
+  """A run's experiment (on all devices) and checkpoint state.
 
   Args:
     workdir: the run's directory.
@@ -209,8 +217,7 @@ def load_run(
       ones are reported and left in place).
     subdir: 'checkpoints', or 'best' for the best checkpoint.
   """
-  config = load_config(workdir)
-  exp = experiment.build(config, runtime.make_mesh())
+  exp = experiment.build(load_config(workdir), runtime.make_mesh())
   with os_errors(f"--workdir={workdir}"):
     ckpt = checkpoint.Checkpointer(
         checkpoints_dir(workdir, subdir), every_steps=1, max_to_keep=None
@@ -238,11 +245,10 @@ def load_run(
     ) from None
   finally:
     ckpt.close()
-  return Run(config, exp, state, step)
+  return Run(exp, state, step)
 
 
 def untrained_run(workdir: str) -> Run:
-  """A run's config and experiment with the generator as initialised."""
-  config = load_config(workdir)
-  exp = experiment.build(config, runtime.make_mesh())
-  return Run(config, exp, exp.initial_state(), 0)
+  """A run's experiment with the generator as initialised."""
+  exp = experiment.build(load_config(workdir), runtime.make_mesh())
+  return Run(exp, exp.initial_state(), 0)

@@ -69,42 +69,42 @@ def train_and_evaluate(
   checkpoints is found (`UserError`) before anything in the workdir is
   written.
   """
+  # build reads the config; everything below reads the experiment only.
   exp = experiment.build(config, runtime.make_mesh(), log=runtime.log)
   with os_errors(f"--workdir={workdir}"):
     lock_lib.check_free(workdir)
   per_process_batch, per_device_batch = runtime.batch_sizes(
-      config.train.batch_size
+      exp.train.batch_size
   )
-  with os_errors(f"data.source={config.data.source}"):
-    source = pipeline.training_source(config.data)
+  with os_errors(f"data.source={exp.data.source}"):
+    source = pipeline.training_source(exp.data_config)
     largest = max(
-        [config.train.batch_size]
+        [exp.train.batch_size]
         + [s.batch_size for s in (exp.schedule.stages if exp.schedule else [])]
     )
-    pipeline.check_source(source, config.data, largest, exp.cond.num_classes)
-  new_config = workdir_lib.check(config, workdir)
+    pipeline.check_source(
+        source, exp.data_config, largest, exp.cond.num_classes
+    )
+  new_config = workdir_lib.check(exp.config_json, workdir)
+  split = exp.eval.reference_split
   evaluator = evaluation.evaluator_for(
       exp,
-      num_samples=config.eval.num_samples,
-      reference_split=config.eval.reference_split,
+      num_samples=exp.eval.num_samples,
+      reference_split=split,
       log=runtime.log,
   )
   codes = evaluation.code_accuracy(
-      exp,
-      num_samples=config.eval.num_samples,
-      reference_split=config.eval.reference_split,
+      exp, num_samples=exp.eval.num_samples, reference_split=split
   )
   overfit = None
-  if config.eval.d_overfitting:
-    with os_errors(f"eval.reference_split={config.eval.reference_split}"):
-      overfit = overfitting.Overfitting(
-          exp, source, config.eval.reference_split
-      )
+  if exp.eval.d_overfitting:
+    with os_errors(f"eval.reference_split={split}"):
+      overfit = overfitting.Overfitting(exp, source, split)
   notes, restored_step, checkpointer = [], None, None
   with os_errors(f"--workdir={workdir}"):
     has_checkpoints = fs.path(workdir_lib.checkpoints_dir(workdir)).exists()
   if has_checkpoints:
-    checkpointer = workdir_lib.make_checkpointer(config, workdir)
+    checkpointer = workdir_lib.make_checkpointer(exp.checkpoint, workdir)
     state, restored_step, notes = checkpointer.restore_latest(
         exp.abstract_state
     )
@@ -114,9 +114,9 @@ def train_and_evaluate(
   workdir_lib.create(workdir)
   with _resumable(workdir), _workdir_lock(workdir):
     if new_config and runtime.is_writer():
-      workdir_lib.write_config(config, workdir)
+      workdir_lib.write_config(exp.config_json, workdir)
     if checkpointer is None:
-      checkpointer = workdir_lib.make_checkpointer(config, workdir)
+      checkpointer = workdir_lib.make_checkpointer(exp.checkpoint, workdir)
     report.start(
         exp,
         state,
@@ -133,7 +133,7 @@ def train_and_evaluate(
     outputs = make_outputs(exp, workdir, writer, evaluator, codes, overfit)
     saver = _Saver(
         checkpointer,
-        health_lib.Health(state, skip=config.train.on_nonfinite == "skip"),
+        health_lib.Health(state, skip=exp.options.skip_nonfinite),
         restored_step,
     )
     checkpointer.warm_up(state)
@@ -208,17 +208,17 @@ class _Batches:
   def __init__(self, exp: Experiment, source, data_pos: int):
     self.exp, self.data_pos = exp, data_pos
     self.dataset = pipeline.make_dataset(
-        source, exp.config.data, seed=exp.config.seed, labels=exp.cond.labelled
+        source, exp.data_config, seed=exp.train.seed, labels=exp.cond.labelled
     )
     self._key, self._it = None, None
 
   def next(self, step: int):
-    exp, config = self.exp, self.exp.config
+    exp = self.exp
     stage = exp.stage_at(step)
     key = None if stage is None else stage.index
     if self._it is None or key != self._key:
       if stage is None:
-        batch = config.train.batch_size
+        batch = exp.train.batch_size
         start = self.data_pos * batch
       else:
         batch = stage.batch_size
@@ -229,9 +229,9 @@ class _Batches:
           per_process_batch=batch // jax.process_count(),
           process_index=jax.process_index(),
           process_count=jax.process_count(),
-          steps_per_iteration=config.train.d_steps,
-          num_threads=config.data.num_threads,
-          prefetch=config.data.prefetch,
+          steps_per_iteration=exp.train.d_steps,
+          num_threads=exp.data.num_threads,
+          prefetch=exp.data.prefetch,
       )
       self._key = key
     return runtime.global_batch(next(self._it), exp.mesh)
@@ -275,7 +275,7 @@ def _loop(
 ) -> state_lib.TrainState:
   """Steps from the state's step to `train.num_steps`, logging, drawing,
   evaluating and saving as the config says; stops early on a signal."""
-  config, train = exp.config, exp.config.train
+  train = exp.train
   step = start_step = int(jax.device_get(state.step))
   if start_step >= train.num_steps:
     runtime.log(
@@ -284,7 +284,7 @@ def _loop(
     )
     return state
   batches = _Batches(exp, source, int(jax.device_get(state.data_pos)))
-  kept = pipeline.kept_bytes(source, config.data)
+  kept = pipeline.kept_bytes(source, exp.data_config)
   if kept:
     runtime.log(
         f"keeping the decoded images in memory after their first read "
@@ -302,7 +302,7 @@ def _loop(
         stage is not None
         and step == stage.start
         and step > 0
-        and config.progan.reset_optimizer
+        and train.reset_optimizer
     ):
       state = exp.reset_optimizers(state)  # A new stage: fresh Adam.
     try:
@@ -339,7 +339,7 @@ def _loop(
       runtime.log(line)
     if every(train.sample_every_steps):
       outputs.samples(state, step)
-    if every(config.eval.every_steps) or step == train.num_steps:
+    if every(exp.eval.every_steps) or step == train.num_steps:
       outputs.evaluate(state, step, saver.check)
     saver.save(state, step)
   saver.save(state, step, force=True)
