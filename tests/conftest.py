@@ -149,3 +149,39 @@ def labelled(tmp_path_factory):
       log=lambda *a: None,
   )
   return {"root": root, "data": data, "clf": root / "clf", "meta": meta}
+
+
+# The slowest tests (node id prefixes, slowest first; from `pytest
+# --durations`) run first: pytest-xdist hands out tests in collection order,
+# so a long test collected late keeps one worker busy after the other has
+# run out of work. Order only: every test still runs.
+SLOWEST_FIRST = (
+    # Builds what the file's other tests share (~150 s; a worker that gets
+    # one of them meanwhile waits for it), so they come a few tests later.
+    "tests/reference_fid_test.py::test_the_converted_file",
+    "tests/evaluation_test.py::test_training_logs_metrics",
+    "tests/train_test.py::test_resume_equals_uninterrupted[biggan]",
+    "tests/reliability_test.py::test_fault_injection_short",
+    "tests/multiprocess_test.py::test_group_restarts",
+    "tests/train_test.py::test_resume_equals_uninterrupted[pix2pix]",
+    "tests/reference_fid_test.py",
+    "tests/step_test.py::test_four_devices_equal_one_device[ada_bcr_lecam]",
+    "tests/aot_test.py::test_biggan_with_attention",
+    "tests/resnet_test.py::test_biggan_learns_the_class",
+    "tests/train_test.py::test_resume_equals_uninterrupted[srgan]",
+    "tests/train_test.py::test_main_cli_on_idx_files",
+    "tests/multiprocess_test.py::test_two_processes_equal_one_process",
+    "tests/train_test.py::test_resume_equals_uninterrupted[progan]",
+    "tests/conditional_test.py::test_infogan_code_aligns",
+    "tests/evaluation_test.py::test_truncation_sweep_cli",
+)
+
+
+def pytest_collection_modifyitems(items):
+  def rank(item):
+    for i, prefix in enumerate(SLOWEST_FIRST):
+      if item.nodeid.startswith(prefix):
+        return i
+    return len(SLOWEST_FIRST)
+
+  items.sort(key=rank)  # Stable: the rest keep their order.
