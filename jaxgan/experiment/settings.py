@@ -14,6 +14,11 @@ import dataclasses
 import ml_collections
 
 
+def _fields_of(cls, section: ml_collections.ConfigDict):
+  """`cls` made from the config section's keys of its fields' names."""
+  return cls(**{f.name: section[f.name] for f in dataclasses.fields(cls)})
+
+
 @dataclasses.dataclass(frozen=True)
 class Train:
   """The loop's schedule and its seed.
@@ -73,14 +78,7 @@ class Data:
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> "Data":
-    d = config.data
-    return cls(
-        source=d.source,
-        split=d.split,
-        image_size=d.image_size,
-        num_threads=d.num_threads,
-        prefetch=d.prefetch,
-    )
+    return _fields_of(cls, config.data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,16 +105,7 @@ class Eval:
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> "Eval":
-    e = config.eval
-    return cls(
-        every_steps=e.every_steps,
-        num_samples=e.num_samples,
-        reference_split=e.reference_split,
-        primary=e.primary,
-        extractor=e.extractor,
-        inception_protocol=e.inception_protocol,
-        d_overfitting=e.d_overfitting,
-    )
+    return _fields_of(cls, config.eval)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,12 +119,7 @@ class Checkpoint:
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> "Checkpoint":
-    c = config.checkpoint
-    return cls(
-        every_steps=c.every_steps,
-        max_to_keep=c.max_to_keep,
-        async_save=c.async_save,
-    )
+    return _fields_of(cls, config.checkpoint)
 
 
 @dataclasses.dataclass(frozen=True)
