@@ -4,18 +4,23 @@ tests/data/pre_layout_run/ was made by jaxgan at fe7f780 (the flat layout,
 made_on.json says how and on which CPU): `workdir/` is configs/tiny.py
 stopped at step 3 (its checkpoint, config.json, metrics, samples), and
 `uninterrupted_step6.npz` the train state of the same config run straight
-to step 6. Resuming the old workdir with today's code must reach that state.
+to step 6. Resuming the old workdir with today's command must reach that
+state: bit-identical on the CPU kind that made it, with the XLA flags it was
+made with (made_on.json's `xla_flags`; the suite's own compile flags have
+changed since), within float rounding on another.
 """
 
 import json
 import shutil
+import subprocess
+import sys
 
 import jax
 import numpy as np
 
 from jaxgan.cpu import cpuinfo, onednn
-from jaxgan.run import train
-from tests.conftest import ROOT, tiny_config
+from jaxgan.experiment import workdir as workdir_lib
+from tests.conftest import ROOT, cpu_env
 
 DATA = ROOT / "tests" / "data" / "pre_layout_run"
 
@@ -33,21 +38,37 @@ def _same_arithmetic(made_on: dict) -> bool:
 
 
 def test_a_pre_layout_workdir_resumes_to_the_uninterrupted_state(
-    tmp_path, idx_dir, one_device  # The data was made on one device.
+    tmp_path, idx_dir
 ):
-  del one_device
+  made_on = json.loads((DATA / "made_on.json").read_text())
   workdir = tmp_path / "workdir"
   shutil.copytree(DATA / "workdir", workdir)
-  config = tiny_config(
-      **{
-          "data.source": f"idx:{idx_dir}",  # The same images, another path.
-          "train.num_steps": 6,
-          "train.log_every_steps": 1,
-          "checkpoint.every_steps": 100,
-          "eval.every_steps": 0,
-      }
+  env = cpu_env(1)  # The data was made on one device ...
+  env["XLA_FLAGS"] = f"{made_on['xla_flags']} " + (  # ... compiled so.
+      "--xla_force_host_platform_device_count=1"
   )
-  resumed = jax.device_get(train.train_and_evaluate(config, str(workdir)))
+  result = subprocess.run(
+      [
+          sys.executable,
+          "-m",
+          "jaxgan.main",
+          "--config=configs/tiny.py",
+          f"--workdir={workdir}",
+          f"--config.data.source=idx:{idx_dir}",  # The same images.
+          "--config.train.num_steps=6",
+          "--config.train.log_every_steps=1",
+          "--config.checkpoint.every_steps=100",
+          "--config.eval.every_steps=0",
+      ],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=300,
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "resumed from checkpoint at step 3" in result.stdout, result.stdout
+  resumed = jax.device_get(workdir_lib.load_run(str(workdir)).state)
   assert int(resumed.step) == 6 and int(resumed.data_pos) == 6
   want = np.load(DATA / "uninterrupted_step6.npz")
   got = {
@@ -55,7 +76,7 @@ def test_a_pre_layout_workdir_resumes_to_the_uninterrupted_state(
       for path, leaf in jax.tree_util.tree_flatten_with_path(resumed)[0]
   }
   assert sorted(got) == sorted(want.files)
-  exact = _same_arithmetic(json.loads((DATA / "made_on.json").read_text()))
+  exact = _same_arithmetic(made_on)
   for key, value in got.items():
     if exact or not np.issubdtype(value.dtype, np.floating):
       np.testing.assert_array_equal(value, want[key], err_msg=key)
