@@ -340,10 +340,10 @@ def test_fault_injection_short(tmp_path, idx_dir):
       verbose=False,
       overrides=[
           f"--config.data.source=idx:{idx_dir}",
-          "--config.train.num_steps=200",
+          "--config.train.num_steps=100",
           "--config.checkpoint.every_steps=5",
-          "--config.train.log_every_steps=5",
-          "--config.train.sample_every_steps=100",
+          "--config.train.log_every_steps=3",
+          "--config.train.sample_every_steps=50",
           # A decaying learning rate and the EMA resume too.
           "--config.optim.schedule=linear",
           "--config.model.ema_decay=0.9",
