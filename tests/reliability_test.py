@@ -161,6 +161,27 @@ def test_fingerprint_sees_changed_and_moved_values():
   assert checkpoint.fingerprint(state)[1] == base[1] == [3, 3]
 
 
+def test_fingerprint_on_the_host_equals_the_devices():
+  # The CPU's numpy form and the jitted form other backends run, on leaves
+  # of each word size, large enough that the sums wrap around 2^32.
+  rng = np.random.default_rng(0)
+  state = {
+      "f32": jnp.asarray(rng.normal(size=(300, 7)), jnp.float32),
+      "bf16": jnp.asarray(rng.normal(size=(1000,)), jnp.bfloat16),
+      "u8": jnp.asarray(rng.integers(0, 256, (5, 5)), jnp.uint8),
+      "i32": jnp.int32(-7),
+      "empty": jnp.zeros((0,), jnp.float32),
+  }
+  host = checkpoint.fingerprint(state)
+  device = np.asarray(
+      checkpoint._fingerprint(jax.tree.leaves(state))  # pylint: disable=protected-access
+  ).tolist()
+  assert host == device
+  # The sums wrapped: f32's plain sum is its words' true sum mod 2^32.
+  words = int(np.asarray(state["f32"]).view(np.uint32).sum(dtype=np.uint64))
+  assert words > 2**32 and host[2][0] == words % 2**32  # Leaves by key.
+
+
 def _cli(*args, devices=1, timeout=300):
   env = cpu_env(devices)
   return subprocess.run(

@@ -85,11 +85,45 @@ def _fingerprint(leaves: list[jax.Array]) -> jax.Array:
   return jnp.stack(sums) if sums else jnp.zeros((0, 2), jnp.uint32)
 
 
+_WORDS = {4: np.uint32, 2: np.uint16, 1: np.uint8}
+
+
+def _host_fingerprint(leaves: list[np.ndarray]) -> list[list[int]]:
+  """`_fingerprint` in numpy: the same uint32 arithmetic (mod 2^32, so the
+  order of the additions does not matter), on arrays in host memory."""
+  out = []
+  for leaf in leaves:
+    leaf = np.ascontiguousarray(leaf).reshape(-1)
+    if leaf.dtype.itemsize not in _WORDS:
+      raise TypeError(f"no fingerprint for dtype {leaf.dtype}")
+    w = leaf.view(_WORDS[leaf.dtype.itemsize]).astype(np.uint32)
+    position = np.arange(w.shape[0], dtype=np.uint32)
+    weight = position * np.uint32(2654435761) + np.uint32(1)
+    out.append(
+        [int(w.sum(dtype=np.uint32)), int((w * weight).sum(dtype=np.uint32))]
+    )
+  return out
+
+
 def fingerprint(state: Any) -> list[list[int]]:
-  """[[sum, weighted sum], ...] of the bits of each leaf of `state`."""
-  return np.asarray(
-      jax.device_get(_fingerprint(jax.tree.leaves(state)))
-  ).tolist()
+  """[[sum, weighted sum], ...] of the bits of each leaf of `state`.
+
+  On the CPU the leaves are in host memory already and numpy sums them
+  (the jitted form's compilation took 1-3 s a state layout); elsewhere the
+  device does.
+  """
+  leaves = jax.tree.leaves(state)
+  if all(
+      isinstance(x, np.ndarray)
+      or (
+          isinstance(x, jax.Array)
+          and x.is_fully_addressable
+          and all(d.platform == "cpu" for d in x.devices())
+      )
+      for x in leaves
+  ):
+    return _host_fingerprint([np.asarray(x) for x in leaves])
+  return np.asarray(jax.device_get(_fingerprint(leaves))).tolist()
 
 
 def _shapes(tree: Any) -> dict[str, tuple[tuple[int, ...], str]]:
