@@ -7,12 +7,11 @@ reports per-device memory and FLOPs. libtpu comes with the test extra
 """
 
 import importlib.util
-import subprocess
-import sys
+import os
 
 import pytest
 
-from tests.conftest import ROOT, tiny_config
+from tests.conftest import run_command, tiny_config
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("libtpu") is None,
@@ -108,13 +107,7 @@ def test_lazy_penalty_compiles_two_programs_for_a_v4_pod():
 
 
 def _cli(*args):
-  return subprocess.run(
-      [sys.executable, "-m", "jaxgan.aot", *args],
-      cwd=ROOT,
-      capture_output=True,
-      text=True,
-      timeout=300,
-  )
+  return run_command("jaxgan.aot", args, dict(os.environ))
 
 
 def test_cli_reports_a_config_that_does_not_fit():

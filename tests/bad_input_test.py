@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from jaxgan.run import train
-from tests.conftest import cpu_env, tiny_config, write_idx
+from tests.conftest import cpu_env, run_command, tiny_config, write_idx
 
 
 def _snapshot(root: pathlib.Path) -> dict[str, str]:
@@ -420,7 +420,7 @@ PARAMS = sorted(
     PARAMS,
     ids=[c + ("+override" if o else "") for c, o in PARAMS],
 )
-def test_bad_input(tmp_path, base, cli_server, case, override):
+def test_bad_input(tmp_path, base, case, override):
   setup, expected = CASES[case]
   workdir = tmp_path / "run"
   shutil.copytree(base["run"], workdir)
@@ -437,7 +437,7 @@ def test_bad_input(tmp_path, base, cli_server, case, override):
   command = [c for c in command if c.split("=")[0] not in names] + args
   assert sum(a.startswith("--config=") for a in command) <= 1
   env = cpu_env(devices)
-  result = cli_server.run("jaxgan.main", command, env)
+  result = run_command("jaxgan.main", command, env)
   lines = result.stderr.strip().splitlines()
   assert result.returncode == 2, (result.stdout[-2000:], result.stderr[-3000:])
   assert len(lines) == 1, result.stderr[-3000:]

@@ -1,11 +1,14 @@
 """Test setup: 4 fake CPU devices (set before jax is imported anywhere)."""
 
+import atexit
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 
 # LLVM's expensive optimisation passes are skipped: they halve the compile
 # time of the ~200 small programs the suite compiles (measured: 24 zoo steps
@@ -95,8 +98,6 @@ class _CliServer:
     )
 
   def run(self, module, args, env, timeout=300):
-    """Like subprocess.run([python, -m, module, *args], env=env, cwd=ROOT,
-    capture_output=True, text=True)."""
     # JAX reads its JAX_* variables when it is imported, in the server.
     jax_vars = lambda e: {k: v for k, v in e.items() if k.startswith("JAX")}
     assert jax_vars(env) == jax_vars(self.env), "start a real process"
@@ -114,20 +115,33 @@ class _CliServer:
     self.proc.stdin.write(json.dumps(request) + "\n")
     self.proc.stdin.flush()
     answer = json.loads(self.proc.stdout.readline())
-    return subprocess.CompletedProcess(
+    result = subprocess.CompletedProcess(
         [sys.executable, "-m", module, *args],
         answer["returncode"],
         out.read_text(),
         err.read_text(),
     )
+    out.unlink()
+    err.unlink()
+    return result
+
+  def close(self):
+    self.proc.stdin.close()
+    self.proc.wait(timeout=60)
+    shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def cli_server(tmp_path_factory):
-  server = _CliServer(tmp_path_factory.mktemp("cli_server"))
-  yield server
-  server.proc.stdin.close()
-  server.proc.wait(timeout=60)
+_SERVER: list[_CliServer] = []  # This test process's, started on first use.
+
+
+def run_command(module: str, args, env: dict[str, str], timeout: float = 300):
+  """subprocess.run([python, -m, module, *args], env=env, cwd=ROOT,
+  capture_output=True, text=True) for a command that reads no stdin and
+  gets no signal, run by this test process's tests/cli_server.py."""
+  if not _SERVER:
+    _SERVER.append(_CliServer(pathlib.Path(tempfile.mkdtemp("cli_server"))))
+    atexit.register(_SERVER[0].close)
+  return _SERVER[0].run(module, args, env, timeout)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 import json
 import math
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ from jaxgan.metrics import extractors, inception_port
 from jaxgan.run import plots, train
 from jaxgan.models.feature_net import FEATURE_DIM
 from jaxgan.core.errors import UserError
-from tests.conftest import ROOT, cpu_env, tiny_config
+from tests.conftest import cpu_env, run_command, tiny_config
 
 
 def test_classifier_learns_and_records_its_protocol(labelled):
@@ -85,19 +83,10 @@ def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
   assert best.info(best_step)["fd"] == min(r["fd"] for r in evals)
   best.close()
   env = cpu_env(2)
-  result = subprocess.run(
-      [
-          sys.executable,
-          "-m",
-          "jaxgan.evaluate",
-          f"--workdir={workdir}",
-          "--num_samples=30",
-      ],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=300,
+  result = run_command(
+      "jaxgan.evaluate",
+      [f"--workdir={workdir}", "--num_samples=30"],
+      env,
   )
   assert result.returncode == 0, result.stderr[-3000:]
   out = json.loads(result.stdout.strip().splitlines()[-1])
@@ -121,20 +110,10 @@ def test_training_logs_metrics_keeps_the_best_and_the_cli_prints_protocol(
       str(weights),
       str(tmp_path / "fake_pt_inception.npz"),
   )
-  result = subprocess.run(
-      [
-          sys.executable,
-          "-m",
-          "jaxgan.evaluate",
-          f"--workdir={workdir}",
-          "--num_samples=10",
-          f"--inception={weights}",
-      ],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=300,
+  result = run_command(
+      "jaxgan.evaluate",
+      [f"--workdir={workdir}", "--num_samples=10", f"--inception={weights}"],
+      env,
   )
   assert result.returncode == 0, result.stderr[-3000:]
   out = json.loads(result.stdout.strip().splitlines()[-1])
@@ -274,19 +253,8 @@ def test_truncation_sweep_cli_prints_rows_and_plots(labelled, tmp_path):
   train.train_and_evaluate(config, str(workdir))
 
   def cli(*args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jaxgan.evaluate",
-            f"--workdir={workdir}",
-            *args,
-        ],
-        cwd=ROOT,
-        env=cpu_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_command(
+        "jaxgan.evaluate", [f"--workdir={workdir}", *args], cpu_env()
     )
 
   png = tmp_path / "sweep.png"

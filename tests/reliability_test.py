@@ -18,7 +18,7 @@ from benchmarks import fault_injection
 from jaxgan.experiment import checkpoint
 from jaxgan.gan import nonfinite
 from jaxgan.run import train
-from tests.conftest import ROOT, cpu_env, tiny_config, write_idx
+from tests.conftest import ROOT, cpu_env, run_command, tiny_config, write_idx
 
 
 @pytest.fixture(scope="module")
@@ -183,15 +183,7 @@ def test_fingerprint_on_the_host_equals_the_devices():
 
 
 def _cli(*args, devices=1, timeout=300):
-  env = cpu_env(devices)
-  return subprocess.run(
-      [sys.executable, "-m", "jaxgan.main", *args],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=timeout,
-  )
+  return run_command("jaxgan.main", args, cpu_env(devices), timeout)
 
 
 def _tree_bytes(root: pathlib.Path) -> dict[str, bytes]:

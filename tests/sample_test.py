@@ -1,8 +1,6 @@
 """The sampling CLI on a tiny trained run."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,19 +11,11 @@ from jaxgan.run import train
 from jaxgan.data import toy
 from jaxgan.core.errors import UserError
 from jaxgan.metrics import modes
-from tests.conftest import ROOT, cpu_env, tiny_config
+from tests.conftest import cpu_env, run_command, tiny_config
 
 
 def _sample_cli(*args):
-  env = cpu_env()
-  return subprocess.run(
-      [sys.executable, "-m", "jaxgan.sample", *args],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=300,
-  )
+  return run_command("jaxgan.sample", args, cpu_env())
 
 
 def test_sample_cli_writes_npy_and_png(tmp_path, idx_dir):
