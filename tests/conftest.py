@@ -99,7 +99,7 @@ class _CliServer:
 
   def run(self, module, args, env, timeout=300):
     # JAX reads its JAX_* variables when it is imported, in the server.
-    jax_vars = lambda e: {k: v for k, v in e.items() if k.startswith("JAX")}
+    jax_vars = lambda e: {k: v for k, v in e.items() if k.startswith("JAX_")}
     assert jax_vars(env) == jax_vars(self.env), "start a real process"
     self.count += 1
     out, err = (self.tmp / f"{self.count}.{n}" for n in ("out", "err"))
@@ -114,7 +114,13 @@ class _CliServer:
     )
     self.proc.stdin.write(json.dumps(request) + "\n")
     self.proc.stdin.flush()
-    answer = json.loads(self.proc.stdout.readline())
+    line = self.proc.stdout.readline()
+    if not line:
+      raise RuntimeError(
+          f"tests/cli_server.py ended (exit status {self.proc.wait()}); "
+          "its error is in this test process's stderr"
+      )
+    answer = json.loads(line)
     result = subprocess.CompletedProcess(
         [sys.executable, "-m", module, *args],
         answer["returncode"],
@@ -231,15 +237,15 @@ def labelled(tmp_path_factory):
 # so a long test collected late keeps one worker busy after the other has
 # run out of work. Order only: every test still runs.
 SLOWEST_FIRST = (
-    # Builds what the file's other tests share (~150 s; a worker that gets
-    # one of them meanwhile waits for it), so they come a few tests later.
+    # Builds what the file's other tests share (~70 s; a worker that gets
+    # one of them meanwhile waits for it, so they keep their place in the
+    # collection order, minutes later).
     "tests/reference_fid_test.py::test_the_converted_file",
     "tests/evaluation_test.py::test_training_logs_metrics",
     "tests/train_test.py::test_resume_equals_uninterrupted[biggan]",
     "tests/reliability_test.py::test_fault_injection_short",
     "tests/multiprocess_test.py::test_group_restarts",
     "tests/train_test.py::test_resume_equals_uninterrupted[pix2pix]",
-    "tests/reference_fid_test.py",
     "tests/step_test.py::test_four_devices_equal_one_device[ada_bcr_lecam]",
     "tests/aot_test.py::test_biggan_with_attention",
     "tests/resnet_test.py::test_biggan_learns_the_class",

@@ -13,11 +13,15 @@ import tensorflow_datasets as tfds
 
 from jaxgan.experiment import checkpoint
 from jaxgan.run import train
-from tests.conftest import ROOT, cpu_env, tiny_config
+from tests.conftest import ROOT, cpu_env, run_command, tiny_config
 
 
-def _main(*args, env_devices=1, **env_vars):
+def _main(*args, env_devices=1, fork=False, **env_vars):
+  """`python -m jaxgan.main *args`: a new interpreter, or with `fork` one
+  forked from tests/cli_server.py (conftest.run_command)."""
   env = dict(cpu_env(env_devices), **env_vars)
+  if fork:
+    return run_command("jaxgan.main", args, env)
   return subprocess.run(
       [sys.executable, "-m", "jaxgan.main", *args],
       cwd=ROOT,
@@ -80,6 +84,7 @@ def test_main_cli_on_idx_files(tmp_path, idx_dir):
       f"--workdir={workdir}",
       f"--config.data.source=idx:{idx_dir}",
       "--config.model.conv_impl=tuned",
+      fork=True,
   )
   assert (
       again.returncode == 0
@@ -94,6 +99,7 @@ def test_main_cli_on_idx_files(tmp_path, idx_dir):
       "--config.train.num_steps=7",
       "--config.model.conv_impl=tuned",
       env_devices=2,
+      fork=True,
       JAXGAN_CACHE_DIR=str(forms),
   )
   assert more.returncode == 0, more.stderr[-3000:]
