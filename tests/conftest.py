@@ -80,6 +80,18 @@ def write_idx(path: pathlib.Path, array: np.ndarray) -> None:
   path.write_bytes(header + np.ascontiguousarray(array, np.uint8).tobytes())
 
 
+def run_process(module: str, args, env: dict[str, str], timeout: float = 300):
+  """`python -m module *args` in a new interpreter, from the checkout."""
+  return subprocess.run(
+      [sys.executable, "-m", module, *args],
+      cwd=ROOT,
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+  )
+
+
 class _CliServer:
   """`python -m <module> <args>` through tests/cli_server.py: a forked
   copy of one process that has imported jax and jaxgan, instead of a new

@@ -12,15 +12,13 @@ changed since), within float rounding on another.
 
 import json
 import shutil
-import subprocess
-import sys
 
 import jax
 import numpy as np
 
 from jaxgan.cpu import cpuinfo, onednn
 from jaxgan.experiment import workdir as workdir_lib
-from tests.conftest import ROOT, cpu_env
+from tests.conftest import ROOT, cpu_env, run_process
 
 DATA = ROOT / "tests" / "data" / "pre_layout_run"
 
@@ -47,11 +45,9 @@ def test_a_pre_layout_workdir_resumes_to_the_uninterrupted_state(
   env["XLA_FLAGS"] = f"{made_on['xla_flags']} " + (  # ... compiled so.
       "--xla_force_host_platform_device_count=1"
   )
-  result = subprocess.run(
+  result = run_process(
+      "jaxgan.main",
       [
-          sys.executable,
-          "-m",
-          "jaxgan.main",
           "--config=configs/tiny.py",
           f"--workdir={workdir}",
           f"--config.data.source=idx:{idx_dir}",  # The same images.
@@ -60,11 +56,7 @@ def test_a_pre_layout_workdir_resumes_to_the_uninterrupted_state(
           "--config.checkpoint.every_steps=100",
           "--config.eval.every_steps=0",
       ],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=300,
+      env,
   )
   assert result.returncode == 0, result.stderr[-3000:]
   assert "resumed from checkpoint at step 3" in result.stdout, result.stdout

@@ -13,7 +13,7 @@ from jaxgan.core import runtime
 from jaxgan.core.errors import UserError
 from jaxgan.experiment import lock
 from jaxgan.run import train
-from tests.conftest import ROOT, cpu_env, tiny_config
+from tests.conftest import cpu_env, run_process, tiny_config
 
 
 def _config(idx_dir, steps=2):
@@ -38,20 +38,14 @@ def test_a_second_run_on_a_live_workdir_refuses_in_one_line(tmp_path, idx_dir):
   held = lock.WorkdirLock(str(workdir))  # A live run: this process.
   assert held.acquire() is None
   before = sorted(p.name for p in workdir.iterdir())
-  result = subprocess.run(
+  result = run_process(
+      "jaxgan.main",
       [
-          sys.executable,
-          "-m",
-          "jaxgan.main",
           "--config=configs/tiny.py",
           f"--workdir={workdir}",
           f"--config.data.source=idx:{idx_dir}",
       ],
-      cwd=ROOT,
-      env=cpu_env(),
-      capture_output=True,
-      text=True,
-      timeout=300,
+      cpu_env(),
   )
   assert result.returncode == 2
   [line] = result.stderr.strip().splitlines()

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from benchmarks import fault_injection
-from jaxgan.experiment import checkpoint
+from jaxgan.experiment import checkpoint, fingerprint
 from jaxgan.gan import nonfinite
 from jaxgan.run import train
 from tests.conftest import ROOT, cpu_env, run_command, tiny_config, write_idx
@@ -152,13 +152,13 @@ def test_interrupted_save_is_reported_and_never_restored(
 
 def test_fingerprint_sees_changed_and_moved_values():
   state = {"a": jnp.arange(6, dtype=jnp.float32), "b": jnp.int32(3)}
-  base = checkpoint.fingerprint(state)
+  base = fingerprint.fingerprint(state)
   changed = {**state, "a": state["a"].at[2].set(2.5)}
   swapped = {**state, "a": state["a"][jnp.array([1, 0, 2, 3, 4, 5])]}
-  assert checkpoint.fingerprint(changed)[0] != base[0]
-  assert checkpoint.fingerprint(swapped)[0][0] == base[0][0]  # Same sum,
-  assert checkpoint.fingerprint(swapped)[0][1] != base[0][1]  # other order.
-  assert checkpoint.fingerprint(state)[1] == base[1] == [3, 3]
+  assert fingerprint.fingerprint(changed)[0] != base[0]
+  assert fingerprint.fingerprint(swapped)[0][0] == base[0][0]  # Same sum,
+  assert fingerprint.fingerprint(swapped)[0][1] != base[0][1]  # other order.
+  assert fingerprint.fingerprint(state)[1] == base[1] == [3, 3]
 
 
 def test_fingerprint_on_the_host_equals_the_devices():
@@ -172,9 +172,9 @@ def test_fingerprint_on_the_host_equals_the_devices():
       "i32": jnp.int32(-7),
       "empty": jnp.zeros((0,), jnp.float32),
   }
-  host = checkpoint.fingerprint(state)
+  host = fingerprint.fingerprint(state)
   device = np.asarray(
-      checkpoint._fingerprint(jax.tree.leaves(state))  # pylint: disable=protected-access
+      fingerprint._fingerprint(jax.tree.leaves(state))  # pylint: disable=protected-access
   ).tolist()
   assert host == device
   # The sums wrapped: f32's plain sum is its words' true sum mod 2^32.

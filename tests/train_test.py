@@ -3,8 +3,6 @@
 import importlib.util
 import json
 import pathlib
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -13,7 +11,7 @@ import tensorflow_datasets as tfds
 
 from jaxgan.experiment import checkpoint
 from jaxgan.run import train
-from tests.conftest import ROOT, cpu_env, run_command, tiny_config
+from tests.conftest import cpu_env, run_command, run_process, tiny_config
 
 
 def _main(*args, env_devices=1, fork=False, **env_vars):
@@ -22,14 +20,7 @@ def _main(*args, env_devices=1, fork=False, **env_vars):
   env = dict(cpu_env(env_devices), **env_vars)
   if fork:
     return run_command("jaxgan.main", args, env)
-  return subprocess.run(
-      [sys.executable, "-m", "jaxgan.main", *args],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=300,
-  )
+  return run_process("jaxgan.main", args, env)
 
 
 def test_main_cli_on_idx_files(tmp_path, idx_dir):
@@ -131,21 +122,15 @@ def test_a_run_prints_no_libtpu_lines_without_a_tpu(tmp_path, idx_dir):
   del env["JAX_PLATFORMS"]
   for name in ("TPU_WORKER_HOSTNAMES", "TPU_HOST_BOUNDS"):
     env.pop(name, None)
-  result = subprocess.run(
+  result = run_process(
+      "jaxgan.main",
       [
-          sys.executable,
-          "-m",
-          "jaxgan.main",
           "--config=configs/tiny.py",
           f"--workdir={tmp_path / 'run'}",
           f"--config.data.source=idx:{idx_dir}",
           "--config.train.num_steps=2",
       ],
-      cwd=ROOT,
-      env=env,
-      capture_output=True,
-      text=True,
-      timeout=300,
+      env,
   )
   assert result.returncode == 0, result.stderr[-3000:]
   assert "done: 2 steps" in result.stdout

@@ -5,7 +5,7 @@ A layer over `orbax.checkpoint.CheckpointManager`: asynchronous saves every
 `wait()` that every exit path calls so no save is lost. On top of Orbax:
 
 - Every checkpoint carries a fingerprint of the state (two 32-bit sums of
-  each leaf's bits, `fingerprint`), and a restore is accepted only when the
+  each leaf's bits, fingerprint.py), and a restore is accepted only when the
   restored state has the same fingerprint.
 - `restore_latest` tries the steps newest first. A checkpoint that cannot be
   read or fails the fingerprint is reported and skipped in favour of the
@@ -35,13 +35,12 @@ import time
 from typing import Any, Iterator
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
-from jax import lax
 
 from jaxgan.core import fs
+from jaxgan.experiment import fingerprint as fingerprint_lib
 from jaxgan.core.errors import UserError, WriteError
 
 _TMP_MARK = ".orbax-checkpoint-tmp"
@@ -50,80 +49,6 @@ QUARANTINE = "checkpoints_corrupt"
 
 class CorruptCheckpoint(Exception):
   """A checkpoint that cannot be restored as it was saved."""
-
-
-def _leaf_words(x: jax.Array) -> jax.Array:
-  """A leaf's bits as a flat uint32 vector."""
-  x = jnp.asarray(x).reshape(-1)
-  size = x.dtype.itemsize
-  if size == 4:
-    return lax.bitcast_convert_type(x, jnp.uint32)
-  if size == 2:
-    return lax.bitcast_convert_type(x, jnp.uint16).astype(jnp.uint32)
-  if size == 1:
-    return lax.bitcast_convert_type(x, jnp.uint8).astype(jnp.uint32)
-  raise TypeError(f"no fingerprint for dtype {x.dtype}")
-
-
-@jax.jit
-def _fingerprint(leaves: list[jax.Array]) -> jax.Array:
-  sums = []
-  for leaf in leaves:
-    w = _leaf_words(leaf)
-    # A plain sum, and one weighted by an odd multiplier of the position, so
-    # that both changed and moved words show (arithmetic mod 2^32).
-    position = jnp.arange(w.shape[0], dtype=jnp.uint32)
-    weight = position * jnp.uint32(2654435761) + jnp.uint32(1)
-    sums.append(
-        jnp.stack(
-            [
-                jnp.sum(w, dtype=jnp.uint32),
-                jnp.sum(w * weight, dtype=jnp.uint32),
-            ]
-        )
-    )
-  return jnp.stack(sums) if sums else jnp.zeros((0, 2), jnp.uint32)
-
-
-_WORDS = {4: np.uint32, 2: np.uint16, 1: np.uint8}
-
-
-def _host_fingerprint(leaves: list[np.ndarray]) -> list[list[int]]:
-  """`_fingerprint` in numpy: the same uint32 arithmetic (mod 2^32, so the
-  order of the additions does not matter), on arrays in host memory."""
-  out = []
-  for leaf in leaves:
-    leaf = np.ascontiguousarray(leaf).reshape(-1)
-    if leaf.dtype.itemsize not in _WORDS:
-      raise TypeError(f"no fingerprint for dtype {leaf.dtype}")
-    w = leaf.view(_WORDS[leaf.dtype.itemsize]).astype(np.uint32)
-    position = np.arange(w.shape[0], dtype=np.uint32)
-    weight = position * np.uint32(2654435761) + np.uint32(1)
-    out.append(
-        [int(w.sum(dtype=np.uint32)), int((w * weight).sum(dtype=np.uint32))]
-    )
-  return out
-
-
-def fingerprint(state: Any) -> list[list[int]]:
-  """[[sum, weighted sum], ...] of the bits of each leaf of `state`.
-
-  On the CPU the leaves are in host memory already and numpy sums them
-  (the jitted form's compilation took 1-3 s a state layout); elsewhere the
-  device does.
-  """
-  leaves = jax.tree.leaves(state)
-  if all(
-      isinstance(x, np.ndarray)
-      or (
-          isinstance(x, jax.Array)
-          and x.is_fully_addressable
-          and all(d.platform == "cpu" for d in x.devices())
-      )
-      for x in leaves
-  ):
-    return _host_fingerprint([np.asarray(x) for x in leaves])
-  return np.asarray(jax.device_get(_fingerprint(leaves))).tolist()
 
 
 def _shapes(tree: Any) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -314,7 +239,7 @@ class Checkpointer:
   def warm_up(self, state) -> None:
     """Compiles the fingerprint of states like `state` now, so that the
     first save (a preemption's, perhaps) does not wait for the compiler."""
-    fingerprint(state)
+    fingerprint_lib.warm_up(state)
 
   def save(
       self,
@@ -338,7 +263,9 @@ class Checkpointer:
       return False
     items = {
         "state": ocp.args.StandardSave(state),
-        "fingerprint": ocp.args.JsonSave({"leaves": fingerprint(state)}),
+        "fingerprint": ocp.args.JsonSave(
+            {"leaves": fingerprint_lib.fingerprint(state)}
+        ),
     }
     if info is not None:
       items["info"] = ocp.args.JsonSave(info)
@@ -428,7 +355,7 @@ class Checkpointer:
       state, saved = restored["state"], restored["fingerprint"]["leaves"]
     except Exception as e:  # pylint: disable=broad-except
       raise CorruptCheckpoint(f"unreadable ({_first_line(e)})") from e
-    if fingerprint(state) != saved:
+    if fingerprint_lib.fingerprint(state) != saved:
       raise CorruptCheckpoint(
           "its contents differ from the fingerprint " "written with it"
       )
